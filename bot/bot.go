@@ -1,0 +1,167 @@
+// Package bot is the Matrix side of ibbot: it owns the client, the session,
+// the sync loop, the command router and the outgoing queue. Handlers never
+// see any of it; they return values that the bot turns into events.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/backoff"
+)
+
+// Store is everything the bot keeps between runs.
+type Store interface {
+	KV
+	Queue
+}
+
+// Options are what New needs. Zero values are filled in where noted.
+type Options struct {
+	Config          config.Matrix
+	Store           Store
+	Commands        *Table
+	Metrics         *Metrics
+	Log             zerolog.Logger
+	ShutdownTimeout time.Duration    // how long Run may flush the queue on stop; default 10s
+	Now             func() time.Time // default time.Now
+	HTTPClient      *http.Client     // default: mautrix's
+}
+
+// Bot is a running Matrix bot.
+type Bot struct {
+	cfg         config.Matrix
+	client      *mautrix.Client
+	kv          KV
+	queue       Queue
+	router      *router
+	sender      *sender
+	metrics     *Metrics
+	log         zerolog.Logger
+	now         func() time.Time
+	shutdown    time.Duration
+	syncBackoff backoff.Policy
+
+	ready           atomic.Bool
+	encryptedWarned sync.Map
+}
+
+// New builds a bot; nothing touches the network until Run.
+func New(opts Options) (*Bot, error) {
+	client, err := mautrix.NewClient(opts.Config.Homeserver, opts.Config.UserID, "")
+	if err != nil {
+		return nil, fmt.Errorf("matrix.homeserver: %w", err)
+	}
+	if opts.HTTPClient != nil {
+		client.Client = opts.HTTPClient
+	}
+	client.Log = opts.Log.With().Str("component", "mautrix").Logger()
+	client.DefaultHTTPRetries = 0 // the bot retries itself: see sender and syncLoop
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	b := &Bot{
+		cfg: opts.Config, client: client, kv: opts.Store, queue: opts.Store,
+		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
+		syncBackoff: backoff.Policy{Min: time.Second, Max: time.Minute},
+	}
+	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
+	b.router = &router{
+		table:      opts.Commands,
+		prefix:     opts.Config.CommandPrefix,
+		names:      addressNames(opts.Config.UserID),
+		flood:      newFloodLimiter(opts.Config.Flood.Commands, opts.Config.Flood.Window),
+		powerLevel: b.powerLevel,
+		adminLevel: opts.Config.AdminPowerLevel,
+		timeout:    30 * time.Second,
+	}
+	return b, nil
+}
+
+// addressNames are the ways people address the bot by name: its full id
+// and its localpart ("ibbot: help").
+func addressNames(user id.UserID) []string {
+	return []string{user.String(), user.Localpart()}
+}
+
+// Ready reports whether the bot has completed its first sync.
+func (b *Bot) Ready() bool { return b.ready.Load() }
+
+// Run logs in, joins the configured rooms and serves until ctx ends. Then it
+// stops taking commands, flushes the outgoing queue for up to the shutdown
+// timeout and returns nil; messages it could not send stay queued for the
+// next start.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := b.login(ctx); err != nil {
+		return err
+	}
+	if name, err := b.client.GetOwnDisplayName(ctx); err == nil && name.DisplayName != "" {
+		b.router.names = append(b.router.names, name.DisplayName)
+	}
+	b.joinConfiguredRooms(ctx)
+
+	senderCtx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSender()
+	drain := make(chan struct{})
+	senderDone := make(chan error, 1)
+	go func() { senderDone <- b.sender.run(senderCtx, drain) }()
+
+	syncErr := b.syncLoop(ctx)
+
+	close(drain)
+	timer := time.AfterFunc(b.shutdown, stopSender)
+	defer timer.Stop()
+	b.log.Info().Dur("deadline", b.shutdown).Msg("Stopping: flushing the outgoing queue")
+	<-senderDone
+	if n, err := b.queue.PendingCount(context.WithoutCancel(ctx)); err == nil && n > 0 {
+		b.log.Warn().Int("pending", n).Msg("Some messages could not be sent before the deadline; they will be sent on the next start")
+	}
+	return syncErr
+}
+
+func (b *Bot) joinConfiguredRooms(ctx context.Context) {
+	for _, room := range b.cfg.Rooms {
+		resp, err := b.client.JoinRoom(ctx, room, nil)
+		if err != nil {
+			b.log.Error().Err(err).Str("room", room).Msg("Joining a configured room failed; check matrix.rooms and that the bot is invited")
+			continue
+		}
+		b.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
+	}
+}
+
+// powerLevel reads a user's power level from the room state, fresh each
+// time: admin commands are rare and a stale cache would be a security bug.
+func (b *Bot) powerLevel(ctx context.Context, room id.RoomID, user id.UserID) (int, error) {
+	var pl event.PowerLevelsEventContent
+	if err := b.client.StateEvent(ctx, room, event.StatePowerLevels, "", &pl); err != nil {
+		return 0, err
+	}
+	return pl.GetUserLevel(user), nil
+}
+
+// Post queues a message for a room. key makes it idempotent: a second Post
+// with the same key is ignored, even across restarts.
+func (b *Bot) Post(ctx context.Context, key string, room id.RoomID, r Reply) error {
+	if key == "" {
+		return errors.New("bot.Post needs a key")
+	}
+	return b.enqueue(ctx, key, room, noticeContent(r, "", ""))
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -1,0 +1,132 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+)
+
+// Request is one command as a handler sees it: plain values, no client.
+type Request struct {
+	Command  string    // canonical name, without prefix
+	Args     []string  // words after the command
+	Prefix   string    // the room's command prefix, for rendering usage
+	Sender   id.UserID //
+	RoomID   id.RoomID //
+	EventID  id.EventID
+	Received time.Time // when the bot took the command from the sync
+}
+
+// Handler answers one command. It must not send anything itself.
+type Handler func(ctx context.Context, req Request) (Reply, error)
+
+// Reply is a message body in both forms Matrix shows: plain text and HTML.
+// Build it with Msg so that outside text is always escaped.
+type Reply struct {
+	Plain string
+	HTML  string
+}
+
+// Msg builds a Reply piece by piece. Every string passed to it is outside
+// text and is escaped for HTML and defused so it cannot ping a room.
+type Msg struct {
+	plain, html strings.Builder
+}
+
+// Text appends ordinary text.
+func (m *Msg) Text(s string) *Msg {
+	s = defuse(s)
+	m.plain.WriteString(s)
+	m.html.WriteString(html.EscapeString(s))
+	return m
+}
+
+// Textf appends formatted ordinary text; the arguments are escaped too.
+func (m *Msg) Textf(format string, args ...any) *Msg { return m.Text(fmt.Sprintf(format, args...)) }
+
+// Code appends text shown as inline code.
+func (m *Msg) Code(s string) *Msg {
+	s = defuse(s)
+	m.plain.WriteString("`" + s + "`")
+	m.html.WriteString("<code>" + html.EscapeString(s) + "</code>")
+	return m
+}
+
+// Bold appends emphasised text.
+func (m *Msg) Bold(s string) *Msg {
+	s = defuse(s)
+	m.plain.WriteString(s)
+	m.html.WriteString("<b>" + html.EscapeString(s) + "</b>")
+	return m
+}
+
+// Link appends a link; the plain form shows the URL after the text.
+func (m *Msg) Link(text, url string) *Msg {
+	text = defuse(text)
+	if text == url || text == "" {
+		m.plain.WriteString(url)
+	} else {
+		m.plain.WriteString(text + " (" + url + ")")
+	}
+	m.html.WriteString(`<a href="` + html.EscapeString(url) + `">` + html.EscapeString(text) + "</a>")
+	return m
+}
+
+// Line ends the current line.
+func (m *Msg) Line() *Msg {
+	m.plain.WriteString("\n")
+	m.html.WriteString("<br>")
+	return m
+}
+
+// Reply returns what was built.
+func (m *Msg) Reply() Reply { return Reply{Plain: m.plain.String(), HTML: m.html.String()} }
+
+// TextReply is a one-line Reply of plain text.
+func TextReply(format string, args ...any) Reply {
+	return new(Msg).Textf(format, args...).Reply()
+}
+
+// defuse breaks "@room" with a word joiner, so that clients which still
+// highlight on the body (not on m.mentions) do not ping the whole room.
+func defuse(s string) string {
+	if !strings.Contains(strings.ToLower(s), "@room") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if i+5 <= len(s) && strings.EqualFold(s[i:i+5], "@room") {
+			b.WriteString(s[i:i+1] + "\u2060" + s[i+1:i+5])
+			i += 5
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+// UserError is an error whose message is safe and useful to show in the
+// room; the wrapped error is logged for the operator.
+type UserError struct {
+	Msg string
+	Err error
+}
+
+func (e *UserError) Error() string {
+	if e.Err == nil {
+		return e.Msg
+	}
+	return e.Msg + ": " + e.Err.Error()
+}
+
+func (e *UserError) Unwrap() error { return e.Err }
+
+// Errorf returns a UserError showing msg to the room and wrapping err.
+func Errorf(err error, format string, args ...any) error {
+	return &UserError{Msg: fmt.Sprintf(format, args...), Err: err}
+}

@@ -1,0 +1,43 @@
+package bot
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the bot's Prometheus series.
+type Metrics struct {
+	Commands       *prometheus.CounterVec
+	SyncLag        prometheus.Gauge
+	QueueDepth     prometheus.Gauge
+	SendErrors     *prometheus.CounterVec
+	RateLimitWaits prometheus.Counter
+	RateLimitWait  prometheus.Counter
+	Sent           prometheus.Counter
+}
+
+// NewMetrics creates the series and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ibbot_commands_total", Help: "Commands handled, by command and outcome.",
+		}, []string{"command", "outcome"}),
+		SyncLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ibbot_sync_lag_seconds", Help: "Age of the newest event when the bot processed it.",
+		}),
+		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ibbot_outgoing_queue_depth", Help: "Messages waiting to be sent.",
+		}),
+		SendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ibbot_send_errors_total", Help: "Failed send attempts, by kind (rate_limited, transient, permanent).",
+		}, []string{"kind"}),
+		RateLimitWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ibbot_rate_limit_waits_total", Help: "Times the homeserver asked the bot to slow down.",
+		}),
+		RateLimitWait: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ibbot_rate_limit_wait_seconds_total", Help: "Time spent waiting because of rate limits.",
+		}),
+		Sent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ibbot_messages_sent_total", Help: "Messages delivered to the homeserver.",
+		}),
+	}
+	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent)
+	return m
+}

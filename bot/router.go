@@ -1,0 +1,176 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
+)
+
+// incoming is a room message that may be a command.
+type incoming struct {
+	RoomID     id.RoomID
+	EventID    id.EventID
+	Sender     id.UserID
+	Body       string
+	ThreadRoot id.EventID // set when the message was sent in a thread
+	Received   time.Time
+}
+
+// job is a command ready to run: parsed, flood-checked and looked up.
+type job struct {
+	in      incoming
+	cmd     *Command // nil for an unknown command
+	name    string   // the name as typed
+	args    []string
+	instant *Reply // an answer known without running anything
+	outcome string // set with instant
+}
+
+// router turns messages into jobs and jobs into replies. prepare is called
+// from the sync goroutine only, so its flood state needs no lock; run may be
+// called concurrently.
+type router struct {
+	table      *Table
+	prefix     string
+	names      []string // how people address the bot by name ("ibbot")
+	flood      *floodLimiter
+	powerLevel func(ctx context.Context, room id.RoomID, user id.UserID) (int, error)
+	adminLevel int
+	timeout    time.Duration
+}
+
+// parse extracts the command word and arguments from a message, or reports
+// that it is not a command.
+func (r *router) parse(body string) (name string, args []string, ok bool) {
+	body = strings.TrimSpace(body)
+	if rest, found := strings.CutPrefix(body, r.prefix); found {
+		fields := strings.Fields(rest)
+		if len(fields) == 0 || strings.HasPrefix(rest, " ") {
+			return "", nil, false
+		}
+		return fields[0], fields[1:], true
+	}
+	lower := strings.ToLower(body)
+	for _, n := range r.names {
+		if !strings.HasPrefix(lower, strings.ToLower(n)) {
+			continue
+		}
+		rest := body[len(n):]
+		rest = strings.TrimLeft(rest, ":, ")
+		if len(rest) == len(body)-len(n) { // no separator: "ibbotfoo" is not addressed
+			continue
+		}
+		fields := strings.Fields(strings.TrimPrefix(rest, r.prefix))
+		if len(fields) == 0 {
+			return "help", nil, true
+		}
+		return fields[0], fields[1:], true
+	}
+	return "", nil, false
+}
+
+// prepare returns the job for a message, or false when it is not a command.
+func (r *router) prepare(in incoming) (job, bool) {
+	name, args, ok := r.parse(in.Body)
+	if !ok {
+		return job{}, false
+	}
+	j := job{in: in, name: name, args: args}
+	switch verdict := r.flood.allow(in.Sender, in.Received); verdict {
+	case floodQuiet:
+		j.outcome = "flooded"
+		return j, true
+	case floodWarn:
+		rep := TextReply("%s, you are sending commands too fast; I will answer again in %s.",
+			in.Sender, r.flood.retryIn(in.Sender, in.Received).Round(time.Second))
+		j.instant, j.outcome = &rep, "flooded"
+		return j, true
+	}
+	cmd, found := r.table.Lookup(name)
+	if !found {
+		rep := r.unknownReply(name)
+		j.instant, j.outcome = &rep, "unknown"
+		return j, true
+	}
+	j.cmd = cmd
+	if !cmd.acceptsArgs(len(args)) {
+		rep := new(Msg).Text("usage: ").Code(cmd.Usage(r.prefix)).
+			Textf(" (see %shelp %s)", r.prefix, cmd.Name).Reply()
+		j.instant, j.outcome = &rep, "bad_args"
+	}
+	return j, true
+}
+
+func (r *router) unknownReply(name string) Reply {
+	m := new(Msg).Text("unknown command ").Code(r.prefix + name)
+	if best := r.table.Suggest(name); best != "" {
+		m.Text(": did you mean ").Code(r.prefix + best).Text("?")
+	} else {
+		m.Text(": ").Code(r.prefix + "help").Text(" lists what I know.")
+	}
+	return m.Reply()
+}
+
+// run answers a job. The returned outcome labels the commands metric; a nil
+// reply means the bot stays quiet.
+func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Reply, outcome string) {
+	if j.instant != nil || j.outcome != "" {
+		return j.instant, j.outcome
+	}
+	if j.cmd.Admin {
+		if rep, denied := r.checkAdmin(ctx, j, log); denied {
+			return rep, "denied"
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	rep, err := r.call(ctx, j)
+	if err == nil {
+		return &rep, "ok"
+	}
+	log.Error().Err(err).Str("command", j.cmd.Name).Msg("Command failed")
+	var ue *UserError
+	if errors.As(err, &ue) {
+		rep = TextReply("%s", ue.Msg)
+	} else if ctx.Err() != nil {
+		rep = TextReply("%s%s took too long and was stopped; please try again later.", r.prefix, j.cmd.Name)
+	} else {
+		rep = TextReply("%s%s failed because of an internal error; the operator can find it in the logs under event %s.",
+			r.prefix, j.cmd.Name, j.in.EventID)
+	}
+	return &rep, "error"
+}
+
+// call runs the handler, turning a panic into an error so one bad command
+// cannot take the bot down.
+func (r *router) call(ctx context.Context, j job) (rep Reply, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in command %s: %v\n%s", j.cmd.Name, p, debug.Stack())
+		}
+	}()
+	return j.cmd.Run(ctx, Request{
+		Command: j.cmd.Name, Args: j.args, Prefix: r.prefix,
+		Sender: j.in.Sender, RoomID: j.in.RoomID, EventID: j.in.EventID, Received: j.in.Received,
+	})
+}
+
+func (r *router) checkAdmin(ctx context.Context, j job, log zerolog.Logger) (*Reply, bool) {
+	level, err := r.powerLevel(ctx, j.in.RoomID, j.in.Sender)
+	if err != nil {
+		log.Error().Err(err).Msg("Reading power levels failed")
+		rep := TextReply("I could not check your power level in this room, so %s%s is refused for now.", r.prefix, j.cmd.Name)
+		return &rep, true
+	}
+	if level < r.adminLevel {
+		rep := TextReply("%s%s is for room admins (power level %d or more; yours is %d).", r.prefix, j.cmd.Name, r.adminLevel, level)
+		return &rep, true
+	}
+	return nil, false
+}

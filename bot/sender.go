@@ -1,0 +1,228 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// Queue is what the sender needs of the store: a persistent FIFO whose
+// entries are keyed for idempotency.
+type Queue interface {
+	Enqueue(ctx context.Context, msg store.Outgoing) (bool, error)
+	Known(ctx context.Context, key string) (bool, error)
+	Pending(ctx context.Context, limit int) ([]store.Outgoing, error)
+	PendingCount(ctx context.Context) (int, error)
+	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
+	MarkAttempt(ctx context.Context, id int64, reason string) error
+	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
+}
+
+// eventSender is the one Matrix call the sender makes.
+type eventSender interface {
+	SendMessageEvent(ctx context.Context, roomID id.RoomID, eventType event.Type, contentJSON any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error)
+}
+
+// sender owns the outgoing queue: every message the bot posts goes through
+// it, in order, and is retried until the homeserver takes it. It never drops
+// a message because of a rate limit or a server error.
+type sender struct {
+	client  eventSender
+	queue   Queue
+	metrics *Metrics
+	log     zerolog.Logger
+	now     func() time.Time
+	backoff backoff.Policy
+	wake    chan struct{}
+}
+
+func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
+	return &sender{
+		client: client, queue: q, metrics: m, log: log, now: now,
+		backoff: backoff.Policy{Min: 500 * time.Millisecond, Max: 2 * time.Minute},
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+// enqueue stores msg for sending and wakes the sender. A key that was
+// enqueued before is silently ignored.
+func (s *sender) enqueue(ctx context.Context, msg store.Outgoing) error {
+	if msg.CreatedAt.IsZero() {
+		msg.CreatedAt = s.now()
+	}
+	added, err := s.queue.Enqueue(ctx, msg)
+	if err != nil {
+		return err
+	}
+	if added {
+		s.metrics.QueueDepth.Inc()
+		s.poke()
+	}
+	return nil
+}
+
+func (s *sender) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends until ctx ends. Once drain is closed it returns as soon as the
+// queue is empty: that is the flush on shutdown.
+func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
+	s.refreshDepth(ctx)
+	for {
+		batch, err := s.queue.Pending(ctx, 32)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.log.Error().Err(err).Msg("Reading the outgoing queue failed")
+			if !sleepCtx(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		if len(batch) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-drain:
+				return nil
+			case <-s.wake:
+			}
+			continue
+		}
+		for _, msg := range batch {
+			if !s.deliver(ctx, msg) {
+				return nil
+			}
+		}
+	}
+}
+
+func (s *sender) refreshDepth(ctx context.Context) {
+	if n, err := s.queue.PendingCount(ctx); err == nil {
+		s.metrics.QueueDepth.Set(float64(n))
+	}
+}
+
+// deliver sends one message, retrying as long as retrying can help. It
+// returns false only when ctx ended first (the message stays queued).
+func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
+	log := s.log.With().Str("key", msg.Key).Str("room_id", msg.RoomID).Logger()
+	for attempt := 0; ; attempt++ {
+		resp, err := s.client.SendMessageEvent(ctx, id.RoomID(msg.RoomID), event.NewEventType(msg.EventType),
+			json.RawMessage(msg.Content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
+		if err == nil {
+			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
+			s.metrics.Sent.Inc()
+			log.Debug().Str("event_id", resp.EventID.String()).Msg("Sent")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		wait, kind := s.classify(err, attempt)
+		s.metrics.SendErrors.WithLabelValues(kind).Inc()
+		if kind == "permanent" {
+			log.Error().Err(err).Msg("Homeserver refused the message for good; it is kept in the outbox as failed")
+			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkFailed(c, msg.ID, err.Error(), s.now()) })
+			return true
+		}
+		if kind == "rate_limited" {
+			s.metrics.RateLimitWaits.Inc()
+			s.metrics.RateLimitWait.Add(wait.Seconds())
+		}
+		log.Warn().Err(err).Str("kind", kind).Dur("retry_in", wait).Int("attempt", attempt+1).Msg("Send failed; will retry")
+		if err := s.queue.MarkAttempt(ctx, msg.ID, err.Error()); err != nil {
+			log.Error().Err(err).Msg("Recording the attempt failed")
+		}
+		if !sleepCtx(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// done records a final state; it uses a context that outlives a shutdown
+// so a message that was sent is never left marked pending when avoidable.
+func (s *sender) done(ctx context.Context, log zerolog.Logger, mark func(context.Context) error) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := mark(c); err != nil {
+		log.Error().Err(err).Msg("Recording the send result failed; the retry will reuse the same transaction id")
+	}
+	s.metrics.QueueDepth.Dec()
+}
+
+// classify says how long to wait before the next attempt and what kind of
+// failure err is: rate_limited, transient (retry with backoff) or permanent.
+func (s *sender) classify(err error, attempt int) (time.Duration, string) {
+	var httpErr mautrix.HTTPError
+	if !errors.As(err, &httpErr) || httpErr.Response == nil {
+		return s.backoff.Delay(attempt), "transient" // network error, timeout
+	}
+	status := httpErr.Response.StatusCode
+	switch {
+	case status == http.StatusTooManyRequests || errors.Is(err, mautrix.MLimitExceeded):
+		if httpErr.RespError != nil {
+			if ms, ok := httpErr.RespError.ExtraData["retry_after_ms"].(float64); ok && ms > 0 {
+				return time.Duration(ms) * time.Millisecond, "rate_limited"
+			}
+		}
+		if d := retryAfterHeader(httpErr.Response, s.now()); d > 0 {
+			return d, "rate_limited"
+		}
+		return s.backoff.Delay(attempt), "rate_limited"
+	case status >= 500, status == http.StatusRequestTimeout:
+		return s.backoff.Delay(attempt), "transient"
+	default:
+		return 0, "permanent"
+	}
+}
+
+func retryAfterHeader(resp *http.Response, now time.Time) time.Duration {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if secs, err := time.ParseDuration(v + "s"); err == nil {
+		return secs
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// TxnID derives the Matrix transaction id from a queue key, so every
+// attempt to send the same message uses the same id and the homeserver
+// posts it at most once.
+func TxnID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "ibbot." + hex.EncodeToString(sum[:12])
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

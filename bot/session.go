@@ -1,0 +1,100 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
+)
+
+// KV is what the bot needs of the store for its own small state.
+type KV interface {
+	Get(ctx context.Context, key string) (string, bool, error)
+	Put(ctx context.Context, key, value string) error
+}
+
+const (
+	kvSession   = "matrix.session"
+	kvSyncToken = "matrix.sync_token"
+)
+
+// session is the Matrix login the bot keeps between runs, so that it logs in
+// once (homeservers limit logins hard) and keeps one device.
+type session struct {
+	Homeserver  string      `json:"homeserver"`
+	UserID      id.UserID   `json:"user_id"`
+	DeviceID    id.DeviceID `json:"device_id"`
+	AccessToken string      `json:"access_token"`
+}
+
+// login makes the client usable: it reuses the stored session when it is
+// for the same account and still valid, otherwise takes the configured
+// access token, and only as a last resort logs in with the password, reusing
+// the stored device id so the account does not collect devices.
+func (b *Bot) login(ctx context.Context) error {
+	stored, err := b.loadSession(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := b.cfg
+	if stored.UserID == cfg.UserID && stored.Homeserver == cfg.Homeserver && stored.AccessToken != "" {
+		b.client.SetCredentials(stored.UserID, stored.AccessToken)
+		b.client.DeviceID = stored.DeviceID
+		if _, err := b.client.Whoami(ctx); err == nil {
+			b.log.Info().Str("device_id", stored.DeviceID.String()).Msg("Reusing stored Matrix session")
+			return nil
+		} else if !errors.Is(err, mautrix.MUnknownToken) {
+			return fmt.Errorf("checking the stored session: %w", err)
+		}
+		b.log.Warn().Msg("Stored access token was rejected; logging in again on the same device")
+	}
+	if tok := cfg.AccessToken.Value(); tok != "" {
+		b.client.SetCredentials(cfg.UserID, tok)
+		who, err := b.client.Whoami(ctx)
+		if err != nil {
+			return fmt.Errorf("matrix.access_token was rejected: %w", err)
+		}
+		b.client.DeviceID = who.DeviceID
+		return b.saveSession(ctx)
+	}
+	resp, err := b.client.Login(ctx, &mautrix.ReqLogin{
+		Type:                     mautrix.AuthTypePassword,
+		Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: cfg.UserID.String()},
+		Password:                 cfg.Password.Value(),
+		DeviceID:                 stored.DeviceID,
+		InitialDeviceDisplayName: cfg.DeviceName,
+		StoreCredentials:         true,
+	})
+	if err != nil {
+		return fmt.Errorf("logging in as %s: %w", cfg.UserID, err)
+	}
+	b.log.Info().Str("device_id", resp.DeviceID.String()).Msg("Logged in with password")
+	return b.saveSession(ctx)
+}
+
+func (b *Bot) loadSession(ctx context.Context) (session, error) {
+	var s session
+	raw, ok, err := b.kv.Get(ctx, kvSession)
+	if err != nil || !ok {
+		return s, err
+	}
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		b.log.Warn().Err(err).Msg("Stored session is unreadable; ignoring it")
+		return session{}, nil
+	}
+	return s, nil
+}
+
+func (b *Bot) saveSession(ctx context.Context) error {
+	raw, err := json.Marshal(session{
+		Homeserver: b.cfg.Homeserver, UserID: b.client.UserID,
+		DeviceID: b.client.DeviceID, AccessToken: b.client.AccessToken,
+	})
+	if err != nil {
+		return err
+	}
+	return b.kv.Put(ctx, kvSession, string(raw))
+}

@@ -1,0 +1,260 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// syncFilter keeps the sync small: no presence, no account data, no typing
+// notices; members loaded lazily.
+func syncFilter() *mautrix.Filter {
+	none := &mautrix.FilterPart{NotTypes: []event.Type{{Type: "*"}}}
+	return &mautrix.Filter{
+		Presence:    none,
+		AccountData: none,
+		Room: &mautrix.RoomFilter{
+			AccountData: none,
+			Ephemeral:   none,
+			State:       &mautrix.FilterPart{LazyLoadMembers: true},
+			Timeline:    &mautrix.FilterPart{Limit: 50, LazyLoadMembers: true},
+		},
+	}
+}
+
+// syncLoop long-polls /sync until ctx ends. The sync token is saved only
+// after a batch has been fully handled (its replies queued), so a crash
+// replays the batch instead of losing it; the queue's idempotency keys make
+// the replay harmless.
+func (b *Bot) syncLoop(ctx context.Context) error {
+	filter, err := b.client.CreateFilter(ctx, syncFilter())
+	if err != nil {
+		return fmt.Errorf("creating the sync filter: %w", err)
+	}
+	since, _, err := b.kv.Get(ctx, kvSyncToken)
+	if err != nil {
+		return err
+	}
+	firstEver := since == ""
+	for attempt := 0; ctx.Err() == nil; {
+		timeout := 30000
+		if firstEver || attempt > 0 || !b.ready.Load() {
+			timeout = 0 // answer quickly when catching up
+		}
+		resp, err := b.client.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: timeout, Since: since, FilterID: filter.FilterID})
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, mautrix.MUnknownToken) {
+				return fmt.Errorf("the homeserver no longer accepts the bot's access token: %w", err)
+			}
+			wait := b.syncBackoff.Delay(attempt)
+			attempt++
+			b.log.Warn().Err(err).Dur("retry_in", wait).Msg("Sync failed")
+			sleepCtx(ctx, wait)
+			continue
+		}
+		attempt = 0
+		b.handleSync(ctx, resp, since, firstEver)
+		if err := b.kv.Put(context.WithoutCancel(ctx), kvSyncToken, resp.NextBatch); err != nil {
+			return fmt.Errorf("saving the sync token: %w", err)
+		}
+		since, firstEver = resp.NextBatch, false
+		if !b.ready.Swap(true) {
+			b.log.Info().Msg("First sync done; ready")
+		}
+	}
+	return nil
+}
+
+// handleSync acts on one sync response: invites, then the timelines. On the
+// very first sync of a new bot the history is only looked at, not answered.
+func (b *Bot) handleSync(ctx context.Context, resp *mautrix.RespSync, since string, firstEver bool) {
+	for roomID, room := range resp.Rooms.Invite {
+		b.handleInvite(ctx, roomID, room.State.Events)
+	}
+	var jobs []job
+	for roomID, room := range resp.Rooms.Join {
+		events := room.Timeline.Events
+		if room.Timeline.Limited && !firstEver {
+			events = append(b.fillGap(ctx, roomID, room.Timeline.PrevBatch, since), events...)
+		}
+		for _, evt := range append(slices.Clone(room.State.Events), events...) {
+			evt.RoomID = roomID
+			if j, ok := b.consider(ctx, evt, firstEver); ok {
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	b.runJobs(ctx, jobs)
+}
+
+// fillGap fetches the events a limited timeline left out, newest first,
+// until it reaches events too old to answer or the previous sync position.
+func (b *Bot) fillGap(ctx context.Context, roomID id.RoomID, from, since string) []*event.Event {
+	var older []*event.Event
+	cutoff := b.now().Add(-b.cfg.CommandMaxAge)
+	for page := 0; page < 10 && from != ""; page++ {
+		resp, err := b.client.Messages(ctx, roomID, from, since, mautrix.DirectionBackward, nil, 100)
+		if err != nil {
+			b.log.Warn().Err(err).Str("room_id", roomID.String()).Msg("Fetching missed messages failed; some commands may go unanswered")
+			break
+		}
+		older = append(older, resp.Chunk...)
+		if len(resp.Chunk) == 0 || time.UnixMilli(resp.Chunk[len(resp.Chunk)-1].Timestamp).Before(cutoff) {
+			break
+		}
+		from = resp.End
+	}
+	slices.Reverse(older)
+	return older
+}
+
+// consider filters one event down to a command job, applying the bot's
+// etiquette: not its own events, not notices (other bots), not edits, not
+// ignored users, not commands older than the configured age, and not
+// commands it has already answered.
+func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job, bool) {
+	if evt.Type == event.StateEncryption {
+		b.warnEncrypted(evt.RoomID)
+		return job{}, false
+	}
+	if evt.Type != event.EventMessage || evt.Sender == b.cfg.UserID || slices.Contains(b.cfg.IgnoreUsers, evt.Sender) {
+		return job{}, false
+	}
+	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
+		b.log.Debug().Err(err).Str("event_id", evt.ID.String()).Msg("Unparsable message ignored")
+		return job{}, false
+	}
+	msg := evt.Content.AsMessage()
+	if msg.MsgType != event.MsgText || msg.NewContent != nil || msg.RelatesTo.GetReplaceID() != "" {
+		return job{}, false
+	}
+	if history {
+		return job{}, false // the bot's first start: history is not answered
+	}
+	now := b.now()
+	b.metrics.SyncLag.Set(now.Sub(time.UnixMilli(evt.Timestamp)).Seconds())
+	in := incoming{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Body: msg.Body,
+		ThreadRoot: msg.RelatesTo.GetThreadParent(), Received: now}
+	j, ok := b.router.prepare(in)
+	if !ok {
+		return job{}, false
+	}
+	log := b.log.With().Str("event_id", evt.ID.String()).Str("command", j.name).Logger()
+	if age := eventAge(evt, now); age > b.cfg.CommandMaxAge {
+		log.Info().Dur("age", age).Msg("Command too old; not answering")
+		return job{}, false
+	}
+	if done, err := b.queue.Known(ctx, replyKey(evt.ID)); err != nil || done {
+		if err != nil {
+			log.Error().Err(err).Msg("Checking whether the command was answered failed")
+		}
+		return job{}, false
+	}
+	return j, true
+}
+
+// eventAge prefers the server's own measure (unsigned.age), which is immune
+// to clock skew between the homeserver and the bot.
+func eventAge(evt *event.Event, now time.Time) time.Duration {
+	if evt.Unsigned.Age > 0 {
+		return time.Duration(evt.Unsigned.Age) * time.Millisecond
+	}
+	return now.Sub(time.UnixMilli(evt.Timestamp))
+}
+
+func replyKey(evt id.EventID) string { return "reply:" + evt.String() }
+
+// runJobs answers a batch of commands concurrently (a slow command does not
+// hold up the others) and returns once every reply is queued.
+func (b *Bot) runJobs(ctx context.Context, jobs []job) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b.answer(ctx, j)
+		}()
+	}
+	wg.Wait()
+}
+
+func (b *Bot) answer(ctx context.Context, j job) {
+	log := b.log.With().Str("event_id", j.in.EventID.String()).Str("sender", j.in.Sender.String()).Str("command", j.name).Logger()
+	reply, outcome := b.router.run(log.WithContext(ctx), j, log)
+	name := "unknown"
+	if j.cmd != nil {
+		name = j.cmd.Name
+	}
+	b.metrics.Commands.WithLabelValues(name, outcome).Inc()
+	log.Info().Str("outcome", outcome).Dur("took", b.now().Sub(j.in.Received)).Msg("Command handled")
+	if reply == nil {
+		return
+	}
+	content := noticeContent(*reply, j.in.EventID, j.in.ThreadRoot)
+	if err := b.enqueue(context.WithoutCancel(ctx), replyKey(j.in.EventID), j.in.RoomID, content); err != nil {
+		log.Error().Err(err).Msg("Queueing the reply failed")
+	}
+}
+
+func (b *Bot) enqueue(ctx context.Context, key string, room id.RoomID, content *event.MessageEventContent) error {
+	raw, err := jsonMarshal(content)
+	if err != nil {
+		return err
+	}
+	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: room.String(), EventType: event.EventMessage.Type, Content: raw})
+}
+
+// handleInvite joins rooms when the inviter is allowed, and declines
+// (leaves) otherwise.
+func (b *Bot) handleInvite(ctx context.Context, roomID id.RoomID, state []*event.Event) {
+	var inviter id.UserID
+	for _, evt := range state {
+		if evt.Type == event.StateMember && evt.GetStateKey() == b.cfg.UserID.String() {
+			inviter = evt.Sender
+		}
+	}
+	log := b.log.With().Str("room_id", roomID.String()).Str("inviter", inviter.String()).Logger()
+	if !b.inviteAllowed(inviter) {
+		log.Info().Msg("Declining invite from a user not in matrix.invites.allow")
+		if _, err := b.client.LeaveRoom(ctx, roomID, &mautrix.ReqLeave{Reason: "ibbot only accepts invites from its configured users"}); err != nil {
+			log.Warn().Err(err).Msg("Declining the invite failed")
+		}
+		return
+	}
+	if _, err := b.client.JoinRoomByID(ctx, roomID); err != nil {
+		log.Warn().Err(err).Msg("Joining after an invite failed")
+		return
+	}
+	log.Info().Msg("Joined after an invite")
+}
+
+func (b *Bot) inviteAllowed(inviter id.UserID) bool {
+	for _, who := range b.cfg.Invites.Allow {
+		if id.UserID(who) == inviter || (!strings.HasPrefix(who, "@") && inviter.Homeserver() == who) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Bot) warnEncrypted(room id.RoomID) {
+	if _, seen := b.encryptedWarned.LoadOrStore(room, true); !seen {
+		b.log.Warn().Str("room_id", room.String()).
+			Msg("Room is end-to-end encrypted; ibbot cannot read it and will not answer there. Use an unencrypted room.")
+	}
+}

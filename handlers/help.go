@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+
+	"github.com/osbuild/ibbot/bot"
+)
+
+// Help lists the commands of t, or explains one. It reads the same table
+// that dispatch uses, so help cannot fall out of step with what works.
+func Help(t *bot.Table) bot.Command {
+	return bot.Command{
+		Name: "help", Aliases: []string{"commands"}, Args: "[COMMAND]", MaxArgs: 1,
+		Summary: "list the commands, or explain one",
+		Example: "help ping",
+		Run: func(_ context.Context, req bot.Request) (bot.Reply, error) {
+			if len(req.Args) == 1 {
+				return helpOne(t, req.Prefix, strings.TrimPrefix(req.Args[0], req.Prefix))
+			}
+			return helpAll(t, req.Prefix), nil
+		},
+	}
+}
+
+func helpAll(t *bot.Table, prefix string) bot.Reply {
+	m := new(bot.Msg).Bold("Commands").Line()
+	for _, c := range t.Commands() {
+		m.Code(c.Usage(prefix)).Text(": " + c.Summary)
+		if c.Admin {
+			m.Text(" (room admins)")
+		}
+		m.Line()
+	}
+	m.Text("Type ").Code(prefix + "help COMMAND").Text(" for details and an example.")
+	return m.Reply()
+}
+
+func helpOne(t *bot.Table, prefix, name string) (bot.Reply, error) {
+	c, ok := t.Lookup(name)
+	if !ok {
+		m := new(bot.Msg).Text("no command ").Code(prefix + name)
+		if best := t.Suggest(name); best != "" {
+			m.Text(": did you mean ").Code(prefix + best).Text("?")
+		}
+		return m.Reply(), nil
+	}
+	m := new(bot.Msg).Code(c.Usage(prefix)).Text(": " + c.Summary).Line()
+	if c.Help != "" {
+		m.Text(c.Help).Line()
+	}
+	if len(c.Aliases) > 0 {
+		m.Text("Also: ")
+		for i, a := range c.Aliases {
+			if i > 0 {
+				m.Text(", ")
+			}
+			m.Code(prefix + a)
+		}
+		m.Line()
+	}
+	if c.Admin {
+		m.Text("Only room admins may run it.").Line()
+	}
+	ex := c.Example
+	if ex == "" {
+		ex = c.Name
+	}
+	return m.Text("Example: ").Code(prefix + ex).Reply(), nil
+}

@@ -1,0 +1,80 @@
+// Package app assembles a running ibbot from a Config: store, bot,
+// commands and the operations server. Both `ibbot run` and `ibbot demo`
+// start the bot through it, so the demo runs exactly what production runs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/handlers"
+	"github.com/osbuild/ibbot/internal/buildinfo"
+	"github.com/osbuild/ibbot/internal/ops"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// Options tune Run for tests and the demo.
+type Options struct {
+	Now        func() time.Time
+	HTTPClient *http.Client // for the Matrix client
+	// Listener, when set, is used for the operations server instead of
+	// listening on cfg.HTTP.Listen.
+	Listener net.Listener
+	// Started is called once the bot exists, before it connects.
+	Started func(*bot.Bot)
+}
+
+// Run serves until ctx ends and the queue is flushed.
+func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Options) error {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Database)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer st.Close()
+	// The database holds the bot's access token.
+	if err := os.Chmod(cfg.Database, 0o600); err != nil {
+		log.Warn().Err(err).Msg("Could not restrict the database file's permissions")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	table := bot.NewTable()
+	if err := handlers.Register(table, handlers.Deps{Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st}); err != nil {
+		return err
+	}
+	b, err := bot.New(bot.Options{
+		Config: cfg.Matrix, Store: st, Commands: table, Metrics: bot.NewMetrics(reg),
+		Log: log, ShutdownTimeout: cfg.Shutdown.Timeout, Now: opts.Now, HTTPClient: opts.HTTPClient,
+	})
+	if err != nil {
+		return err
+	}
+	if opts.Started != nil {
+		opts.Started(b)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	srv := ops.New(reg, b.Ready, log.With().Str("component", "http").Logger())
+	switch {
+	case opts.Listener != nil:
+		g.Go(func() error { return srv.ServeListener(gctx, opts.Listener) })
+	case cfg.HTTP.Listen != "":
+		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
+	}
+	g.Go(func() error { return b.Run(gctx) })
+	return g.Wait()
+}

@@ -1,0 +1,174 @@
+// Package demo runs ibbot on a local stack with no accounts anywhere: a
+// Dendrite homeserver on loopback, the bot, a demo room and a demo user. It
+// plays a short conversation, prints it, and then leaves everything running
+// for a person to log in with any Matrix client.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/app"
+	"github.com/osbuild/ibbot/internal/logging"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+// Options tune the demo.
+type Options struct {
+	// Keep leaves the stack running after the transcript until ctx ends.
+	Keep bool
+}
+
+// Script is the conversation the demo plays; later features add lines.
+var script = []string{"!help", "!ping", "!help ping", "!hsah composer", "ibbot: version"}
+
+// Run starts the stack, plays the script to out and, with Keep, waits for
+// ctx to end. Everything it started is stopped before it returns.
+func Run(ctx context.Context, out io.Writer, opts Options) error {
+	dir, err := os.MkdirTemp("", "ibbot-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(out, "Building and starting a local Dendrite homeserver (the first build takes a few minutes)...")
+	bin, err := testenv.BuildDendrite(ctx)
+	if err != nil {
+		return err
+	}
+	hs, err := testenv.StartDendrite(ctx, bin, mkdir(dir, "dendrite"))
+	if err != nil {
+		return err
+	}
+	defer hs.Stop()
+
+	botUser, err := hs.Register(ctx, "ibbot", "ibbot-demo-password")
+	if err != nil {
+		return err
+	}
+	human, err := hs.Register(ctx, "demo", "demo-password")
+	if err != nil {
+		return err
+	}
+	room, err := human.CreateRoom(ctx, "ibbot demo", botUser.UserID)
+	if err != nil {
+		return err
+	}
+	if err := human.StartSync(ctx); err != nil {
+		return err
+	}
+	defer human.StopSync()
+
+	cfg := botConfig(hs, botUser, room, dir)
+	logPath := filepath.Join(dir, "ibbot.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	botCtx, stopBot := context.WithCancel(ctx)
+	botDone := make(chan error, 1)
+	ready := make(chan *bot.Bot, 1)
+	go func() {
+		botDone <- app.Run(botCtx, cfg, logging.New(logFile, cfg.Log), app.Options{Started: func(b *bot.Bot) { ready <- b }})
+	}()
+	defer func() { stopBot(); <-botDone }()
+	if err := waitReady(ctx, ready, botDone); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "\nTranscript of room %s:\n\n", room)
+	for _, line := range script {
+		if err := exchange(ctx, out, human, room, line); err != nil {
+			return err
+		}
+	}
+	if !opts.Keep {
+		return nil
+	}
+	fmt.Fprintf(out, "\nThe stack keeps running. Log in with any Matrix client (e.g. Element, \"custom homeserver\"):\n"+
+		"  homeserver: %s\n  user:       %s\n  password:   %s\n  room:       %s (\"ibbot demo\")\n  bot log:    %s\n"+
+		"Press Ctrl-C to stop everything.\n", hs.URL, human.UserID, human.Password, room, logPath)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-botDone:
+		botDone <- err
+		return fmt.Errorf("the bot stopped: %w", err)
+	}
+}
+
+func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string) *config.Config {
+	cfg := config.Defaults()
+	cfg.Matrix.Homeserver = hs.URL
+	cfg.Matrix.UserID = u.UserID
+	cfg.Matrix.Password = config.NewSecret(u.Password)
+	cfg.Matrix.Rooms = []string{room.String()}
+	cfg.Database = filepath.Join(dir, "ibbot.db")
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Log.Format = "json"
+	cfg.Log.Level = "debug"
+	return &cfg
+}
+
+func waitReady(ctx context.Context, started <-chan *bot.Bot, done chan error) error {
+	var b *bot.Bot
+	select {
+	case b = <-started:
+	case err := <-done:
+		return fmt.Errorf("the bot did not start: %w", err)
+	}
+	deadline := time.NewTimer(time.Minute)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !b.Ready() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-done:
+			return fmt.Errorf("the bot stopped: %w", err)
+		case <-deadline.C:
+			return errors.New("the bot did not finish its first sync within a minute")
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// exchange sends one line as the demo user and prints it with the bot's answer.
+func exchange(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, line string) error {
+	evt, err := human.Say(ctx, room, line)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: %s\n", human.UserID.Localpart(), line)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	answer, err := human.WaitFor(wctx, testenv.ReplyTo(evt))
+	if err != nil {
+		return fmt.Errorf("no answer to %q: %w", line, err)
+	}
+	fmt.Fprintf(out, "%s: %s\n\n", answer.Sender.Localpart(), indentBody(answer))
+	return nil
+}
+
+func indentBody(e *event.Event) string {
+	return strings.ReplaceAll(testenv.Body(e), "\n", "\n       ")
+}
+
+func mkdir(parent, name string) string {
+	p := filepath.Join(parent, name)
+	os.MkdirAll(p, 0o755)
+	return p
+}

@@ -1,0 +1,69 @@
+// Package ops serves the operator's endpoints: /healthz (the process is
+// alive), /readyz (the bot has synced) and /metrics (Prometheus). Later
+// features mount their own handlers (webhooks) on the same mux.
+package ops
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Server is the operations HTTP server.
+type Server struct {
+	Mux *http.ServeMux
+	srv *http.Server
+	log zerolog.Logger
+}
+
+// New builds the server; ready tells /readyz whether the bot is ready.
+func New(reg *prometheus.Registry, ready func() bool, log zerolog.Logger) *Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready() {
+			http.Error(w, "not ready: first sync not done", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return &Server{
+		Mux: mux, log: log,
+		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+	}
+}
+
+// Serve listens on addr until ctx ends, then shuts down gracefully. The
+// listener is opened before Serve returns control, so a bad address fails
+// fast.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on an open listener.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	s.log.Info().Str("address", ln.Addr().String()).Msg("Serving /healthz, /readyz, /metrics")
+	stop := context.AfterFunc(ctx, func() {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		s.srv.Shutdown(c)
+	})
+	defer stop()
+	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

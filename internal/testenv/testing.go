@@ -1,0 +1,71 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+)
+
+// NewDendrite starts a homeserver for the test and stops it at cleanup.
+// The binaries are built on first use (about two minutes on two cores) and
+// cached after that.
+func NewDendrite(t testing.TB) *Dendrite {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bin, err := BuildDendrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := StartDendrite(ctx, bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dendrite log tail:\n%s", d.LogTail(30))
+		}
+		d.Stop()
+	})
+	return d
+}
+
+// NewUser registers localpart, starts its sync and stops it at cleanup.
+func (d *Dendrite) NewUser(t testing.TB, localpart string) *User {
+	t.Helper()
+	ctx := context.Background()
+	u, err := d.Register(ctx, localpart, "pw-"+localpart+"-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.StartSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.StopSync)
+	return u
+}
+
+// MustSay sends text to room or fails the test.
+func (u *User) MustSay(t testing.TB, room id.RoomID, text string) id.EventID {
+	t.Helper()
+	evt, err := u.Say(context.Background(), room, text)
+	if err != nil {
+		t.Fatalf("%s says %q: %v", u.UserID, text, err)
+	}
+	return evt
+}
+
+// MustWait waits up to limit for a matching event or fails the test.
+func (u *User) MustWait(t testing.TB, limit time.Duration, what string, match func(*event.Event) bool) *event.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	e, err := u.WaitFor(ctx, match)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return e
+}
