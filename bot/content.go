@@ -14,7 +14,7 @@ func noticeContent(r Reply, inReplyTo, threadRoot id.EventID) *event.MessageEven
 		Body:     r.Plain,
 		Mentions: &event.Mentions{},
 	}
-	if r.HTML != "" && r.HTML != r.Plain {
+	if r.HTML != "" {
 		c.Format = event.FormatHTML
 		c.FormattedBody = r.HTML
 	}

@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+	_ "modernc.org/sqlite"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/app"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+const wait = 30 * time.Second
+
+// stack is a homeserver, a room, a human in it, and the bot's account.
+type stack struct {
+	hs      *testenv.Dendrite
+	human   *testenv.User
+	botUser *testenv.User
+	room    id.RoomID
+	dbPath  string
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	hs := testenv.NewDendrite(t)
+	botUser, err := hs.Register(context.Background(), "ibbot", "bot-password-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	human := hs.NewUser(t, "alice")
+	room, err := human.CreateRoom(context.Background(), "test", botUser.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{hs: hs, human: human, botUser: botUser, room: room, dbPath: filepath.Join(t.TempDir(), "ibbot.db")}
+}
+
+func (s *stack) config(homeserver string) *config.Config {
+	cfg := config.Defaults()
+	cfg.Matrix.Homeserver = homeserver
+	cfg.Matrix.UserID = s.botUser.UserID
+	cfg.Matrix.Password = config.NewSecret(s.botUser.Password)
+	cfg.Matrix.Rooms = []string{s.room.String()}
+	cfg.Database = s.dbPath
+	cfg.HTTP.Listen = ""
+	cfg.Shutdown.Timeout = 5 * time.Second
+	cfg.Matrix.Flood.Commands = 0 // tests send many commands; TestFloodLimit turns it on
+	return &cfg
+}
+
+// running is a bot started in-process, exactly as `ibbot run` starts it.
+type running struct {
+	bot  *bot.Bot
+	stop func() error
+}
+
+func startBot(t *testing.T, cfg *config.Config) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *bot.Bot, 1)
+	done := make(chan error, 1)
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	go func() {
+		done <- app.Run(ctx, cfg, log, app.Options{Started: func(b *bot.Bot) { started <- b }})
+	}()
+	var b *bot.Bot
+	select {
+	case b = <-started:
+	case err := <-done:
+		cancel()
+		t.Fatalf("bot did not start: %v", err)
+	}
+	stopped := false
+	r := &running{bot: b, stop: func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}}
+	t.Cleanup(func() { r.stop() })
+	deadline := time.Now().Add(wait)
+	for !b.Ready() {
+		select {
+		case err := <-done:
+			t.Fatalf("bot stopped before its first sync: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bot not ready after its first sync deadline")
+		}
+	}
+	return r
+}
+
+// storedSession reads the Matrix session the bot kept in its database.
+func storedSession(t *testing.T, dbPath string) (device id.DeviceID, token string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var raw string
+	if err := db.QueryRow(`SELECT value FROM kv WHERE key = 'matrix.session'`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		DeviceID    id.DeviceID `json:"device_id"`
+		AccessToken string      `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.DeviceID, s.AccessToken
+}
+
+func isNotice(e *event.Event) bool {
+	return e.Type == event.EventMessage && e.Content.AsMessage().MsgType == event.MsgNotice
+}
+
+// settle proves the bot has processed everything sent before it: it sends
+// a probe command and waits for its answer. Counting after settle needs no
+// sleep.
+func (s *stack) settle(t *testing.T) {
+	t.Helper()
+	probe := s.human.MustSay(t, s.room, "!ping")
+	s.human.MustWait(t, wait, "answer to the probe", testenv.ReplyTo(probe))
+}

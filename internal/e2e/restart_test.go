@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"maunium.net/go/mautrix"
+
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+// TestRestart stops and starts the bot on the same database: it must reuse
+// its session and device, never answer an old command again, and answer a
+// command sent while it was down exactly once.
+func TestRestart(t *testing.T) {
+	s := newStack(t)
+	cfg := s.config(s.hs.URL)
+
+	first := startBot(t, cfg)
+	before := s.human.MustSay(t, s.room, "!ping")
+	s.human.MustWait(t, wait, "answer before the restart", testenv.ReplyTo(before))
+	deviceBefore, _ := storedSession(t, s.dbPath)
+	if err := first.stop(); err != nil {
+		t.Fatalf("first run ended with %v, want a clean stop", err)
+	}
+
+	whileDown := s.human.MustSay(t, s.room, "!help ping")
+
+	startBot(t, cfg)
+	s.human.MustWait(t, wait, "answer to the command sent while down", testenv.ReplyTo(whileDown))
+	s.settle(t)
+
+	deviceAfter, token := storedSession(t, s.dbPath)
+	if deviceAfter != deviceBefore {
+		t.Errorf("device changed across the restart: %s -> %s", deviceBefore, deviceAfter)
+	}
+	if devices := listDevices(t, s.hs.URL, s.botUser, token); len(devices) != 2 {
+		// 2: the one the test registered the account with, and the bot's.
+		t.Errorf("bot account has %d devices after two starts, want 2 (registration + bot): %v", len(devices), devices)
+	}
+	if n := s.human.Count(testenv.ReplyTo(before)); n != 1 {
+		t.Errorf("command from before the restart answered %d times, want 1", n)
+	}
+	if n := s.human.Count(testenv.ReplyTo(whileDown)); n != 1 {
+		t.Errorf("command sent while down answered %d times, want 1", n)
+	}
+}
+
+func listDevices(t *testing.T, hs string, u *testenv.User, token string) []string {
+	t.Helper()
+	cli, err := mautrix.NewClient(hs, u.UserID, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli.GetDevicesInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range resp.Devices {
+		ids = append(ids, d.DeviceID.String())
+	}
+	return ids
+}
