@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// scriptedHomeserver answers sends with a scripted sequence of errors,
+// then success, and records every transaction id it was given.
+type scriptedHomeserver struct {
+	mu     sync.Mutex
+	script []error
+	txns   []string
+	posted map[string]bool
+}
+
+func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ event.Type, _ any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	txn := extra[0].TransactionID
+	h.txns = append(h.txns, txn)
+	if len(h.script) > 0 {
+		err := h.script[0]
+		h.script = h.script[1:]
+		return nil, err
+	}
+	h.posted[txn] = true
+	return &mautrix.RespSendEvent{EventID: id.EventID("$" + txn)}, nil
+}
+
+func httpErr(status int, body map[string]any) error {
+	resp := &http.Response{StatusCode: status, Header: http.Header{}}
+	var respErr *mautrix.RespError
+	if body != nil {
+		respErr = &mautrix.RespError{ErrCode: body["errcode"].(string), StatusCode: status, ExtraData: body}
+	}
+	return mautrix.HTTPError{Response: resp, RespError: respErr}
+}
+
+func newTestSender(t *testing.T, hs eventSender) (*sender, *store.SQLite, *Metrics) {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := NewMetrics(prometheus.NewRegistry())
+	s := newSender(hs, st, m, zerolog.Nop(), time.Now)
+	s.backoff = backoff.Policy{Min: time.Millisecond, Max: 5 * time.Millisecond}
+	return s, st, m
+}
+
+func drain(t *testing.T, s *sender) {
+	t.Helper()
+	closed := make(chan struct{})
+	close(closed)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.run(ctx, closed)
+}
+
+func TestSenderRetriesUntilDelivered(t *testing.T) {
+	hs := &scriptedHomeserver{posted: map[string]bool{}, script: []error{
+		httpErr(429, map[string]any{"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": float64(20)}),
+		httpErr(502, nil),
+		errors.New("connection reset by peer"),
+		httpErr(503, map[string]any{"errcode": "M_UNKNOWN"}),
+	}}
+	s, st, m := newTestSender(t, hs)
+	ctx := context.Background()
+	s.enqueue(ctx, store.Outgoing{Key: "k1", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	s.enqueue(ctx, store.Outgoing{Key: "k1", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)}) // duplicate
+	drain(t, s)
+
+	if len(hs.posted) != 1 {
+		t.Fatalf("posted %d messages, want 1", len(hs.posted))
+	}
+	for _, txn := range hs.txns {
+		if txn != TxnID("k1") {
+			t.Fatalf("attempts used transaction ids %v; every retry must reuse %s", hs.txns, TxnID("k1"))
+		}
+	}
+	if n, _ := st.PendingCount(ctx); n != 0 {
+		t.Errorf("%d messages still pending", n)
+	}
+	if got := testutil.ToFloat64(m.RateLimitWaits); got != 1 {
+		t.Errorf("rate-limit waits = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.SendErrors.WithLabelValues("transient")); got != 3 {
+		t.Errorf("transient errors = %v, want 3", got)
+	}
+	if evt, _ := st.EventID(ctx, "k1"); evt != id.EventID("$"+TxnID("k1")).String() {
+		t.Errorf("event id not recorded: %q", evt)
+	}
+}
+
+func TestSenderGivesUpOnlyOnPermanentErrors(t *testing.T) {
+	hs := &scriptedHomeserver{posted: map[string]bool{}, script: []error{
+		httpErr(403, map[string]any{"errcode": "M_FORBIDDEN"}),
+	}}
+	s, st, _ := newTestSender(t, hs)
+	ctx := context.Background()
+	s.enqueue(ctx, store.Outgoing{Key: "forbidden", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	s.enqueue(ctx, store.Outgoing{Key: "next", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	drain(t, s)
+	if !hs.posted[TxnID("next")] || hs.posted[TxnID("forbidden")] {
+		t.Errorf("posted %v: want only the second message", hs.posted)
+	}
+	if n, _ := st.PendingCount(ctx); n != 0 {
+		t.Errorf("%d still pending; the refused one should be marked failed", n)
+	}
+}
+
+func TestQueueSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	newSender(nil, st, m, zerolog.Nop(), time.Now).enqueue(ctx,
+		store.Outgoing{Key: "before-crash", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	st.Close() // the process dies before sending
+
+	hs := &scriptedHomeserver{posted: map[string]bool{}}
+	st2, err := store.OpenSQLite(ctx, filepath.Join(dir, "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	s := newSender(hs, st2, NewMetrics(prometheus.NewRegistry()), zerolog.Nop(), time.Now)
+	drain(t, s)
+	if !hs.posted[TxnID("before-crash")] {
+		t.Fatal("a message queued before the restart was not sent after it")
+	}
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"3": 3 * time.Second, "": 0, "soon": 0, now.Add(10 * time.Second).Format(http.TimeFormat): 10 * time.Second,
+	} {
+		resp := &http.Response{Header: http.Header{"Retry-After": {v}}}
+		if got := retryAfterHeader(resp, now); got != want {
+			t.Errorf("Retry-After %q = %s, want %s", v, got, want)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/internal/buildinfo"
+	"github.com/osbuild/ibbot/internal/golden"
+)
+
+type fixedQueue int
+
+func (q fixedQueue) PendingCount(context.Context) (int, error) {
+	if q < 0 {
+		return 0, errors.New("database is locked")
+	}
+	return int(q), nil
+}
+
+func testTable(t *testing.T, now time.Time, queue fixedQueue) *bot.Table {
+	t.Helper()
+	table := bot.NewTable()
+	err := Register(table, Deps{
+		Build:   buildinfo.Info{Version: "v1.2.3", Commit: "0123456789ab", GoVersion: "go1.26.8"},
+		Started: now.Add(-(26*time.Hour + 5*time.Minute)),
+		Now:     func() time.Time { return now },
+		Status:  queue,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+// TestRepliesGolden renders each built-in command's answer, plain and HTML.
+func TestRepliesGolden(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	table := testTable(t, now, 3)
+	cases := []struct{ file, line string }{
+		{"help.golden", "help"},
+		{"help-ping.golden", "help ping"},
+		{"help-alias.golden", "help commands"},
+		{"help-status.golden", "help !status"},
+		{"help-unknown.golden", "help pnig"},
+		{"ping.golden", "ping"},
+		{"version.golden", "version"},
+		{"status.golden", "status"},
+	}
+	for _, c := range cases {
+		fields := strings.Fields(c.line)
+		cmd, ok := table.Lookup(fields[0])
+		if !ok {
+			t.Fatalf("no command %q", fields[0])
+		}
+		rep, err := cmd.Run(context.Background(), bot.Request{
+			Command: cmd.Name, Args: fields[1:], Prefix: "!", Sender: "@alice:example.org",
+			Received: now.Add(-1500 * time.Microsecond),
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		golden.Check(t, c.file, "plain:\n"+rep.Plain+"\n\nhtml:\n"+rep.HTML+"\n")
+	}
+}
+
+func TestStatusReportsStoreErrors(t *testing.T) {
+	cmd, _ := testTable(t, time.Now(), -1).Lookup("status")
+	if _, err := cmd.Run(context.Background(), bot.Request{}); err == nil {
+		t.Fatal("a failing store was reported as healthy")
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		400 * time.Microsecond: "0.4 ms", 12 * time.Millisecond: "12 ms", 3200 * time.Millisecond: "3.2 s", 95 * time.Second: "1m35s",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
