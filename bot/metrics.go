@@ -38,6 +38,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ibbot_messages_sent_total", Help: "Messages delivered to the homeserver.",
 		}),
 	}
+	for _, kind := range []string{"rate_limited", "transient", "permanent"} {
+		m.SendErrors.WithLabelValues(kind) // show zeros before the first error
+	}
 	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent)
 	return m
 }

@@ -30,7 +30,7 @@ type stack struct {
 	dbPath  string
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	hs := testenv.NewDendrite(t)
 	botUser, err := hs.Register(context.Background(), "ibbot", "bot-password-123")
@@ -105,7 +105,7 @@ func startBot(t *testing.T, cfg *config.Config) *running {
 }
 
 // storedSession reads the Matrix session the bot kept in its database.
-func storedSession(t *testing.T, dbPath string) (device id.DeviceID, token string) {
+func storedSession(t testing.TB, dbPath string) (device id.DeviceID, token string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
 	if err != nil {

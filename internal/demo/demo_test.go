@@ -1,0 +1,31 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoTranscript runs `ibbot demo` as a newcomer would (without
+// staying up) and checks that every scripted line got its answer.
+func TestDemoTranscript(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Run(ctx, &out, Options{Keep: false}); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	transcript := out.String()
+	for _, want := range []string{
+		"demo: !help", "`!ping`: check that the bot is alive",
+		"demo: !ping", "ibbot: pong (processed in",
+		"demo: !hsah composer", "unknown command `!hsah`",
+		"demo: ibbot: version", "ibbot: ibbot ",
+	} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, transcript)
+		}
+	}
+}

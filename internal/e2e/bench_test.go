@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+// echoBaseline is the least a bot can do: a plain mautrix client that
+// answers "!ping" from its own sync loop, with no store, queue or router.
+// The bot's round trip is reported as a ratio to this one's.
+func echoBaseline(ctx context.Context, u *testenv.User) {
+	since := ""
+	for ctx.Err() == nil {
+		resp, err := u.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: 30000, Since: since})
+		if err != nil {
+			continue
+		}
+		first := since == ""
+		since = resp.NextBatch
+		if first {
+			continue
+		}
+		for roomID, room := range resp.Rooms.Join {
+			for _, evt := range room.Timeline.Events {
+				if evt.Sender == u.UserID || evt.Type != event.EventMessage {
+					continue
+				}
+				evt.Content.ParseRaw(evt.Type)
+				if msg := evt.Content.AsMessage(); msg.MsgType == event.MsgText && msg.Body == "!ping" {
+					u.SendMessageEvent(ctx, roomID, event.EventMessage, &event.MessageEventContent{
+						MsgType: event.MsgNotice, Body: "pong", Mentions: &event.Mentions{},
+						RelatesTo: &event.RelatesTo{InReplyTo: &event.InReplyTo{EventID: evt.ID}},
+					})
+				}
+			}
+		}
+	}
+}
+
+func roundTrip(ctx context.Context, u *testenv.User, room id.RoomID) (time.Duration, error) {
+	start := time.Now()
+	evt, err := u.Say(ctx, room, "!ping")
+	if err != nil {
+		return 0, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if _, err := u.WaitFor(wctx, testenv.ReplyTo(evt)); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+// rssKB reads a process's resident memory from /proc.
+func rssKB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// BenchmarkCommandRoundTrip measures, in one run, the time from a user
+// sending !ping to the same user's sync seeing the answer, for the real
+// ibbot process and for echoBaseline, interleaved so both see the same
+// machine noise. It also reads the bot's resident memory at idle and after
+// all commands. Run: go test ./internal/e2e -run '^$' -bench RoundTrip -benchtime 1x
+// (IBBOT_BENCH_COMMANDS sets the number of commands, default 1000).
+func BenchmarkCommandRoundTrip(b *testing.B) {
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("IBBOT_BENCH_COMMANDS")); err == nil && v > 0 {
+		n = v
+	}
+	s := newStack(b)
+	p := startProcess(b, s, "info")
+	idleRSS, err := rssKB(p.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	echo, err := s.hs.Register(ctx, "echo", "echo-password-1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	echoRoom, err := s.human.CreateRoom(ctx, "baseline", echo.UserID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := echo.JoinRoomByID(ctx, echoRoom); err != nil {
+		b.Fatal(err)
+	}
+	go echoBaseline(ctx, echo)
+
+	var botTimes, baseTimes []time.Duration
+	for i := range n + 20 {
+		bt, err := roundTrip(ctx, s.human, s.room)
+		if err != nil {
+			b.Fatalf("bot round trip %d: %v", i, err)
+		}
+		et, err := roundTrip(ctx, s.human, echoRoom)
+		if err != nil {
+			b.Fatalf("baseline round trip %d: %v", i, err)
+		}
+		if i >= 20 { // the first ones warm up both sides
+			botTimes, baseTimes = append(botTimes, bt), append(baseTimes, et)
+		}
+	}
+	busyRSS, _ := rssKB(p.cmd.Process.Pid)
+
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(percentile(botTimes, 0.5)), "bot-p50-ms")
+	b.ReportMetric(ms(percentile(botTimes, 0.99)), "bot-p99-ms")
+	b.ReportMetric(ms(percentile(baseTimes, 0.5)), "baseline-p50-ms")
+	b.ReportMetric(ms(percentile(baseTimes, 0.99)), "baseline-p99-ms")
+	b.ReportMetric(ms(percentile(botTimes, 0.5))/ms(percentile(baseTimes, 0.5)), "p50-ratio")
+	b.ReportMetric(ms(percentile(botTimes, 0.99))/ms(percentile(baseTimes, 0.99)), "p99-ratio")
+	b.ReportMetric(float64(idleRSS)/1024, "idle-rss-MB")
+	b.ReportMetric(float64(busyRSS)/1024, "rss-after-MB")
+	b.Logf("%d commands each: bot p50 %s p99 %s; baseline p50 %s p99 %s; RSS idle %d kB, after %d kB",
+		n, percentile(botTimes, 0.5), percentile(botTimes, 0.99), percentile(baseTimes, 0.5), percentile(baseTimes, 0.99), idleRSS, busyRSS)
+}
