@@ -15,7 +15,7 @@ type Command struct {
 	Aliases []string
 	Args    string // usage of the arguments, e.g. "[COMMAND]"
 	MinArgs int
-	MaxArgs int // -1 for any number
+	MaxArgs int    // -1 for any number
 	Summary string // one line for !help
 	Help    string // more detail for !help NAME
 	Example string // e.g. "help ping", without prefix

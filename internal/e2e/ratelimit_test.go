@@ -25,10 +25,10 @@ type faultProxy struct {
 	target *url.URL
 	proxy  *httputil.ReverseProxy
 
-	mu         sync.Mutex
-	sends      int
-	limited    int
-	lostAfter  int
+	mu        sync.Mutex
+	sends     int
+	limited   int
+	lostAfter int
 }
 
 func newFaultProxy(t *testing.T, target string) (*faultProxy, *httptest.Server) {
