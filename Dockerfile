@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t ibbot .
+# Run:   docker run -v $PWD/ibbot.yaml:/config/ibbot.yaml:ro -v ibbot-data:/data \
+#          -e IBBOT_MATRIX_PASSWORD=... -p 127.0.0.1:9090:9090 ibbot
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=devel
+ARG COMMIT=unknown
+# Pure Go (the SQLite driver needs no cgo), so the binary is static.
+RUN CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/osbuild/ibbot/internal/buildinfo.version=${VERSION} -X github.com/osbuild/ibbot/internal/buildinfo.commit=${COMMIT}" \
+      -o /out/ibbot ./cmd/ibbot
+
+# distroless/static: CA certificates and tzdata, no shell, runs as nonroot (65532).
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/ibbot /usr/local/bin/ibbot
+# /config holds ibbot.yaml (read-only); /data holds the SQLite database
+# (the default `database: ibbot.db` is relative to the working directory).
+VOLUME ["/data"]
+WORKDIR /data
+# The operations endpoint must listen beyond loopback inside a container:
+# set http.listen: 0.0.0.0:9090 in the config.
+EXPOSE 9090
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/ibbot"]
+CMD ["run", "-config", "/config/ibbot.yaml"]
