@@ -118,6 +118,7 @@ func (b *Bot) fillGap(ctx context.Context, roomID id.RoomID, from, since string)
 		from = resp.End
 	}
 	slices.Reverse(older)
+	b.log.Info().Str("room_id", roomID.String()).Int("events", len(older)).Msg("Fetched messages the sync left out (gap after downtime)")
 	return older
 }
 

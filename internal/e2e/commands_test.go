@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -15,7 +16,9 @@ import (
 // and checks the answer a person would see.
 func TestCommandsAgainstDendrite(t *testing.T) {
 	s := newStack(t)
-	startBot(t, s.config(s.hs.URL))
+	cfg := s.config(s.hs.URL)
+	cfg.Matrix.IgnoreUsers = []id.UserID{"@zodbot:localhost"}
+	startBot(t, cfg)
 
 	cases := []struct {
 		name, say string
@@ -70,7 +73,12 @@ func TestCommandsAgainstDendrite(t *testing.T) {
 		}
 	})
 
-	t.Run("ignores notices, edits and itself", func(t *testing.T) {
+	t.Run("ignores notices, edits and other bots", func(t *testing.T) {
+		otherBot := s.hs.NewUser(t, "zodbot")
+		if _, err := otherBot.JoinRoomByID(context.Background(), s.room); err != nil {
+			t.Fatal(err)
+		}
+		fromBot := otherBot.MustSay(t, s.room, "!ping")
 		notice := &event.MessageEventContent{MsgType: event.MsgNotice, Body: "!ping"}
 		n, err := s.human.SendMessageEvent(context.Background(), s.room, event.EventMessage, notice)
 		if err != nil {
@@ -90,6 +98,9 @@ func TestCommandsAgainstDendrite(t *testing.T) {
 		}
 		if c := s.human.Count(testenv.ReplyTo(e.EventID)); c != 0 {
 			t.Error("the bot answered an edit")
+		}
+		if c := s.human.Count(testenv.ReplyTo(fromBot)); c != 0 {
+			t.Error("the bot answered a user on matrix.ignore_users")
 		}
 	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"maunium.net/go/mautrix"
@@ -25,6 +26,12 @@ func TestRestart(t *testing.T) {
 	}
 
 	whileDown := s.human.MustSay(t, s.room, "!help ping")
+	// More chatter than the bot's sync filter returns at once (50), so the
+	// first sync after the restart is "limited" and the bot must page back
+	// to find the command.
+	for i := range 60 {
+		s.human.MustSay(t, s.room, fmt.Sprintf("chatter %d", i))
+	}
 
 	startBot(t, cfg)
 	s.human.MustWait(t, wait, "answer to the command sent while down", testenv.ReplyTo(whileDown))

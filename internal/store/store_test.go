@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Put(ctx, "k", "v1")
+	s.Put(ctx, "k", "v2")
+	added, _ := s.Enqueue(ctx, Outgoing{Key: "a", RoomID: "!r", EventType: "m.room.message", Content: []byte("{}"), CreatedAt: time.Now()})
+	again, _ := s.Enqueue(ctx, Outgoing{Key: "a", RoomID: "!r", EventType: "m.room.message", Content: []byte("{}"), CreatedAt: time.Now()})
+	if !added || again {
+		t.Fatalf("enqueue added=%v, duplicate added=%v", added, again)
+	}
+	s.Close()
+
+	s, err = OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("reopening: %v", err)
+	}
+	defer s.Close()
+	if v, ok, _ := s.Get(ctx, "k"); !ok || v != "v2" {
+		t.Errorf("kv after reopen = %q %v", v, ok)
+	}
+	if n, _ := s.PendingCount(ctx); n != 1 {
+		t.Errorf("pending after reopen = %d, want 1", n)
+	}
+	var versions int
+	s.db.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&versions)
+	if steps, _ := migrationSteps(); versions != len(steps) {
+		t.Errorf("%d migrations recorded, want %d", versions, len(steps))
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(`INSERT INTO schema_version (version) VALUES (999)`)
+	s.Close()
+	if _, err := OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+func TestPruneKeepsPending(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := time.Now().Add(-48 * time.Hour)
+	for _, k := range []string{"sent", "pending"} {
+		s.Enqueue(ctx, Outgoing{Key: k, RoomID: "!r", EventType: "m.room.message", Content: []byte("{}"), CreatedAt: old})
+	}
+	msgs, _ := s.Pending(ctx, 10)
+	s.MarkSent(ctx, msgs[0].ID, "$e", old)
+	if n, _ := s.PruneDone(ctx, time.Now().Add(-24*time.Hour)); n != 1 {
+		t.Errorf("pruned %d, want 1", n)
+	}
+	if known, _ := s.Known(ctx, "pending"); !known {
+		t.Error("a pending message was pruned")
+	}
+}
