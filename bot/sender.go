@@ -28,7 +28,12 @@ type Queue interface {
 	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
 	MarkAttempt(ctx context.Context, id int64, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
+	PruneDone(ctx context.Context, cutoff time.Time) (int64, error)
 }
+
+// keepDone is how long sent messages stay in the outbox. Their keys keep
+// deduplicating for that long, far beyond matrix.command_max_age.
+const keepDone = 7 * 24 * time.Hour
 
 // eventSender is the one Matrix call the sender makes.
 type eventSender interface {
@@ -84,7 +89,16 @@ func (s *sender) poke() {
 // queue is empty: that is the flush on shutdown.
 func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 	s.refreshDepth(ctx)
+	var lastPrune time.Time
 	for {
+		if s.now().Sub(lastPrune) > 24*time.Hour {
+			lastPrune = s.now()
+			if n, err := s.queue.PruneDone(ctx, lastPrune.Add(-keepDone)); err != nil {
+				s.log.Warn().Err(err).Msg("Pruning the outbox failed")
+			} else if n > 0 {
+				s.log.Info().Int64("deleted", n).Msg("Pruned old sent messages from the outbox")
+			}
+		}
 		batch, err := s.queue.Pending(ctx, 32)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -103,6 +117,7 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 			case <-drain:
 				return nil
 			case <-s.wake:
+			case <-time.After(time.Hour): // a chance to prune while idle
 			}
 			continue
 		}
