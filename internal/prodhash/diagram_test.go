@@ -3,10 +3,11 @@ package prodhash
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"testing"
+
+	"github.com/osbuild/ibbot/internal/fixtures"
 )
 
 type expectedLink struct {
@@ -29,7 +30,7 @@ func deref(s *string) string {
 // TestParseDiagramFixtures parses every stored version of the real diagram
 // and compares with expected.json.
 func TestParseDiagramFixtures(t *testing.T) {
-	raw, err := os.ReadFile("testdata/diagram/expected.json")
+	raw, err := fixtures.FS.ReadFile("diagram/expected.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestParseDiagramFixtures(t *testing.T) {
 	}
 	for file, want := range expected {
 		t.Run(file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata/diagram", file))
+			data, err := fixtures.FS.ReadFile("diagram/" + file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,9 +84,9 @@ func TestParseDiagramRejectsGarbage(t *testing.T) {
 }
 
 func FuzzParseDiagram(f *testing.F) {
-	files, _ := filepath.Glob("testdata/diagram/*.svg")
+	files, _ := fs.Glob(fixtures.FS, "diagram/*.svg")
 	for _, file := range files {
-		data, _ := os.ReadFile(file)
+		data, _ := fixtures.FS.ReadFile(file)
 		f.Add(data)
 	}
 	f.Add([]byte(`<svg><a href="https://github.com/a/b/commits/ABCDEF1"><g onclick="x"><text><tspan>a-</tspan><tspan>b</tspan></text></g></a></svg>`))
