@@ -130,3 +130,59 @@ func (e *UserError) Unwrap() error { return e.Err }
 func Errorf(err error, format string, args ...any) error {
 	return &UserError{Msg: fmt.Sprintf(format, args...), Err: err}
 }
+
+// Cell is one table cell: text, optionally a link or code.
+type Cell struct {
+	Text string
+	URL  string
+	Code bool
+}
+
+// Table appends a table: HTML <table> for clients that render it, and
+// space-aligned columns in the plain body.
+func (m *Msg) Table(header []string, rows [][]Cell) *Msg {
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = len([]rune(h))
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			if i < len(widths) {
+				widths[i] = max(widths[i], len([]rune(defuse(c.Text))))
+			}
+		}
+	}
+	m.html.WriteString("<table><thead><tr>")
+	for i, h := range header {
+		m.html.WriteString("<th>" + html.EscapeString(defuse(h)) + "</th>")
+		m.plain.WriteString(pad(defuse(h), widths[i], i == len(header)-1))
+	}
+	m.html.WriteString("</tr></thead><tbody>")
+	m.plain.WriteString("\n")
+	for _, r := range rows {
+		m.html.WriteString("<tr>")
+		for i, c := range r {
+			text := defuse(c.Text)
+			cell := html.EscapeString(text)
+			if c.Code {
+				cell = "<code>" + cell + "</code>"
+			}
+			if c.URL != "" {
+				cell = `<a href="` + html.EscapeString(c.URL) + `">` + cell + "</a>"
+			}
+			m.html.WriteString("<td>" + cell + "</td>")
+			m.plain.WriteString(pad(text, widths[min(i, len(widths)-1)], i == len(r)-1))
+		}
+		m.html.WriteString("</tr>")
+		m.plain.WriteString("\n")
+	}
+	m.html.WriteString("</tbody></table>")
+	return m
+}
+
+func pad(s string, width int, last bool) string {
+	if last {
+		return s
+	}
+	return s + strings.Repeat(" ", width-len([]rune(s))+2)
+}

@@ -67,7 +67,7 @@ func (d *document) refresh(ctx context.Context) error {
 		d.checked = d.now()
 		return nil
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, req.URL.Host)
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, d.limit+1))
 	if err != nil {
