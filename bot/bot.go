@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,8 @@ type Bot struct {
 
 	ready           atomic.Bool
 	encryptedWarned sync.Map
+	aliases         sync.Map // room alias -> id.RoomID
+	readyCh         chan struct{}
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -79,6 +82,7 @@ func New(opts Options) (*Bot, error) {
 		cfg: opts.Config, client: client, kv: opts.Store, queue: opts.Store,
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
 		syncBackoff: backoff.Policy{Min: time.Second, Max: time.Minute},
+		readyCh:     make(chan struct{}),
 	}
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.router = &router{
@@ -101,6 +105,17 @@ func addressNames(user id.UserID) []string {
 
 // Ready reports whether the bot has completed its first sync.
 func (b *Bot) Ready() bool { return b.ready.Load() }
+
+// WaitReady blocks until the first sync is done or ctx ends; features that
+// post on their own (announcements) start after it.
+func (b *Bot) WaitReady(ctx context.Context) error {
+	select {
+	case <-b.readyCh:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Run logs in, joins the configured rooms and serves until ctx ends. Then it
 // stops taking commands, flushes the outgoing queue for up to the shutdown
@@ -155,13 +170,34 @@ func (b *Bot) powerLevel(ctx context.Context, room id.RoomID, user id.UserID) (i
 	return pl.GetUserLevel(user), nil
 }
 
-// Post queues a message for a room. key makes it idempotent: a second Post
-// with the same key is ignored, even across restarts.
-func (b *Bot) Post(ctx context.Context, key string, room id.RoomID, r Reply) error {
+// Post queues a notice for a room, given by id or alias. key makes it
+// idempotent: a second Post with the same key is ignored, even across
+// restarts.
+func (b *Bot) Post(ctx context.Context, key, room string, r Reply) error {
 	if key == "" {
 		return errors.New("bot.Post needs a key")
 	}
-	return b.enqueue(ctx, key, room, noticeContent(r, "", ""))
+	roomID, err := b.resolveRoom(ctx, room)
+	if err != nil {
+		return err
+	}
+	return b.enqueue(ctx, key, roomID, noticeContent(r, "", ""))
+}
+
+// resolveRoom turns an alias into a room id, remembering the answer.
+func (b *Bot) resolveRoom(ctx context.Context, room string) (id.RoomID, error) {
+	if !strings.HasPrefix(room, "#") {
+		return id.RoomID(room), nil
+	}
+	if v, ok := b.aliases.Load(room); ok {
+		return v.(id.RoomID), nil
+	}
+	resp, err := b.client.ResolveAlias(ctx, id.RoomAlias(room))
+	if err != nil {
+		return "", fmt.Errorf("resolving %s: %w", room, err)
+	}
+	b.aliases.Store(room, resp.RoomID)
+	return resp.RoomID, nil
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

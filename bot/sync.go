@@ -72,6 +72,7 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 		}
 		since, firstEver = resp.NextBatch, false
 		if !b.ready.Swap(true) {
+			close(b.readyCh)
 			b.log.Info().Msg("First sync done; ready")
 		}
 	}

@@ -17,11 +17,72 @@ import (
 
 // Config is the whole configuration of one ibbot instance.
 type Config struct {
-	Matrix   Matrix   `yaml:"matrix"`
-	Database string   `yaml:"database"`
-	HTTP     HTTP     `yaml:"http"`
-	Log      Log      `yaml:"log"`
-	Shutdown Shutdown `yaml:"shutdown"`
+	Matrix     Matrix     `yaml:"matrix"`
+	Database   string     `yaml:"database"`
+	HTTP       HTTP       `yaml:"http"`
+	Log        Log        `yaml:"log"`
+	Shutdown   Shutdown   `yaml:"shutdown"`
+	GitHub     GitHub     `yaml:"github"`
+	Catalog    Catalog    `yaml:"catalog"`
+	ProdHash   ProdHash   `yaml:"prodhash"`
+	Contribute Contribute `yaml:"contribute"`
+	Contact    Contact    `yaml:"contact"`
+	Welcome    Welcome    `yaml:"welcome"`
+}
+
+// GitHub configures the API client all features share.
+type GitHub struct {
+	Token  Secret `yaml:"token"`   // or env IBBOT_GITHUB_TOKEN; empty: 60 requests an hour
+	APIURL string `yaml:"api_url"` // GitHub Enterprise, or a test server
+}
+
+// Catalog lets an operator override or extend the component catalogue.
+type Catalog struct {
+	File    string `yaml:"file"`
+	Replace bool   `yaml:"replace"`
+}
+
+// ProdHash configures where production commits come from and where deploy
+// announcements go.
+type ProdHash struct {
+	SVGURL        string        `yaml:"svg_url"`
+	CheckInterval time.Duration `yaml:"check_interval"` // 0 turns deploy announcements off
+	CacheTTL      time.Duration `yaml:"cache_ttl"`
+	Rooms         []string      `yaml:"rooms"`
+	MaxChanges    int           `yaml:"max_changes"` // merged PR titles listed per announcement
+	// Sources picks another source per component id: type json or static.
+	Sources map[string]HashSource `yaml:"sources"`
+}
+
+// HashSource is a non-default production-hash source for one component.
+type HashSource struct {
+	Type         string `yaml:"type"` // json or static
+	URL          string `yaml:"url"`
+	Field        string `yaml:"field"`
+	AuthHeader   string `yaml:"auth_header"`
+	AuthValueEnv string `yaml:"auth_value_env"` // the env variable holding the header's value
+	SHA          string `yaml:"sha"`
+}
+
+// Contribute configures !contribute's live list of newcomer issues.
+type Contribute struct {
+	Repos     []string      `yaml:"repos"`
+	Labels    []string      `yaml:"labels"`
+	MaxIssues int           `yaml:"max_issues"`
+	CacheTTL  time.Duration `yaml:"cache_ttl"`
+}
+
+// Contact adds to !contact what only the operator knows.
+type Contact struct {
+	MailingList string `yaml:"mailing_list"` // shown only when set
+}
+
+// Welcome greets people joining the listed rooms, once per person ever.
+type Welcome struct {
+	Rooms []string `yaml:"rooms"`
+	// MaxPerMinute bounds greetings during join waves; further joiners in
+	// the same minute are greeted together in one message.
+	MaxPerMinute int `yaml:"max_per_minute"`
 }
 
 // Matrix configures the bot's account, the rooms it serves and how it
@@ -91,6 +152,20 @@ func Defaults() Config {
 		HTTP:     HTTP{Listen: "127.0.0.1:9090"},
 		Log:      Log{Level: "info", Format: "auto"},
 		Shutdown: Shutdown{Timeout: 10 * time.Second},
+		GitHub:   GitHub{APIURL: "https://api.github.com/"},
+		ProdHash: ProdHash{
+			SVGURL:        "https://raw.githubusercontent.com/osbuild/osbuild.github.io/main/docs/hosted/architecture/architecture.svg",
+			CheckInterval: 10 * time.Minute,
+			CacheTTL:      5 * time.Minute,
+			MaxChanges:    5,
+		},
+		Contribute: Contribute{
+			Repos:     []string{"osbuild/image-builder-frontend", "osbuild/image-builder", "osbuild/osbuild-composer", "osbuild/osbuild", "osbuild/image-builder-crc"},
+			Labels:    []string{"good first issue", "cockpit-image-builder", "help wanted"},
+			MaxIssues: 5,
+			CacheTTL:  time.Hour,
+		},
+		Welcome: Welcome{MaxPerMinute: 3},
 	}
 }
 
@@ -159,7 +234,68 @@ func (c *Config) Validate() error {
 	if c.Shutdown.Timeout <= 0 {
 		bad("shutdown.timeout", "must be positive, got %s", c.Shutdown.Timeout)
 	}
+	if !isHTTPURL(c.GitHub.APIURL) {
+		bad("github.api_url", "%q is not an http(s) URL", c.GitHub.APIURL)
+	}
+	c.validateProdHash(bad)
+	for i, r := range c.Contribute.Repos {
+		if strings.Count(r, "/") != 1 {
+			bad(fmt.Sprintf("contribute.repos[%d]", i), "%q is not owner/name", r)
+		}
+	}
+	if c.Contribute.MaxIssues < 0 {
+		bad("contribute.max_issues", "must be 0 or more")
+	}
+	for i, room := range c.Welcome.Rooms {
+		if !validRoomRef(room) {
+			bad(fmt.Sprintf("welcome.rooms[%d]", i), "%q is neither a room id nor an alias", room)
+		}
+	}
+	if len(c.Welcome.Rooms) > 0 && c.Welcome.MaxPerMinute <= 0 {
+		bad("welcome.max_per_minute", "must be positive")
+	}
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateProdHash(bad func(key, format string, args ...any)) {
+	p := &c.ProdHash
+	if !isHTTPURL(p.SVGURL) {
+		bad("prodhash.svg_url", "%q is not an http(s) URL", p.SVGURL)
+	}
+	if p.CheckInterval < 0 || (p.CheckInterval > 0 && p.CheckInterval < 10*time.Second) {
+		bad("prodhash.check_interval", "must be 0 (off) or at least 10s, got %s", p.CheckInterval)
+	}
+	if p.CacheTTL < 0 {
+		bad("prodhash.cache_ttl", "must not be negative")
+	}
+	for i, room := range p.Rooms {
+		if !validRoomRef(room) {
+			bad(fmt.Sprintf("prodhash.rooms[%d]", i), "%q is neither a room id nor an alias", room)
+		}
+	}
+	for id, src := range p.Sources {
+		key := "prodhash.sources." + id
+		switch src.Type {
+		case "json":
+			if !isHTTPURL(src.URL) {
+				bad(key+".url", "%q is not an http(s) URL", src.URL)
+			}
+			if src.Field == "" {
+				bad(key+".field", "is required for a json source (e.g. src_hash)")
+			}
+		case "static":
+			if len(src.SHA) < 7 || strings.Trim(strings.ToLower(src.SHA), "0123456789abcdef") != "" {
+				bad(key+".sha", "%q is not a commit sha", src.SHA)
+			}
+		default:
+			bad(key+".type", "%q is not one of json, static", src.Type)
+		}
+	}
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // DatabaseDriver tells which store a database setting selects.

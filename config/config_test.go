@@ -114,3 +114,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestProdHashSourcesAreChecked(t *testing.T) {
+	_, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+prodhash:
+  check_interval: 1s
+  sources:
+    frontend: {type: json, url: nope}
+    composer: {type: static, sha: xyz, colour: red}
+    crc: {type: magic}
+`), noEnv)
+	for _, key := range []string{"prodhash.check_interval", "prodhash.sources.frontend.url", "prodhash.sources.frontend.field",
+		"prodhash.sources.composer.sha", "prodhash.sources.composer.colour", "prodhash.sources.crc.type"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}

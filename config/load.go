@@ -35,6 +35,7 @@ var secretEnv = []struct {
 }{
 	{"IBBOT_MATRIX_PASSWORD", "matrix.password", func(c *Config) *Secret { return &c.Matrix.Password }},
 	{"IBBOT_MATRIX_ACCESS_TOKEN", "matrix.access_token", func(c *Config) *Secret { return &c.Matrix.AccessToken }},
+	{"IBBOT_GITHUB_TOKEN", "github.token", func(c *Config) *Secret { return &c.GitHub.Token }},
 }
 
 // Load reads the YAML file at path over Defaults, applies secrets from env,
@@ -111,6 +112,10 @@ func decodeStrict(data []byte, out any) error {
 }
 
 func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+	if v.Kind() == reflect.Map && v.Type().Elem().Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
+		decodeStructMap(n, v, path, errs)
+		return
+	}
 	if v.Kind() != reflect.Struct || isLeafStruct(v) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			*errs = append(*errs, &KeyError{Key: orRoot(path), Line: n.Line, Msg: typeErrorText(err)})
@@ -131,6 +136,19 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 			continue
 		}
 		decodeNode(val, f, sub, errs)
+	}
+}
+
+// decodeStructMap decodes a map of structs entry by entry, so unknown keys
+// inside each entry are caught too.
+func decodeStructMap(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		elem := reflect.New(v.Type().Elem()).Elem()
+		decodeNode(n.Content[i+1], elem, joinPath(path, n.Content[i].Value), errs)
+		v.SetMapIndex(reflect.ValueOf(n.Content[i].Value), elem)
 	}
 }
 

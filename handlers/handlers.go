@@ -7,23 +7,35 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/buildinfo"
+	"github.com/osbuild/ibbot/internal/catalog"
 )
 
-// Deps is what the built-in commands need from the outside.
+// Deps is what the commands need from the outside.
 type Deps struct {
 	Build   buildinfo.Info
 	Started time.Time
 	Now     func() time.Time
 	Status  StatusSource
+
+	Catalog     *catalog.Catalog
+	Deployments Deployments
+	Comparisons Comparisons
 }
 
-// Register adds the built-in commands to t, in the order !help lists them.
+// Register adds the commands to t, in the order !help lists them.
 func Register(t *bot.Table, d Deps) error {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if err := t.Add(Help(t)); err != nil {
+		return err
+	}
+	if d.Catalog != nil {
+		if err := t.Add(Hash(d.Catalog, d.Deployments, d.Comparisons, d.Now)); err != nil {
+			return err
+		}
+	}
 	return t.Add(
-		Help(t),
 		Ping(d.Now),
 		Version(d.Build, d.Started, d.Now),
 		Status(d.Status, d.Started, d.Now),

@@ -52,8 +52,15 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	know, err := newKnowledge(cfg, opts.Now)
+	if err != nil {
+		return err
+	}
 	table := bot.NewTable()
-	if err := handlers.Register(table, handlers.Deps{Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st}); err != nil {
+	if err := handlers.Register(table, handlers.Deps{
+		Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st,
+		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare,
+	}); err != nil {
 		return err
 	}
 	b, err := bot.New(bot.Options{
@@ -76,5 +83,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
 	}
 	g.Go(func() error { return b.Run(gctx) })
+	if w := know.watcher(cfg, st, b, log); w != nil {
+		g.Go(func() error {
+			if b.WaitReady(gctx) != nil {
+				return nil
+			}
+			return w.Run(gctx)
+		})
+	}
 	return g.Wait()
 }

@@ -24,6 +24,7 @@ const wait = 30 * time.Second
 // stack is a homeserver, a room, a human in it, and the bot's account.
 type stack struct {
 	hs      *testenv.Dendrite
+	github  *testenv.GitHub
 	human   *testenv.User
 	botUser *testenv.User
 	room    id.RoomID
@@ -42,7 +43,9 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{hs: hs, human: human, botUser: botUser, room: room, dbPath: filepath.Join(t.TempDir(), "ibbot.db")}
+	gh := testenv.NewGitHub()
+	t.Cleanup(gh.Close)
+	return &stack{hs: hs, github: gh, human: human, botUser: botUser, room: room, dbPath: filepath.Join(t.TempDir(), "ibbot.db")}
 }
 
 func (s *stack) config(homeserver string) *config.Config {
@@ -55,6 +58,9 @@ func (s *stack) config(homeserver string) *config.Config {
 	cfg.HTTP.Listen = ""
 	cfg.Shutdown.Timeout = 5 * time.Second
 	cfg.Matrix.Flood.Commands = 0 // tests send many commands; TestFloodLimit turns it on
+	// Never the internet: GitHub and the diagram come from the fake.
+	cfg.GitHub.APIURL = s.github.URL
+	cfg.ProdHash.SVGURL = s.github.DiagramURL()
 	return &cfg
 }
 

@@ -80,12 +80,14 @@ func startProcess(t testing.TB, s *stack, logLevel string) *botProcess {
   rooms: [%q]
   flood: {commands: 0}
 database: %s
+github: {api_url: %q}
+prodhash: {svg_url: %q}
 http:
   listen: 127.0.0.1:%d
 log:
   level: %s
   format: json
-`, s.hs.URL, s.botUser.UserID, s.room, s.dbPath, port, logLevel)
+`, s.hs.URL, s.botUser.UserID, s.room, s.dbPath, s.github.URL, s.github.DiagramURL(), port, logLevel)
 	path := filepath.Join(t.TempDir(), "ibbot.yaml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

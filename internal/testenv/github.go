@@ -31,6 +31,7 @@ type GitHub struct {
 	diagramAt time.Time
 	ahead     map[string]int // repo -> commits the default branch is ahead
 	failures  []failure
+	down      bool // the diagram answers 503
 }
 
 type failure struct {
@@ -65,6 +66,13 @@ func (g *GitHub) SetDiagram(svg []byte, committed time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.diagram, g.diagramAt = svg, committed
+}
+
+// SetDiagramDown makes the diagram answer 503 until called with false.
+func (g *GitHub) SetDiagramDown(down bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down = down
 }
 
 // SetAhead sets how many commits repo's default branch is ahead of any sha.
@@ -162,8 +170,12 @@ func (g *GitHub) replay(name string) http.HandlerFunc {
 
 func (g *GitHub) serveDiagram(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
-	svg, at := g.diagram, g.diagramAt
+	svg, at, down := g.diagram, g.diagramAt, g.down
 	g.mu.Unlock()
+	if down {
+		http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	g.send(w, r, svg, "text/plain; charset=utf-8", at)
 }
 

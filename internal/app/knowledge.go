@@ -1,0 +1,72 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/handlers"
+	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/prodhash"
+)
+
+// knowledge is what the knowledge commands and deploy announcements share.
+type knowledge struct {
+	catalog *catalog.Catalog
+	github  *github.Client
+	deploys *prodhash.Service
+	compare *prodhash.Comparer
+	diagram *prodhash.DiagramSource
+}
+
+func newKnowledge(cfg *config.Config, now func() time.Time) (*knowledge, error) {
+	cat, err := catalog.Load(cfg.Catalog.File, cfg.Catalog.Replace)
+	if err != nil {
+		return nil, fmt.Errorf("catalog.file: %w", err)
+	}
+	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL})
+	if err != nil {
+		return nil, err
+	}
+	web := &http.Client{Timeout: 20 * time.Second}
+	p := cfg.ProdHash
+	diagram := prodhash.NewDiagramSource(p.SVGURL, cat, gh, web, p.CacheTTL, now)
+	sources := map[string]prodhash.Source{}
+	for id, src := range p.Sources {
+		if _, ok := cat.Find(id); !ok {
+			return nil, fmt.Errorf("prodhash.sources.%s: the catalogue has no component %q", id, id)
+		}
+		switch src.Type {
+		case "json":
+			header := http.Header{}
+			if src.AuthHeader != "" {
+				header.Set(src.AuthHeader, os.Getenv(src.AuthValueEnv))
+			}
+			sources[id] = prodhash.NewJSONSource(src.URL, src.Field, header, web, p.CacheTTL, now)
+		case "static":
+			sources[id] = prodhash.StaticSource{SHA: src.SHA}
+		}
+	}
+	return &knowledge{
+		catalog: cat, github: gh, diagram: diagram,
+		deploys: prodhash.NewService(diagram, sources, now),
+		compare: prodhash.NewComparer(gh, p.CacheTTL, now),
+	}, nil
+}
+
+func (k *knowledge) watcher(cfg *config.Config, store handlers.KV, poster handlers.Poster, log zerolog.Logger) *handlers.DeployWatcher {
+	if cfg.ProdHash.CheckInterval <= 0 || len(cfg.ProdHash.Rooms) == 0 {
+		return nil
+	}
+	return &handlers.DeployWatcher{
+		Catalog: k.catalog, Deploys: k.deploys, Compare: k.compare, Store: store, Poster: poster,
+		Rooms: cfg.ProdHash.Rooms, Interval: cfg.ProdHash.CheckInterval, MaxChanges: cfg.ProdHash.MaxChanges,
+		Log: log.With().Str("component", "deploys").Logger(),
+	}
+}
