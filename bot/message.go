@@ -25,10 +25,20 @@ type Request struct {
 type Handler func(ctx context.Context, req Request) (Reply, error)
 
 // Reply is a message body in both forms Matrix shows: plain text and HTML.
-// Build it with Msg so that outside text is always escaped.
+// Build it with Msg so that outside text is always escaped. An Image, when
+// set, is posted after the text (uploaded once per distinct content).
 type Reply struct {
 	Plain string
 	HTML  string
+	Image *Image
+}
+
+// Image is a picture to post with a reply.
+type Image struct {
+	Data          []byte
+	Name          string // file name shown by clients, e.g. "architecture.png"
+	MIME          string
+	Width, Height int
 }
 
 // Msg builds a Reply piece by piece. Every string passed to it is outside

@@ -211,6 +211,11 @@ func (b *Bot) answer(ctx context.Context, j job) {
 	if err := b.enqueue(context.WithoutCancel(ctx), replyKey(j.in.EventID), j.in.RoomID, content); err != nil {
 		log.Error().Err(err).Msg("Queueing the reply failed")
 	}
+	if reply.Image != nil {
+		if err := b.postImage(ctx, "reply-image:"+j.in.EventID.String(), j.in.RoomID, reply.Image, j.in.EventID, j.in.ThreadRoot); err != nil {
+			log.Error().Err(err).Msg("Posting the reply's image failed")
+		}
+	}
 }
 
 func (b *Bot) enqueue(ctx context.Context, key string, room id.RoomID, content *event.MessageEventContent) error {

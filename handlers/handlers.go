@@ -20,6 +20,10 @@ type Deps struct {
 	Catalog     *catalog.Catalog
 	Deployments Deployments
 	Comparisons Comparisons
+	Diagram     DiagramSource
+	Newcomers   IssueFinder
+	NewcomerIn  []string // repositories !contribute searches
+	MailingList string   // shown by !contact when set
 }
 
 // Register adds the commands to t, in the order !help lists them.
@@ -31,7 +35,13 @@ func Register(t *bot.Table, d Deps) error {
 		return err
 	}
 	if d.Catalog != nil {
-		if err := t.Add(Hash(d.Catalog, d.Deployments, d.Comparisons, d.Now)); err != nil {
+		err := t.Add(
+			Hash(d.Catalog, d.Deployments, d.Comparisons, d.Now),
+			Arch(d.Catalog, d.Deployments, d.Diagram),
+			Contribute(d.Catalog, d.Newcomers, d.NewcomerIn),
+			Contact(d.Catalog, d.MailingList),
+		)
+		if err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	table := bot.NewTable()
 	if err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st,
-		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare,
+		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare, Diagram: know.diagram,
+		Newcomers: know.newcomers, NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList,
 	}); err != nil {
 		return err
 	}

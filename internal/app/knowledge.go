@@ -13,6 +13,7 @@ import (
 	"github.com/osbuild/ibbot/handlers"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/newcomers"
 	"github.com/osbuild/ibbot/internal/prodhash"
 )
 
@@ -23,6 +24,8 @@ type knowledge struct {
 	deploys *prodhash.Service
 	compare *prodhash.Comparer
 	diagram *prodhash.DiagramSource
+	// newcomers is nil when !contribute should not search (no labels).
+	newcomers handlers.IssueFinder
 }
 
 func newKnowledge(cfg *config.Config, now func() time.Time) (*knowledge, error) {
@@ -53,8 +56,12 @@ func newKnowledge(cfg *config.Config, now func() time.Time) (*knowledge, error) 
 			sources[id] = prodhash.StaticSource{SHA: src.SHA}
 		}
 	}
+	var finder handlers.IssueFinder
+	if c := cfg.Contribute; len(c.Labels) > 0 && c.MaxIssues > 0 {
+		finder = newcomers.New(gh, c.Labels, c.MaxIssues, c.CacheTTL, now)
+	}
 	return &knowledge{
-		catalog: cat, github: gh, diagram: diagram,
+		catalog: cat, github: gh, diagram: diagram, newcomers: finder,
 		deploys: prodhash.NewService(diagram, sources, now),
 		compare: prodhash.NewComparer(gh, p.CacheTTL, now),
 	}, nil

@@ -47,6 +47,42 @@ type Catalog struct {
 	DiagramPage string            `yaml:"diagram_page"`
 	Components  []Component       `yaml:"components"`
 	RepoRenames map[string]string `yaml:"repo_renames"`
+	Contribute  Contribute        `yaml:"contribute"`
+	Contact     []Contact         `yaml:"contact"`
+}
+
+// Contribute is the onboarding !contribute gives.
+type Contribute struct {
+	Guide string   `yaml:"guide"`
+	Steps []string `yaml:"steps"`
+	Areas []Area   `yaml:"areas"`
+}
+
+// Area is one part of the project a newcomer can start in.
+type Area struct {
+	ID      string   `yaml:"id"`
+	Aliases []string `yaml:"aliases"`
+	Repo    string   `yaml:"repo"`
+	Steps   []string `yaml:"steps"`
+}
+
+// Contact is one way to reach the team.
+type Contact struct {
+	Name string `yaml:"name"`
+	Text string `yaml:"text"`
+	URL  string `yaml:"url"`
+}
+
+// FindArea returns the contribution area called name (id or alias).
+func (c *Catalog) FindArea(name string) (*Area, bool) {
+	name = strings.ToLower(name)
+	for i := range c.Contribute.Areas {
+		a := &c.Contribute.Areas[i]
+		if a.ID == name || slices.Contains(a.Aliases, name) {
+			return a, true
+		}
+	}
+	return nil, false
 }
 
 // Default returns the embedded Image Builder catalogue.
@@ -115,6 +151,12 @@ func (c *Catalog) merge(over *Catalog) {
 		} else {
 			c.Components = append(c.Components, oc)
 		}
+	}
+	if len(over.Contribute.Steps) > 0 || len(over.Contribute.Areas) > 0 {
+		c.Contribute = over.Contribute
+	}
+	if len(over.Contact) > 0 {
+		c.Contact = over.Contact
 	}
 	for k, v := range over.RepoRenames {
 		if c.RepoRenames == nil {

@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/diagram"
+	"github.com/osbuild/ibbot/internal/prodhash"
+)
+
+// DiagramSource returns the architecture diagram (SVG) and a version number
+// that changes whenever the file does.
+type DiagramSource interface {
+	Diagram(ctx context.Context) ([]byte, int, error)
+}
+
+// Arch explains the hosted service: components, where they run, the flow,
+// the databases and what runs in production; with the diagram as an image.
+func Arch(cat *catalog.Catalog, deps Deployments, src DiagramSource) bot.Command {
+	a := &archCmd{cat: cat, deps: deps, src: src}
+	return bot.Command{
+		Name: "arch", Aliases: []string{"architecture", "components"}, Args: "[COMPONENT]", MaxArgs: 1,
+		Summary: "the hosted service at a glance, with the architecture diagram",
+		Help:    "With a name, that component's details: where it runs, what it does, what it talks to, its code and docs.",
+		Example: "arch composer",
+		Run:     a.run,
+	}
+}
+
+type archCmd struct {
+	cat  *catalog.Catalog
+	deps Deployments
+	src  DiagramSource
+
+	mu       sync.Mutex
+	rendered *bot.Image
+	version  int
+}
+
+func (a *archCmd) run(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if len(req.Args) == 1 {
+		comp, ok := a.cat.Find(req.Args[0])
+		if !ok {
+			return unknownComponent(a.cat, req, req.Args[0]), nil
+		}
+		return a.one(ctx, comp, req.Prefix), nil
+	}
+	m := new(bot.Msg).Bold(a.cat.Project+" hosted service").Text(" (").Link("architecture page", a.cat.DiagramPage).Text(")").Line()
+	m.Text("Flow: " + a.cat.Flow).Line()
+	for i := range a.cat.Components {
+		c := &a.cat.Components[i]
+		m.Text("• ").Bold(c.Name).Textf(" on %s", c.RunsOn)
+		if c.HasCode() {
+			m.Text(", ")
+			a.hash(ctx, m, c)
+		}
+		m.Textf(": %s", c.What).Line()
+	}
+	m.Text("Details: ").Code(req.Prefix + "arch NAME").Text("; production commits: ").Code(req.Prefix + "hash").Text(".")
+	reply := m.Reply()
+	reply.Image = a.image(ctx)
+	return reply, nil
+}
+
+func (a *archCmd) one(ctx context.Context, c *catalog.Component, prefix string) bot.Reply {
+	m := new(bot.Msg).Bold(c.Name).Textf(" (%s)", c.Kind).Line()
+	m.Text("Runs on: " + c.RunsOn).Line()
+	m.Text("What it does: " + c.What).Line()
+	if len(c.TalksTo) > 0 {
+		var names []string
+		for _, id := range c.TalksTo {
+			if other, ok := a.cat.Find(id); ok {
+				names = append(names, other.Name)
+			}
+		}
+		m.Text("Talks to: " + strings.Join(names, ", ")).Line()
+	}
+	if c.HasCode() {
+		m.Text("Code: ").Link(c.Repo, "https://github.com/"+c.Repo).Text("; in production: ")
+		a.hash(ctx, m, c)
+		m.Text(" (").Code(prefix + "hash " + c.ID).Text(" for more)").Line()
+	}
+	if c.Docs != "" {
+		m.Text("Docs: ").Link(c.Docs, c.Docs).Line()
+	}
+	return m.Reply()
+}
+
+// hash appends the component's production commit, or why it is unknown.
+func (a *archCmd) hash(ctx context.Context, m *bot.Msg, c *catalog.Component) {
+	dep, err := a.deps.Get(ctx, c)
+	switch {
+	case errors.Is(err, prodhash.ErrNoHash):
+		m.Text("commit not published")
+	case err != nil:
+		m.Text("commit unknown right now")
+	default:
+		m.Link(short(dep.SHA), "https://github.com/"+c.Repo+"/commit/"+dep.SHA)
+		if dep.Stale {
+			m.Text(" (stale)")
+		}
+	}
+}
+
+// image renders the diagram once per version of the file; failures only
+// cost the picture, never the answer.
+func (a *archCmd) image(ctx context.Context) *bot.Image {
+	if a.src == nil {
+		return nil
+	}
+	svg, version, err := a.src.Diagram(ctx)
+	if err != nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rendered != nil && a.version == version {
+		return a.rendered
+	}
+	png, err := diagram.Render(svg, 2)
+	if err != nil {
+		return nil
+	}
+	a.rendered = &bot.Image{Data: png.Data, Name: "architecture.png", MIME: "image/png", Width: png.Width, Height: png.Height}
+	a.version = version
+	return a.rendered
+}

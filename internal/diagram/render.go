@@ -1,0 +1,266 @@
+// Package diagram renders the architecture diagram (SVG) to a PNG that
+// Matrix clients show inline. oksvg draws the shapes but skips <text>, so
+// the labels are drawn here with Go's own fonts, standing in for Red Hat
+// Text.
+package diagram
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/srwiley/oksvg"
+	"github.com/srwiley/rasterx"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/gomedium"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+)
+
+// PNG is a rendered diagram.
+type PNG struct {
+	Data          []byte
+	Width, Height int
+}
+
+// Render draws svg at scale (2 gives a sharp image on most screens).
+func Render(svg []byte, scale float64) (PNG, error) {
+	icon, err := oksvg.ReadIconStream(bytes.NewReader(svg), oksvg.IgnoreErrorMode)
+	if err != nil {
+		return PNG{}, fmt.Errorf("reading the diagram: %w", err)
+	}
+	w, h := int(icon.ViewBox.W*scale), int(icon.ViewBox.H*scale)
+	if w <= 0 || h <= 0 || w > 8000 || h > 8000 {
+		return PNG{}, fmt.Errorf("diagram size %dx%d is out of range", w, h)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	icon.SetTarget(0, 0, float64(w), float64(h))
+	icon.Draw(rasterx.NewDasher(w, h, rasterx.NewScannerGV(w, h, img, img.Bounds())), 1)
+
+	texts, styles, err := readTexts(svg)
+	if err != nil {
+		return PNG{}, err
+	}
+	fonts, err := loadFonts()
+	if err != nil {
+		return PNG{}, err
+	}
+	for _, t := range texts {
+		drawText(img, t, styles, fonts, scale, icon.ViewBox.X, icon.ViewBox.Y)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return PNG{}, err
+	}
+	return PNG{Data: buf.Bytes(), Width: w, Height: h}, nil
+}
+
+// span is one run of text at a position in SVG user units.
+type span struct {
+	x, y    float64
+	text    string
+	classes []string
+}
+
+// style is what the diagram's CSS says about text.
+type style struct {
+	size   float64
+	fill   color.Color
+	weight int
+}
+
+type fonts struct{ regular, medium, bold *opentype.Font }
+
+func loadFonts() (fonts, error) {
+	var f fonts
+	var err error
+	for _, p := range []struct {
+		dst **opentype.Font
+		ttf []byte
+	}{{&f.regular, goregular.TTF}, {&f.medium, gomedium.TTF}, {&f.bold, gobold.TTF}} {
+		if *p.dst, err = opentype.Parse(p.ttf); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+var translateRe = regexp.MustCompile(`translate\(\s*([-\d.eE]+)[\s,]+([-\d.eE]+)\s*\)`)
+
+// readTexts collects every tspan (or bare text) with its absolute position,
+// and the CSS rules of the <style> element.
+func readTexts(svg []byte) ([]span, map[string]style, error) {
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	var (
+		spans         []span
+		css           strings.Builder
+		inStyle       bool
+		inText        bool
+		tx, ty        float64
+		textClasses   []string
+		cur           *span
+		textHasTspans bool
+	)
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading the diagram's text: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "style":
+				inStyle = true
+			case "text":
+				inText, textHasTspans = true, false
+				tx, ty = 0, 0
+				if m := translateRe.FindStringSubmatch(attr(t, "transform")); m != nil {
+					tx, ty = num(m[1]), num(m[2])
+				}
+				tx += num(attr(t, "x"))
+				ty += num(attr(t, "y"))
+				textClasses = strings.Fields(attr(t, "class"))
+				cur = &span{x: tx, y: ty, classes: textClasses}
+			case "tspan":
+				if inText {
+					textHasTspans = true
+					cur = &span{x: tx + num(attr(t, "x")), y: ty + num(attr(t, "y")),
+						classes: append(append([]string{}, textClasses...), strings.Fields(attr(t, "class"))...)}
+				}
+			}
+		case xml.CharData:
+			switch {
+			case inStyle:
+				css.Write(t)
+			case inText && cur != nil:
+				cur.text += string(t)
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "style":
+				inStyle = false
+			case "tspan":
+				if cur != nil && strings.TrimSpace(cur.text) != "" {
+					spans = append(spans, *cur)
+				}
+				cur = nil
+			case "text":
+				if !textHasTspans && cur != nil && strings.TrimSpace(cur.text) != "" {
+					spans = append(spans, *cur)
+				}
+				inText, cur = false, nil
+			}
+		}
+	}
+	return spans, parseCSS(css.String()), nil
+}
+
+// parseCSS reads the simple class rules Inkscape writes:
+// ".cls-8, .cls-10 { fill: #151515; font-size: 12px; }".
+func parseCSS(css string) map[string]style {
+	out := map[string]style{}
+	for _, rule := range strings.Split(css, "}") {
+		sel, body, ok := strings.Cut(rule, "{")
+		if !ok {
+			continue
+		}
+		for _, cls := range strings.Split(sel, ",") {
+			cls = strings.TrimPrefix(strings.TrimSpace(cls), ".")
+			st := out[cls]
+			for _, decl := range strings.Split(body, ";") {
+				k, v, ok := strings.Cut(decl, ":")
+				if !ok {
+					continue
+				}
+				k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+				switch k {
+				case "font-size":
+					st.size = num(strings.TrimSuffix(v, "px"))
+				case "fill":
+					if c, ok := hexColor(v); ok {
+						st.fill = c
+					}
+				case "font-weight":
+					st.weight, _ = strconv.Atoi(v)
+				}
+			}
+			out[cls] = st
+		}
+	}
+	return out
+}
+
+func drawText(img *image.RGBA, s span, styles map[string]style, f fonts, scale, vx, vy float64) {
+	st := style{size: 12, fill: color.Black, weight: 400}
+	for _, c := range s.classes {
+		cs := styles[c]
+		if cs.size > 0 {
+			st.size = cs.size
+		}
+		if cs.fill != nil {
+			st.fill = cs.fill
+		}
+		if cs.weight > 0 {
+			st.weight = cs.weight
+		}
+	}
+	ttf := f.regular
+	switch {
+	case st.weight >= 700:
+		ttf = f.bold
+	case st.weight >= 500:
+		ttf = f.medium
+	}
+	face, err := opentype.NewFace(ttf, &opentype.FaceOptions{Size: st.size * scale, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return
+	}
+	defer face.Close()
+	d := font.Drawer{Dst: img, Src: image.NewUniform(st.fill), Face: face,
+		Dot: fixed.P(int((s.x-vx)*scale), int((s.y-vy)*scale))}
+	d.DrawString(strings.TrimSpace(s.text))
+}
+
+func attr(t xml.StartElement, local string) string {
+	for _, a := range t.Attr {
+		if a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func num(s string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f
+}
+
+func hexColor(v string) (color.Color, bool) {
+	v = strings.TrimPrefix(v, "#")
+	if len(v) == 3 {
+		v = string([]byte{v[0], v[0], v[1], v[1], v[2], v[2]})
+	}
+	if len(v) != 6 {
+		return nil, false
+	}
+	n, err := strconv.ParseUint(v, 16, 32)
+	if err != nil {
+		return nil, false
+	}
+	return color.RGBA{uint8(n >> 16), uint8(n >> 8), uint8(n), 255}, true
+}
