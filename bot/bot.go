@@ -39,6 +39,7 @@ type Options struct {
 	ShutdownTimeout time.Duration    // how long Run may flush the queue on stop; default 10s
 	Now             func() time.Time // default time.Now
 	HTTPClient      *http.Client     // default: mautrix's
+	Welcome         *WelcomeOptions  // nil: no greetings
 }
 
 // Bot is a running Matrix bot.
@@ -59,6 +60,7 @@ type Bot struct {
 	encryptedWarned sync.Map
 	aliases         sync.Map // room alias -> id.RoomID
 	readyCh         chan struct{}
+	greeter         *greeter // nil when greetings are off
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -83,6 +85,9 @@ func New(opts Options) (*Bot, error) {
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
 		syncBackoff: backoff.Policy{Min: time.Second, Max: time.Minute},
 		readyCh:     make(chan struct{}),
+	}
+	if opts.Welcome != nil && len(opts.Welcome.Rooms) > 0 {
+		b.greeter = newGreeter(*opts.Welcome)
 	}
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.router = &router{
@@ -129,6 +134,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}
 	b.joinConfiguredRooms(ctx)
+	b.resolveWelcomeRooms(ctx)
 
 	senderCtx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSender()

@@ -97,8 +97,14 @@ func (b *Bot) handleSync(ctx context.Context, resp *mautrix.RespSync, since stri
 				jobs = append(jobs, j)
 			}
 		}
+		if !firstEver {
+			for _, evt := range events {
+				b.noteJoin(ctx, evt)
+			}
+		}
 	}
 	b.runJobs(ctx, jobs)
+	b.flushWelcomes(ctx)
 }
 
 // fillGap fetches the events a limited timeline left out, newest first,

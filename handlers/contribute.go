@@ -62,7 +62,7 @@ func contributeGeneral(m *bot.Msg, cat *catalog.Catalog, prefix string, areas []
 }
 
 func contributeArea(m *bot.Msg, area *catalog.Area) {
-	m.Bold("Contributing to " + area.ID).Text(" (").Link(area.Repo, "https://github.com/"+area.Repo).Text(")").Line()
+	m.Bold("Contributing to "+area.ID).Text(" (").Link(area.Repo, "https://github.com/"+area.Repo).Text(")").Line()
 	for i, step := range area.Steps {
 		m.Textf("%d. %s", i+1, step).Line()
 	}

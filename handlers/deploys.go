@@ -105,7 +105,7 @@ func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) e
 
 // RenderDeploy is the announcement of one deploy.
 func RenderDeploy(comp *catalog.Component, from, to string, cmp *prodhash.Comparison, maxChanges int) bot.Reply {
-	m := new(bot.Msg).Bold(comp.Name + " deployed").Text(": ").
+	m := new(bot.Msg).Bold(comp.Name+" deployed").Text(": ").
 		Link(short(from), "https://github.com/"+comp.Repo+"/commit/"+from).Text(" → ").
 		Link(short(to), "https://github.com/"+comp.Repo+"/commit/"+to)
 	if cmp == nil {

@@ -67,6 +67,10 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	b, err := bot.New(bot.Options{
 		Config: cfg.Matrix, Store: st, Commands: table, Metrics: bot.NewMetrics(reg),
 		Log: log, ShutdownTimeout: cfg.Shutdown.Timeout, Now: opts.Now, HTTPClient: opts.HTTPClient,
+		Welcome: &bot.WelcomeOptions{
+			Rooms: cfg.Welcome.Rooms, MaxPerMinute: cfg.Welcome.MaxPerMinute,
+			Render: handlers.Welcome(know.catalog.Project),
+		},
 	})
 	if err != nil {
 		return err

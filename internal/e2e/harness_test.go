@@ -72,13 +72,16 @@ type running struct {
 
 func startBot(t *testing.T, cfg *config.Config) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *bot.Bot, 1)
+	return startBotOpts(t, cfg, app.Options{Started: func(b *bot.Bot) { started <- b }}, started)
+}
+
+func startBotOpts(t *testing.T, cfg *config.Config, opts app.Options, started chan *bot.Bot) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
-	go func() {
-		done <- app.Run(ctx, cfg, log, app.Options{Started: func(b *bot.Bot) { started <- b }})
-	}()
+	go func() { done <- app.Run(ctx, cfg, log, opts) }()
 	var b *bot.Bot
 	select {
 	case b = <-started:
@@ -96,16 +99,10 @@ func startBot(t *testing.T, cfg *config.Config) *running {
 		return <-done
 	}}
 	t.Cleanup(func() { r.stop() })
-	deadline := time.Now().Add(wait)
-	for !b.Ready() {
-		select {
-		case err := <-done:
-			t.Fatalf("bot stopped before its first sync: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("bot not ready after its first sync deadline")
-		}
+	readyCtx, cancelReady := context.WithTimeout(ctx, wait)
+	defer cancelReady()
+	if err := b.WaitReady(readyCtx); err != nil {
+		t.Fatalf("bot not ready: %v", err)
 	}
 	return r
 }
