@@ -93,8 +93,13 @@ func (m *Msg) Line() *Msg {
 	return m
 }
 
-// Reply returns what was built.
-func (m *Msg) Reply() Reply { return Reply{Plain: m.plain.String(), HTML: m.html.String()} }
+// Reply returns what was built, without a trailing line break.
+func (m *Msg) Reply() Reply {
+	return Reply{
+		Plain: strings.TrimSuffix(m.plain.String(), "\n"),
+		HTML:  strings.TrimSuffix(m.html.String(), "<br>"),
+	}
+}
 
 // TextReply is a one-line Reply of plain text.
 func TextReply(format string, args ...any) Reply {

@@ -5,6 +5,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/app"
+	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/logging"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -30,8 +32,11 @@ type Options struct {
 	Keep bool
 }
 
-// Script is the conversation the demo plays; later features add lines.
-var script = []string{"!help", "!ping", "!help ping", "!hsah composer", "ibbot: version"}
+// script is the conversation the demo plays; later features add lines.
+var script = []string{
+	"!help", "!ping", "!hsah composer", "ibbot: version",
+	"!hash", "!hash composer", "!arch", "!arch crc", "!contribute frontend", "!contact",
+}
 
 // Run starts the stack, plays the script to out and, with Keep, waits for
 // ctx to end. Everything it started is stopped before it returns.
@@ -69,7 +74,10 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	}
 	defer human.StopSync()
 
-	cfg := botConfig(hs, botUser, room, dir)
+	// GitHub and the diagram, offline: recorded real responses on loopback.
+	gh := testenv.NewGitHub()
+	defer gh.Close()
+	cfg := botConfig(hs, botUser, room, dir, gh)
 	logPath := filepath.Join(dir, "ibbot.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -93,6 +101,9 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 			return err
 		}
 	}
+	if err := showDeploy(ctx, out, human, gh); err != nil {
+		return err
+	}
 	if !opts.Keep {
 		return nil
 	}
@@ -108,7 +119,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	}
 }
 
-func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string) *config.Config {
+func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string, gh *testenv.GitHub) *config.Config {
 	cfg := config.Defaults()
 	cfg.Matrix.Homeserver = hs.URL
 	cfg.Matrix.UserID = u.UserID
@@ -118,6 +129,13 @@ func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Log.Format = "json"
 	cfg.Log.Level = "debug"
+	cfg.GitHub.APIURL = gh.URL
+	cfg.ProdHash.SVGURL = gh.DiagramURL()
+	cfg.ProdHash.Rooms = []string{room.String()}
+	cfg.ProdHash.CheckInterval = time.Second
+	cfg.ProdHash.CacheTTL = 0
+	cfg.Welcome.Rooms = []string{room.String()}
+	cfg.Matrix.Flood.Commands = 30 // the script is quicker than any person
 	return &cfg
 }
 
@@ -159,7 +177,37 @@ func exchange(ctx context.Context, out io.Writer, human *testenv.User, room id.R
 	if err != nil {
 		return fmt.Errorf("no answer to %q: %w", line, err)
 	}
-	fmt.Fprintf(out, "%s: %s\n\n", answer.Sender.Localpart(), indentBody(answer))
+	fmt.Fprintf(out, "%s: %s\n", answer.Sender.Localpart(), indentBody(answer))
+	if strings.HasPrefix(line, "!arch") && len(strings.Fields(line)) == 1 {
+		img, err := human.WaitFor(wctx, func(e *event.Event) bool {
+			return testenv.ReplyTo(evt)(e) && e.Content.AsMessage().MsgType == event.MsgImage
+		})
+		if err != nil {
+			return fmt.Errorf("no diagram after !arch: %w", err)
+		}
+		info := img.Content.AsMessage().Info
+		fmt.Fprintf(out, "%s: [image %s, %dx%d PNG, %d kB]\n", img.Sender.Localpart(), testenv.Body(img), info.Width, info.Height, info.Size/1024)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// showDeploy makes the served diagram move composer to a new commit, as
+// the daily diagram update does after a deploy, and prints the announcement.
+func showDeploy(ctx context.Context, out io.Writer, human *testenv.User, gh *testenv.GitHub) error {
+	fmt.Fprintln(out, "(the published diagram now shows a new composer commit)")
+	svg := bytes.ReplaceAll(fixtures.Read(fixtures.DiagramNewest),
+		[]byte("0e2daa201f0a0d97358a12740bfad416c9e4f7b4"), []byte("4f3c2b1a0e2daa201f0a0d97358a12740bfad416"))
+	gh.SetDiagram(svg, time.Now())
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ann, err := human.WaitFor(wctx, func(e *event.Event) bool {
+		return strings.Contains(testenv.Body(e), " deployed: ") && strings.Contains(testenv.Body(e), "→")
+	})
+	if err != nil {
+		return fmt.Errorf("no deploy announcement: %w", err)
+	}
+	fmt.Fprintf(out, "%s: %s\n", ann.Sender.Localpart(), indentBody(ann))
 	return nil
 }
 

@@ -21,8 +21,11 @@ func TestDemoTranscript(t *testing.T) {
 	for _, want := range []string{
 		"demo: !help", "`!ping`: check that the bot is alive",
 		"demo: !ping", "ibbot: pong (processed in",
-		"demo: !hsah composer", "unknown command `!hsah`",
+		"demo: !hsah composer", "unknown command `!hsah`: did you mean `!hash`?",
 		"demo: ibbot: version", "ibbot: ibbot ",
+		"demo: !hash composer", "image-builder-composer runs 0e2daa2",
+		"[image architecture.png, 1520x", "demo: !contribute frontend", "npm ci",
+		"image-builder-composer deployed: 0e2daa2", "→ 4f3c2b1",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)
