@@ -145,3 +145,59 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 	b.Logf("%d commands each: bot p50 %s p99 %s; baseline p50 %s p99 %s; RSS idle %d kB, after %d kB",
 		n, percentile(botTimes, 0.5), percentile(botTimes, 0.99), percentile(baseTimes, 0.5), percentile(baseTimes, 0.99), idleRSS, busyRSS)
 }
+
+func roundTripSaying(ctx context.Context, u *testenv.User, room id.RoomID, text string) (time.Duration, error) {
+	start := time.Now()
+	evt, err := u.Say(ctx, room, text)
+	if err != nil {
+		return 0, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if _, err := u.WaitFor(wctx, testenv.ReplyTo(evt)); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// BenchmarkHashRoundTrip measures `!hash composer` with a warm cache next
+// to `!ping`, interleaved in one run against the real binary, and counts
+// the GitHub API requests of one cold `!hash composer`.
+// Run: go test ./internal/e2e -run '^$' -bench HashRoundTrip -benchtime 1x
+func BenchmarkHashRoundTrip(b *testing.B) {
+	n := 300
+	if v, err := strconv.Atoi(os.Getenv("IBBOT_BENCH_COMMANDS")); err == nil && v > 0 {
+		n = v
+	}
+	s := newStack(b)
+	startProcess(b, s, "info")
+	ctx := context.Background()
+
+	before := len(s.github.Requests())
+	if _, err := roundTripSaying(ctx, s.human, s.room, "!hash composer"); err != nil {
+		b.Fatal(err)
+	}
+	cold := len(s.github.Requests()) - before
+
+	var hash, ping []time.Duration
+	for i := range n {
+		h, err := roundTripSaying(ctx, s.human, s.room, "!hash composer")
+		if err != nil {
+			b.Fatalf("hash %d: %v", i, err)
+		}
+		p, err := roundTripSaying(ctx, s.human, s.room, "!ping")
+		if err != nil {
+			b.Fatalf("ping %d: %v", i, err)
+		}
+		hash, ping = append(hash, h), append(ping, p)
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(float64(cold), "cold-github-requests")
+	b.ReportMetric(ms(percentile(hash, 0.5)), "hash-p50-ms")
+	b.ReportMetric(ms(percentile(hash, 0.99)), "hash-p99-ms")
+	b.ReportMetric(ms(percentile(ping, 0.5)), "ping-p50-ms")
+	b.ReportMetric(ms(percentile(ping, 0.99)), "ping-p99-ms")
+	b.ReportMetric(ms(percentile(hash, 0.5))/ms(percentile(ping, 0.5)), "p50-ratio")
+	b.Logf("cold !hash composer: %d GitHub requests %v; warm p50 %s vs ping %s",
+		cold, s.github.Requests()[before:before+cold], percentile(hash, 0.5), percentile(ping, 0.5))
+}
