@@ -90,6 +90,14 @@ func (g *GitHub) FailNext(prefix string, status int, header http.Header) {
 	g.failures = append(g.failures, failure{prefix, status, header})
 }
 
+// SetRemaining sets the rate limit left; at 0 the API answers 403 until
+// an hour later, as GitHub does when the primary limit is used up.
+func (g *GitHub) SetRemaining(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.remaining = n
+}
+
 // Requests returns the API requests that cost rate limit, in order.
 func (g *GitHub) Requests() []string {
 	g.mu.Lock()
@@ -108,6 +116,14 @@ func (g *GitHub) NotModified() int {
 func (g *GitHub) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
+		if g.remaining <= 0 && !strings.HasPrefix(r.URL.Path, DiagramPath) {
+			g.rateHeaders(w.Header())
+			g.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"message":"API rate limit exceeded for 127.0.0.1.","documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}`)
+			return
+		}
 		for i, f := range g.failures {
 			if strings.HasPrefix(r.URL.Path, f.prefix) {
 				g.failures = append(g.failures[:i], g.failures[i+1:]...)
@@ -117,6 +133,11 @@ func (g *GitHub) gate(next http.Handler) http.Handler {
 				}
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(f.status)
+				if f.header.Get("Retry-After") != "" {
+					// GitHub's own words for a secondary rate limit.
+					fmt.Fprint(w, `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`)
+					return
+				}
 				fmt.Fprintf(w, `{"message":"injected failure %d","documentation_url":"https://docs.github.com/rest"}`, f.status)
 				return
 			}
@@ -157,7 +178,7 @@ func (g *GitHub) send(w http.ResponseWriter, r *http.Request, body []byte, conte
 
 func (g *GitHub) rateHeaders(h http.Header) {
 	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(g.remaining))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, g.remaining)))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 }
 

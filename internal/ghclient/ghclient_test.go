@@ -1,0 +1,74 @@
+package ghclient
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+func newClient(t *testing.T, token string) (*github.Client, *testenv.GitHub) {
+	t.Helper()
+	fake := testenv.NewGitHub()
+	t.Cleanup(fake.Close)
+	c, err := New(Options{BaseURL: fake.URL, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, fake
+}
+
+func compare(c *github.Client) (*github.Response, error) {
+	_, resp, err := c.Repositories.CompareCommits(context.Background(), "osbuild", "osbuild-composer", "abc1234", "main", nil)
+	return resp, err
+}
+
+func TestRepeatedRequestsAreConditional(t *testing.T) {
+	c, fake := newClient(t, "")
+	if _, err := compare(c); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := compare(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !FromCache(resp) || fake.NotModified() != 1 {
+		t.Errorf("second request: from cache %v, 304s %d; want a conditional request answered 304", FromCache(resp), fake.NotModified())
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Errorf("two identical requests cost %d rate-limit points, want 1", n)
+	}
+}
+
+func TestSecondaryRateLimitStopsRequests(t *testing.T) {
+	c, fake := newClient(t, "tok")
+	fake.FailNext("/repos/", http.StatusForbidden, http.Header{"Retry-After": {"60"}})
+	_, err := compare(c)
+	if err == nil || !strings.Contains(Explain(err), "slow down") {
+		t.Fatalf("secondary limit: %v (%s)", err, Explain(err))
+	}
+	before := len(fake.Requests())
+	if _, err := compare(c); err == nil {
+		t.Error("a request during Retry-After succeeded; it should not even be sent")
+	}
+	if len(fake.Requests()) != before {
+		t.Error("a request was sent during Retry-After")
+	}
+}
+
+func TestPrimaryRateLimitSaysUntilWhen(t *testing.T) {
+	c, fake := newClient(t, "")
+	fake.SetRemaining(0)
+	_, err := compare(c)
+	if msg := Explain(err); !strings.Contains(msg, "rate limit for ibbot is used up until") {
+		t.Fatalf("primary limit explained as %q (%v)", msg, err)
+	}
+	fake.SetRemaining(10)
+	if _, err := compare(c); err == nil {
+		t.Error("request sent before X-RateLimit-Reset")
+	}
+}
