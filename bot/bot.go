@@ -60,7 +60,8 @@ type Bot struct {
 	encryptedWarned sync.Map
 	aliases         sync.Map // room alias -> id.RoomID
 	readyCh         chan struct{}
-	greeter         *greeter // nil when greetings are off
+	greeter         *greeter  // nil when greetings are off
+	firstStart      time.Time // when this bot (this database) first ran
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -127,6 +128,9 @@ func (b *Bot) WaitReady(ctx context.Context) error {
 // timeout and returns nil; messages it could not send stay queued for the
 // next start.
 func (b *Bot) Run(ctx context.Context) error {
+	if err := b.loadFirstStart(ctx); err != nil {
+		return err
+	}
 	if err := b.login(ctx); err != nil {
 		return err
 	}

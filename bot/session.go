@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
@@ -17,8 +18,9 @@ type KV interface {
 }
 
 const (
-	kvSession   = "matrix.session"
-	kvSyncToken = "matrix.sync_token"
+	kvSession    = "matrix.session"
+	kvSyncToken  = "matrix.sync_token"
+	kvFirstStart = "matrix.first_start_at"
 )
 
 // session is the Matrix login the bot keeps between runs, so that it logs in
@@ -97,4 +99,22 @@ func (b *Bot) saveSession(ctx context.Context) error {
 		return err
 	}
 	return b.kv.Put(ctx, kvSession, string(raw))
+}
+
+// loadFirstStart reads when this bot first ran, recording now on the very
+// first run. Events older than that are history: never answered, and joins
+// from then are not greeted.
+func (b *Bot) loadFirstStart(ctx context.Context) error {
+	raw, ok, err := b.kv.Get(ctx, kvFirstStart)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if t, err := time.Parse(time.RFC3339Nano, raw); err == nil {
+			b.firstStart = t
+			return nil
+		}
+	}
+	b.firstStart = b.now()
+	return b.kv.Put(ctx, kvFirstStart, b.firstStart.UTC().Format(time.RFC3339Nano))
 }

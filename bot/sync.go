@@ -149,8 +149,8 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 	if msg.MsgType != event.MsgText || msg.NewContent != nil || msg.RelatesTo.GetReplaceID() != "" {
 		return job{}, false
 	}
-	if history {
-		return job{}, false // the bot's first start: history is not answered
+	if history || time.UnixMilli(evt.Timestamp).Before(b.firstStart) {
+		return job{}, false // from before the bot's first start: history, not a question to it
 	}
 	now := b.now()
 	b.metrics.SyncLag.Set(now.Sub(time.UnixMilli(evt.Timestamp)).Seconds())

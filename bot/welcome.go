@@ -64,6 +64,12 @@ func (b *Bot) noteJoin(ctx context.Context, evt *event.Event) {
 	if m.Membership != event.MembershipJoin || prevMembership(evt) == event.MembershipJoin {
 		return // a profile change, not a join
 	}
+	// Only people who joined after the bot first came, and recently: a gap
+	// after downtime can bring back joins that are history by now.
+	joined := time.UnixMilli(evt.Timestamp)
+	if joined.Before(b.firstStart) || eventAge(evt, b.now()) > b.cfg.CommandMaxAge {
+		return
+	}
 	user := id.UserID(evt.GetStateKey())
 	if slices.Contains(b.cfg.IgnoreUsers, user) || slices.ContainsFunc(g.pending[evt.RoomID], func(j joiner) bool { return j.user == user }) {
 		return
