@@ -21,6 +21,7 @@ import (
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 // Store is everything the bot keeps between runs.
@@ -40,6 +41,7 @@ type Options struct {
 	Now             func() time.Time // default time.Now
 	HTTPClient      *http.Client     // default: mautrix's
 	Welcome         *WelcomeOptions  // nil: no greetings
+	Listeners       []Listener       // react to ordinary messages
 }
 
 // Bot is a running Matrix bot.
@@ -93,6 +95,7 @@ func New(opts Options) (*Bot, error) {
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.router = &router{
 		table:      opts.Commands,
+		listeners:  opts.Listeners,
 		prefix:     opts.Config.CommandPrefix,
 		names:      addressNames(opts.Config.UserID),
 		flood:      newFloodLimiter(opts.Config.Flood.Commands, opts.Config.Flood.Window),
@@ -192,6 +195,40 @@ func (b *Bot) Post(ctx context.Context, key, room string, r Reply) error {
 		return err
 	}
 	return b.enqueue(ctx, key, roomID, noticeContent(r, "", ""))
+}
+
+// Edit queues a new version of the message posted under targetKey; it
+// shows in place of the original. If the original never reached the room,
+// the new version is posted as a message of its own.
+func (b *Bot) Edit(ctx context.Context, key, room, targetKey string, r Reply) error {
+	return b.postRelated(ctx, key, room, r, RelReplace, targetKey)
+}
+
+// PostInThread queues a notice in the thread of the message posted under
+// rootKey (or on its own, if that never reached the room).
+func (b *Bot) PostInThread(ctx context.Context, key, room, rootKey string, r Reply) error {
+	return b.postRelated(ctx, key, room, r, RelThread, rootKey)
+}
+
+func (b *Bot) postRelated(ctx context.Context, key, room string, r Reply, rel, target string) error {
+	roomID, err := b.resolveRoom(ctx, room)
+	if err != nil {
+		return err
+	}
+	raw, err := jsonMarshal(noticeContent(r, "", ""))
+	if err != nil {
+		return err
+	}
+	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: roomID.String(), EventType: event.EventMessage.Type,
+		Content: raw, Relation: rel, TargetKey: target})
+}
+
+// Posted reports whether a message was ever queued under key.
+func (b *Bot) Posted(ctx context.Context, key string) (bool, error) { return b.queue.Known(ctx, key) }
+
+// ResolveRoom turns an alias into a room id (an id is returned as is).
+func (b *Bot) ResolveRoom(ctx context.Context, room string) (id.RoomID, error) {
+	return b.resolveRoom(ctx, room)
 }
 
 // resolveRoom turns an alias into a room id, remembering the answer.

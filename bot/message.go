@@ -201,3 +201,18 @@ func pad(s string, width int, last bool) string {
 	}
 	return s + strings.Repeat(" ", width-len([]rune(s))+2)
 }
+
+// Message is an ordinary room message (not a command), as a Listener sees it.
+type Message struct {
+	RoomID  id.RoomID
+	EventID id.EventID
+	Sender  id.UserID
+	Body    string
+}
+
+// Listener reacts to ordinary messages, e.g. issue links. Match runs on the
+// sync loop and must be cheap; Answer may block (it runs like a command).
+type Listener interface {
+	Match(msg Message) bool
+	Answer(ctx context.Context, msg Message) (*Reply, error)
+}

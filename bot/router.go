@@ -22,9 +22,15 @@ type incoming struct {
 	Received   time.Time
 }
 
-// job is a command ready to run: parsed, flood-checked and looked up.
+func (in incoming) message() Message {
+	return Message{RoomID: in.RoomID, EventID: in.EventID, Sender: in.Sender, Body: in.Body}
+}
+
+// job is a command ready to run: parsed, flood-checked and looked up; or
+// an ordinary message a listener wants to answer.
 type job struct {
-	in      incoming
+	in       incoming
+	listener Listener
 	cmd     *Command // nil for an unknown command
 	name    string   // the name as typed
 	args    []string
@@ -37,6 +43,7 @@ type job struct {
 // called concurrently.
 type router struct {
 	table      *Table
+	listeners  []Listener
 	prefix     string
 	names      []string // how people address the bot by name ("ibbot")
 	flood      *floodLimiter
@@ -75,10 +82,17 @@ func (r *router) parse(body string) (name string, args []string, ok bool) {
 	return "", nil, false
 }
 
-// prepare returns the job for a message, or false when it is not a command.
+// prepare returns the job for a message, or false when neither a command
+// nor a listener wants it.
 func (r *router) prepare(in incoming) (job, bool) {
 	name, args, ok := r.parse(in.Body)
 	if !ok {
+		msg := in.message()
+		for _, l := range r.listeners {
+			if l.Match(msg) {
+				return job{in: in, listener: l, name: "listener"}, true
+			}
+		}
 		return job{}, false
 	}
 	j := job{in: in, name: name, args: args}
@@ -122,6 +136,19 @@ func (r *router) unknownReply(name string) Reply {
 func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Reply, outcome string) {
 	if j.instant != nil || j.outcome != "" {
 		return j.instant, j.outcome
+	}
+	if j.listener != nil {
+		ctx, cancel := context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+		rep, err := j.listener.Answer(ctx, j.in.message())
+		if err != nil {
+			log.Warn().Err(err).Msg("Listener failed; staying quiet")
+			return nil, "error"
+		}
+		if rep == nil {
+			return nil, "quiet"
+		}
+		return rep, "ok"
 	}
 	if j.cmd.Admin {
 		if rep, denied := r.checkAdmin(ctx, j, log); denied {

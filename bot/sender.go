@@ -29,6 +29,7 @@ type Queue interface {
 	MarkAttempt(ctx context.Context, id int64, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
 	PruneDone(ctx context.Context, cutoff time.Time) (int64, error)
+	EventID(ctx context.Context, key string) (string, error)
 }
 
 // keepDone is how long sent messages stay in the outbox. Their keys keep
@@ -139,9 +140,17 @@ func (s *sender) refreshDepth(ctx context.Context) {
 // returns false only when ctx ended first (the message stays queued).
 func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 	log := s.log.With().Str("key", msg.Key).Str("room_id", msg.RoomID).Logger()
+	content, err := s.withRelation(ctx, msg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		log.Error().Err(err).Msg("Resolving the message's relation failed; sending it on its own")
+		content = msg.Content
+	}
 	for attempt := 0; ; attempt++ {
 		resp, err := s.client.SendMessageEvent(ctx, id.RoomID(msg.RoomID), event.NewEventType(msg.EventType),
-			json.RawMessage(msg.Content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
+			json.RawMessage(content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
 		if err == nil {
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
 			s.metrics.Sent.Inc()
@@ -170,6 +179,56 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return false
 		}
 	}
+}
+
+// withRelation ties the message to the event its target key was posted
+// as: an edit (m.replace) or a line in its thread. When the target never
+// made it to the room, the message goes out on its own, unchanged.
+func (s *sender) withRelation(ctx context.Context, msg store.Outgoing) ([]byte, error) {
+	if msg.Relation == "" {
+		return msg.Content, nil
+	}
+	target, err := s.queue.EventID(ctx, msg.TargetKey)
+	if err != nil || target == "" {
+		return msg.Content, err
+	}
+	var c map[string]any
+	if err := json.Unmarshal(msg.Content, &c); err != nil {
+		return nil, err
+	}
+	switch msg.Relation {
+	case RelReplace:
+		c = editOf(c, target)
+	case RelThread:
+		c["m.relates_to"] = map[string]any{
+			"rel_type": "m.thread", "event_id": target, "is_falling_back": true,
+			"m.in_reply_to": map[string]any{"event_id": target},
+		}
+	}
+	return json.Marshal(c)
+}
+
+// Relations a queued message can have to an earlier one.
+const (
+	RelReplace = "replace"
+	RelThread  = "thread"
+)
+
+// editOf wraps content as an edit of target: clients show the new content
+// in place of the old; those without edits show the "* " fallback.
+func editOf(content map[string]any, target string) map[string]any {
+	delete(content, "m.relates_to")
+	edit := map[string]any{
+		"msgtype": content["msgtype"], "m.new_content": content, "m.mentions": map[string]any{},
+		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": target},
+	}
+	if body, ok := content["body"].(string); ok {
+		edit["body"] = "* " + body
+	}
+	if html, ok := content["formatted_body"].(string); ok {
+		edit["format"], edit["formatted_body"] = content["format"], "* "+html
+	}
+	return edit
 }
 
 // done records a final state; it uses a context that outlives a shutdown

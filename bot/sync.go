@@ -205,8 +205,11 @@ func (b *Bot) answer(ctx context.Context, j job) {
 	log := b.log.With().Str("event_id", j.in.EventID.String()).Str("sender", j.in.Sender.String()).Str("command", j.name).Logger()
 	reply, outcome := b.router.run(log.WithContext(ctx), j, log)
 	name := "unknown"
-	if j.cmd != nil {
+	switch {
+	case j.cmd != nil:
 		name = j.cmd.Name
+	case j.listener != nil:
+		name = "listener"
 	}
 	b.metrics.Commands.WithLabelValues(name, outcome).Inc()
 	log.Info().Str("outcome", outcome).Dur("took", b.now().Sub(j.in.Received)).Msg("Command handled")

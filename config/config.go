@@ -30,10 +30,52 @@ type Config struct {
 	Welcome    Welcome    `yaml:"welcome"`
 }
 
-// GitHub configures the API client all features share.
+// GitHub configures the API client all features share, and the relay of
+// issues, pull requests and releases.
 type GitHub struct {
 	Token  Secret `yaml:"token"`   // or env IBBOT_GITHUB_TOKEN; empty: 60 requests an hour
 	APIURL string `yaml:"api_url"` // GitHub Enterprise, or a test server
+
+	Webhook      Webhook       `yaml:"webhook"`
+	PollInterval time.Duration `yaml:"poll_interval"` // 0 turns polling off
+	// AggregationWindow holds a new item back this long, so labels that
+	// automation adds right after opening count for the filters.
+	AggregationWindow time.Duration         `yaml:"aggregation_window"`
+	DigestInterval    time.Duration         `yaml:"digest_interval"` // how often bot PRs are summed up
+	LinkCooldown      time.Duration         `yaml:"link_cooldown"`   // one link preview per item and room within this
+	Subscriptions     []Subscription        `yaml:"subscriptions"`
+	Rooms             map[string]GitHubRoom `yaml:"rooms"`
+}
+
+// Webhook configures the receiver of GitHub's deliveries.
+type Webhook struct {
+	Path   string `yaml:"path"`   // empty: no webhook
+	Listen string `yaml:"listen"` // empty: served on http.listen
+	Secret Secret `yaml:"secret"` // or env IBBOT_GITHUB_WEBHOOK_SECRET
+}
+
+// Subscription is one rule: which activity of which repositories goes to
+// which rooms.
+type Subscription struct {
+	Rooms   []string `yaml:"rooms"`
+	Repos   []string `yaml:"repos"`  // owner/name; globs like osbuild/* (webhooks only)
+	Events  []string `yaml:"events"` // issues, pulls, releases, comments
+	Labels  Filter   `yaml:"labels"`
+	Authors Filter   `yaml:"authors"`
+	Bots    string   `yaml:"bots"`   // show, digest (default) or hide
+	Drafts  string   `yaml:"drafts"` // show or hide (default)
+}
+
+// Filter includes and excludes by name; an empty include list includes all.
+type Filter struct {
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+}
+
+// GitHubRoom holds per-room GitHub settings.
+type GitHubRoom struct {
+	DefaultRepo string `yaml:"default_repo"` // "#123" in this room means this repo
+	NoThreads   bool   `yaml:"no_threads"`   // state changes only edit, no thread lines
 }
 
 // Catalog lets an operator override or extend the component catalogue.
@@ -152,7 +194,10 @@ func Defaults() Config {
 		HTTP:     HTTP{Listen: "127.0.0.1:9090"},
 		Log:      Log{Level: "info", Format: "auto"},
 		Shutdown: Shutdown{Timeout: 10 * time.Second},
-		GitHub:   GitHub{APIURL: "https://api.github.com/"},
+		GitHub: GitHub{
+			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
+			AggregationWindow: 5 * time.Second, DigestInterval: time.Hour, LinkCooldown: 10 * time.Minute,
+		},
 		ProdHash: ProdHash{
 			SVGURL:        "https://raw.githubusercontent.com/osbuild/osbuild.github.io/main/docs/hosted/architecture/architecture.svg",
 			CheckInterval: 10 * time.Minute,
@@ -238,6 +283,7 @@ func (c *Config) Validate() error {
 		bad("github.api_url", "%q is not an http(s) URL", c.GitHub.APIURL)
 	}
 	c.validateProdHash(bad)
+	c.validateGitHub(bad)
 	for i, r := range c.Contribute.Repos {
 		if strings.Count(r, "/") != 1 {
 			bad(fmt.Sprintf("contribute.repos[%d]", i), "%q is not owner/name", r)
@@ -289,6 +335,77 @@ func (c *Config) validateProdHash(bad func(key, format string, args ...any)) {
 			}
 		default:
 			bad(key+".type", "%q is not one of json, static", src.Type)
+		}
+	}
+}
+
+func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
+	g := &c.GitHub
+	if g.Webhook.Path != "" {
+		if !strings.HasPrefix(g.Webhook.Path, "/") {
+			bad("github.webhook.path", "%q must start with /", g.Webhook.Path)
+		}
+		if g.Webhook.Secret.Value() == "" {
+			bad("github.webhook.secret", "is required with a webhook path (env IBBOT_GITHUB_WEBHOOK_SECRET): unsigned deliveries are refused")
+		}
+		if g.Webhook.Listen == "" && c.HTTP.Listen == "" {
+			bad("github.webhook.listen", "is required when http.listen is off")
+		}
+	}
+	if _, _, err := net.SplitHostPort(g.Webhook.Listen); g.Webhook.Listen != "" && err != nil {
+		bad("github.webhook.listen", "%q is not host:port", g.Webhook.Listen)
+	}
+	if g.PollInterval < 0 || (g.PollInterval > 0 && g.PollInterval < 30*time.Second) {
+		bad("github.poll_interval", "must be 0 (off) or at least 30s, got %s", g.PollInterval)
+	}
+	if g.AggregationWindow < 0 || g.AggregationWindow > 10*time.Minute {
+		bad("github.aggregation_window", "must be between 0 and 10m, got %s", g.AggregationWindow)
+	}
+	if g.DigestInterval <= 0 {
+		bad("github.digest_interval", "must be positive")
+	}
+	for i, sub := range g.Subscriptions {
+		key := fmt.Sprintf("github.subscriptions[%d]", i)
+		if len(sub.Rooms) == 0 {
+			bad(key+".rooms", "is required")
+		}
+		for j, r := range sub.Rooms {
+			if !validRoomRef(r) {
+				bad(fmt.Sprintf("%s.rooms[%d]", key, j), "%q is neither a room id nor an alias", r)
+			}
+		}
+		if len(sub.Repos) == 0 {
+			bad(key+".repos", "is required (owner/name, globs allowed)")
+		}
+		for j, r := range sub.Repos {
+			if strings.Count(r, "/") != 1 {
+				bad(fmt.Sprintf("%s.repos[%d]", key, j), "%q is not owner/name", r)
+			}
+		}
+		for j, e := range sub.Events {
+			switch e {
+			case "issues", "pulls", "releases", "comments":
+			default:
+				bad(fmt.Sprintf("%s.events[%d]", key, j), "%q is not one of issues, pulls, releases, comments", e)
+			}
+		}
+		switch sub.Bots {
+		case "", "show", "digest", "hide":
+		default:
+			bad(key+".bots", "%q is not one of show, digest, hide", sub.Bots)
+		}
+		switch sub.Drafts {
+		case "", "show", "hide":
+		default:
+			bad(key+".drafts", "%q is not one of show, hide", sub.Drafts)
+		}
+	}
+	for room, rc := range g.Rooms {
+		if !validRoomRef(room) {
+			bad("github.rooms."+room, "is neither a room id nor an alias")
+		}
+		if rc.DefaultRepo != "" && strings.Count(rc.DefaultRepo, "/") != 1 {
+			bad("github.rooms."+room+".default_repo", "%q is not owner/name", rc.DefaultRepo)
 		}
 	}
 }

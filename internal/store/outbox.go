@@ -16,6 +16,10 @@ type Outgoing struct {
 	Content   []byte // the event content as JSON
 	Attempts  int
 	CreatedAt time.Time
+	// Relation ("replace" or "thread") ties this message to the earlier
+	// one whose key is TargetKey.
+	Relation  string
+	TargetKey string
 }
 
 // State is where an outgoing message is in its life.
@@ -31,9 +35,9 @@ const (
 // reports whether msg was added.
 func (s *SQLite) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO outbox (key, room_id, event_type, content, created_at) VALUES (?, ?, ?, ?, ?)
+		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key) VALUES (?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (key) DO NOTHING`,
-		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli())
+		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey)
 	if err != nil {
 		return false, err
 	}
@@ -54,7 +58,7 @@ func (s *SQLite) Known(ctx context.Context, key string) (bool, error) {
 // Pending returns up to limit messages still to send, oldest first.
 func (s *SQLite) Pending(ctx context.Context, limit int) ([]Outgoing, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, key, room_id, event_type, content, attempts, created_at FROM outbox
+		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key FROM outbox
 		 WHERE state = 'pending' ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -65,7 +69,7 @@ func (s *SQLite) Pending(ctx context.Context, limit int) ([]Outgoing, error) {
 		var m Outgoing
 		var content string
 		var created int64
-		if err := rows.Scan(&m.ID, &m.Key, &m.RoomID, &m.EventType, &content, &m.Attempts, &created); err != nil {
+		if err := rows.Scan(&m.ID, &m.Key, &m.RoomID, &m.EventType, &content, &m.Attempts, &created, &m.Relation, &m.TargetKey); err != nil {
 			return nil, err
 		}
 		m.Content = []byte(content)

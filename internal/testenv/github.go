@@ -32,6 +32,8 @@ type GitHub struct {
 	ahead     map[string]int // repo -> commits the default branch is ahead
 	failures  []failure
 	down      bool // the diagram answers 503
+	issues    map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
+	releases  map[string][]json.RawMessage
 }
 
 type failure struct {
@@ -46,13 +48,16 @@ const DiagramPath = "/osbuild/osbuild.github.io/main/docs/hosted/architecture/ar
 
 // NewGitHub starts the fake on loopback, serving the newest diagram.
 func NewGitHub() *GitHub {
-	g := &GitHub{remaining: 5000, ahead: map[string]int{},
+	g := &GitHub{remaining: 5000, ahead: map[string]int{}, issues: map[string][]json.RawMessage{}, releases: map[string][]json.RawMessage{},
 		diagram: fixtures.Read(fixtures.DiagramNewest), diagramAt: time.Date(2025, 7, 21, 9, 30, 0, 0, time.UTC)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{spec}", g.compare)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits", g.listCommits)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}", g.commit)
 	mux.HandleFunc("GET /search/issues", g.replay("github/rest/search-issues.get.body.json"))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", g.listIssues)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", g.getIssue)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/releases", g.listReleases)
 	mux.HandleFunc("GET "+DiagramPath, g.serveDiagram)
 	g.Server = httptest.NewServer(g.gate(mux))
 	return g
@@ -264,4 +269,73 @@ func ServeMux(t interface{ Cleanup(func()) }, mux http.Handler) string {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// SetIssues sets what the issues API lists for repo (issue or pull request
+// objects, e.g. the "issue" of a webhook delivery).
+func (g *GitHub) SetIssues(repo string, items ...json.RawMessage) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.issues[strings.ToLower(repo)] = items
+}
+
+// SetReleases sets what the releases API lists for repo.
+func (g *GitHub) SetReleases(repo string, items ...json.RawMessage) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.releases[strings.ToLower(repo)] = items
+}
+
+func repoKey(r *http.Request) string {
+	return strings.ToLower(r.PathValue("owner") + "/" + r.PathValue("repo"))
+}
+
+// listIssues answers GET /repos/{o}/{r}/issues, honouring since.
+func (g *GitHub) listIssues(w http.ResponseWriter, r *http.Request) {
+	since, _ := time.Parse(time.RFC3339, r.URL.Query().Get("since"))
+	g.mu.Lock()
+	items := g.issues[repoKey(r)]
+	g.mu.Unlock()
+	out := []json.RawMessage{}
+	for _, it := range items {
+		var u struct {
+			UpdatedAt time.Time `json:"updated_at"`
+		}
+		json.Unmarshal(it, &u)
+		if since.IsZero() || !u.UpdatedAt.Before(since) {
+			out = append(out, it)
+		}
+	}
+	body, _ := json.Marshal(out)
+	g.send(w, r, body, "application/json; charset=utf-8", time.Time{})
+}
+
+func (g *GitHub) getIssue(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	items := g.issues[repoKey(r)]
+	g.mu.Unlock()
+	for _, it := range items {
+		var n struct {
+			Number int `json:"number"`
+		}
+		json.Unmarshal(it, &n)
+		if strconv.Itoa(n.Number) == r.PathValue("number") {
+			g.send(w, r, it, "application/json; charset=utf-8", time.Time{})
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte(`{"message":"Not Found","documentation_url":"https://docs.github.com/rest/issues/issues#get-an-issue"}`))
+}
+
+func (g *GitHub) listReleases(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	items := g.releases[repoKey(r)]
+	g.mu.Unlock()
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	body, _ := json.Marshal(items)
+	g.send(w, r, body, "application/json; charset=utf-8", time.Time{})
 }

@@ -1,0 +1,221 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/ghclient"
+)
+
+// linkPattern finds owner/repo#123 and bare #123.
+var linkPattern = regexp.MustCompile(`(?:^|[\s(\[,;:])((?:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?)#(\d{1,7})\b`)
+
+// maxLinks bounds the previews one message gets.
+const maxLinks = 3
+
+// Ref is a parsed issue reference.
+type Ref struct {
+	Repo   string
+	Number int
+}
+
+// ParseRefs finds issue references in text; bare #123 takes defaultRepo
+// and is skipped without one.
+func ParseRefs(text, defaultRepo string) []Ref {
+	var refs []Ref
+	for _, m := range linkPattern.FindAllStringSubmatch(text, -1) {
+		repo := m[1]
+		if repo == "" {
+			repo = defaultRepo
+		}
+		n, err := strconv.Atoi(m[2])
+		if repo == "" || err != nil || n <= 0 {
+			continue
+		}
+		ref := Ref{Repo: repo, Number: n}
+		dup := false
+		for _, r := range refs {
+			dup = dup || (strings.EqualFold(r.Repo, ref.Repo) && r.Number == ref.Number)
+		}
+		if !dup {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
+// Links answers issue links in anyone's message with one short preview
+// per item, once per item and room within a cooldown.
+type Links struct {
+	GitHub   *gh.Client
+	Allowed  []string // repo globs whose links are previewed
+	Defaults map[id.RoomID]string
+	Cooldown time.Duration
+	Now      func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]time.Time // room + item -> last preview
+}
+
+func (l *Links) refs(msg bot.Message) []Ref {
+	var out []Ref
+	for _, r := range ParseRefs(msg.Body, l.Defaults[msg.RoomID]) {
+		if anyGlob(l.Allowed, r.Repo) && len(out) < maxLinks {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Match is true for a message with at least one followed issue link.
+func (l *Links) Match(msg bot.Message) bool { return len(l.refs(msg)) > 0 }
+
+// Answer previews the links not previewed in this room lately.
+func (l *Links) Answer(ctx context.Context, msg bot.Message) (*bot.Reply, error) {
+	var fresh []Ref
+	now := l.Now()
+	l.mu.Lock()
+	if l.seen == nil {
+		l.seen = map[string]time.Time{}
+	}
+	for _, r := range l.refs(msg) {
+		key := fmt.Sprintf("%s|%s#%d", msg.RoomID, strings.ToLower(r.Repo), r.Number)
+		if last, ok := l.seen[key]; ok && now.Sub(last) < l.Cooldown {
+			continue
+		}
+		l.seen[key] = now
+		fresh = append(fresh, r)
+	}
+	l.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	var lines []bot.Reply
+	for _, r := range fresh {
+		it, err := FetchItem(ctx, l.GitHub, r)
+		if err != nil {
+			continue // a link to nothing (or GitHub down) gets no preview
+		}
+		lines = append(lines, RenderLink(it))
+	}
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	joined := joinReplies(lines)
+	return &joined, nil
+}
+
+// FetchItem reads an issue or pull request (conditional, so repeats are free).
+func FetchItem(ctx context.Context, c *gh.Client, r Ref) (Item, error) {
+	owner, name, _ := strings.Cut(r.Repo, "/")
+	is, _, err := c.Issues.Get(ctx, owner, name, r.Number)
+	if err != nil {
+		return Item{}, err
+	}
+	return issueItem(repoFromURL(is.GetHTMLURL(), r.Repo), is), nil
+}
+
+func joinReplies(rs []bot.Reply) bot.Reply {
+	out := rs[0]
+	for _, r := range rs[1:] {
+		out.Plain += "\n" + r.Plain
+		out.HTML += "<br>" + r.HTML
+	}
+	return out
+}
+
+// IssueCommand is !issue repo#123: the same preview, on demand.
+func IssueCommand(c *gh.Client, defaults map[id.RoomID]string) bot.Command {
+	return bot.Command{
+		Name: "issue", Aliases: []string{"pr"}, Args: "OWNER/REPO#NUMBER", MinArgs: 1, MaxArgs: 1,
+		Summary: "show an issue or pull request: title, state, author, link",
+		Example: "issue osbuild/osbuild-composer#4512",
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			refs := ParseRefs(" "+req.Args[0], defaults[req.RoomID])
+			if len(refs) == 0 {
+				return bot.TextReply("%q is not an issue reference; write OWNER/REPO#NUMBER.", req.Args[0]), nil
+			}
+			it, err := FetchItem(ctx, c, refs[0])
+			if err != nil {
+				return bot.Reply{}, bot.Errorf(err, "I could not read %s#%d: %s", refs[0].Repo, refs[0].Number, ghclient.Explain(err))
+			}
+			return RenderLink(it), nil
+		},
+	}
+}
+
+// SubscriptionsCommand is !gh subscriptions: what this room receives.
+func SubscriptionsCommand(rules Rules, resolve func(ctx context.Context, room string) (id.RoomID, error)) bot.Command {
+	return bot.Command{
+		Name: "gh", Args: "subscriptions", MinArgs: 1, MaxArgs: 1,
+		Summary: "list the GitHub activity this room receives",
+		Example: "gh subscriptions",
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			if req.Args[0] != "subscriptions" && req.Args[0] != "subs" {
+				return bot.TextReply("usage: %sgh subscriptions", req.Prefix), nil
+			}
+			m := new(bot.Msg).Bold("This room receives:")
+			n := 0
+			for _, s := range rules.Subscriptions() {
+				if inRoom(ctx, s.Rooms, req.RoomID, resolve) {
+					n++
+					describeRule(m.Line(), s)
+				}
+			}
+			if n == 0 {
+				return bot.TextReply("This room receives no GitHub activity."), nil
+			}
+			return m.Reply(), nil
+		},
+	}
+}
+
+func inRoom(ctx context.Context, rooms []string, here id.RoomID, resolve func(context.Context, string) (id.RoomID, error)) bool {
+	for _, r := range rooms {
+		if id.RoomID(r) == here {
+			return true
+		}
+		if resolve != nil && strings.HasPrefix(r, "#") {
+			if rid, err := resolve(ctx, r); err == nil && rid == here {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func describeRule(m *bot.Msg, s config.Subscription) {
+	events := s.Events
+	if len(events) == 0 {
+		events = []string{"issues", "pulls", "releases"}
+	}
+	m.Text("• " + strings.Join(events, ", ") + " of " + strings.Join(s.Repos, ", "))
+	if len(s.Labels.Include) > 0 {
+		m.Text("; only labels " + strings.Join(s.Labels.Include, ", "))
+	}
+	if len(s.Labels.Exclude) > 0 {
+		m.Text("; not labels " + strings.Join(s.Labels.Exclude, ", "))
+	}
+	if len(s.Authors.Exclude) > 0 {
+		m.Text("; not by " + strings.Join(s.Authors.Exclude, ", "))
+	}
+	bots := s.Bots
+	if bots == "" {
+		bots = "digest"
+	}
+	drafts := s.Drafts
+	if drafts == "" {
+		drafts = "hide"
+	}
+	m.Textf("; bot PRs: %s; drafts: %s", bots, drafts)
+}

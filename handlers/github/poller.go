@@ -1,0 +1,147 @@
+package github
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/rs/zerolog"
+)
+
+// Poller reads repositories for when no webhook can be installed. Every
+// request repeats the previous one's URL until something changes, so the
+// shared client's conditional requests make an idle cycle cost no rate
+// limit (304s). It feeds the relay the same way webhooks do, so an item
+// seen by both is announced once.
+type Poller struct {
+	GitHub   *gh.Client
+	Relay    *Relay
+	Store    Store
+	Repos    []string
+	Interval time.Duration
+	Now      func() time.Time
+	Log      zerolog.Logger
+}
+
+// Run polls every Interval until ctx ends.
+func (p *Poller) Run(ctx context.Context) error {
+	t := time.NewTicker(p.Interval)
+	defer t.Stop()
+	for {
+		p.Cycle(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Cycle polls every repository once.
+func (p *Poller) Cycle(ctx context.Context) {
+	for _, repo := range p.Repos {
+		if err := p.pollRepo(ctx, repo); err != nil && ctx.Err() == nil {
+			p.Log.Warn().Err(err).Str("repo", repo).Msg("Polling failed; the next cycle catches up from the stored cursor")
+		}
+	}
+}
+
+func (p *Poller) pollRepo(ctx context.Context, repo string) error {
+	start, err := p.cursor(ctx, "gh.poll.start."+repo)
+	if err != nil {
+		return err
+	}
+	if err := p.pollIssues(ctx, repo, start); err != nil {
+		return err
+	}
+	return p.pollReleases(ctx, repo, start)
+}
+
+// cursor reads a stored time, recording now the first time: what happened
+// before the bot first polled a repository is history.
+func (p *Poller) cursor(ctx context.Context, key string) (time.Time, error) {
+	if raw, ok, err := p.Store.Get(ctx, key); err != nil {
+		return time.Time{}, err
+	} else if ok {
+		return time.Parse(time.RFC3339Nano, raw)
+	}
+	now := p.Now().UTC()
+	return now, p.Store.Put(ctx, key, now.Format(time.RFC3339Nano))
+}
+
+func (p *Poller) pollIssues(ctx context.Context, repo string, start time.Time) error {
+	since, err := p.cursor(ctx, "gh.poll.since."+repo)
+	if err != nil {
+		return err
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	opts := &gh.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", Since: since,
+		ListOptions: gh.ListOptions{PerPage: 100}}
+	newest := since
+	for page := 0; page < 10; page++ {
+		issues, resp, err := p.GitHub.Issues.ListByRepo(ctx, owner, name, opts)
+		if err != nil {
+			return err
+		}
+		for _, is := range issues {
+			if err := p.Relay.Apply(ctx, snapshot(repo, is, start)); err != nil {
+				return err
+			}
+			if u := is.GetUpdatedAt().Time; u.After(newest) {
+				newest = u
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if newest.After(since) {
+		// GitHub's since is inclusive: the newest item comes again next
+		// time, which the relay's state comparison makes harmless.
+		return p.Store.Put(ctx, "gh.poll.since."+repo, newest.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// snapshot turns a polled issue into a change: new since the bot began
+// following the repo means opened; otherwise the relay compares states.
+func snapshot(repo string, is *gh.Issue, start time.Time) Change {
+	it := issueItem(repoFromURL(is.GetHTMLURL(), repo), is)
+	action := "snapshot"
+	switch {
+	case !it.CreatedAt.Before(start):
+		action = "opened"
+	case !it.ClosedAt.IsZero() && !it.ClosedAt.Before(start):
+		action = "closed"
+	}
+	return Change{Item: it, Action: action}
+}
+
+func (p *Poller) pollReleases(ctx context.Context, repo string, start time.Time) error {
+	owner, name, _ := strings.Cut(repo, "/")
+	releases, _, err := p.GitHub.Repositories.ListReleases(ctx, owner, name, &gh.ListOptions{PerPage: 10})
+	if err != nil {
+		return err
+	}
+	for _, rel := range releases {
+		if rel.GetDraft() || rel.GetPublishedAt().Before(start) {
+			continue
+		}
+		if err := p.Relay.Apply(ctx, Change{Item: releaseItem(repoFromURL(rel.GetHTMLURL(), repo), rel), Action: "published"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repoFromURL reads owner/name, as GitHub spells it, from an item's page.
+func repoFromURL(htmlURL, fallback string) string {
+	if _, after, ok := strings.Cut(htmlURL, "github.com/"); ok {
+		if parts := strings.SplitN(after, "/", 3); len(parts) == 3 {
+			return parts[0] + "/" + parts[1]
+		}
+	}
+	return fallback
+}

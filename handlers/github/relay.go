@@ -1,0 +1,438 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// Store is what the relay keeps between runs.
+type Store interface {
+	SaveDelivery(ctx context.Context, d store.Delivery, at time.Time) (bool, error)
+	PendingDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
+	DeliveryDone(ctx context.Context, id string) error
+	Item(ctx context.Context, key string) (store.ItemRow, bool, error)
+	PutItem(ctx context.Context, key string, r store.ItemRow, at time.Time) error
+	DueItems(ctx context.Context, now time.Time) ([]string, error)
+	AddDigest(ctx context.Context, e store.DigestEntry) error
+	Digests(ctx context.Context) ([]store.DigestEntry, error)
+	DropDigest(ctx context.Context, room string, keys []string) error
+	Get(ctx context.Context, key string) (string, bool, error)
+	Put(ctx context.Context, key, value string) error
+}
+
+// Poster sends the relay's messages; every one has a key that makes it
+// idempotent, so a replay after a crash posts nothing twice.
+type Poster interface {
+	Post(ctx context.Context, key, room string, r bot.Reply) error
+	Edit(ctx context.Context, key, room, targetKey string, r bot.Reply) error
+	PostInThread(ctx context.Context, key, room, rootKey string, r bot.Reply) error
+	Posted(ctx context.Context, key string) (bool, error)
+}
+
+// Relay turns changes (from webhooks and polling) into room messages: one
+// message per item, edited when its state changes, with a line in its
+// thread. Webhooks and polling feed the same state, so a change seen by
+// both is announced once.
+type Relay struct {
+	store       Store
+	poster      Poster
+	rules       Rules
+	rooms       map[string]config.GitHubRoom
+	window      time.Duration
+	digestEvery time.Duration
+	now         func() time.Time
+	log         zerolog.Logger
+
+	mu         sync.Mutex // one change at a time: the item state has one owner
+	wake       chan struct{}
+	lastDigest time.Time
+}
+
+// RelayOptions configure NewRelay.
+type RelayOptions struct {
+	Store  Store
+	Poster Poster
+	Config config.GitHub
+	Now    func() time.Time
+	Log    zerolog.Logger
+}
+
+// NewRelay builds the relay.
+func NewRelay(o RelayOptions) *Relay {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Relay{
+		store: o.Store, poster: o.Poster, rules: NewRules(o.Config.Subscriptions), rooms: o.Config.Rooms,
+		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
+		wake: make(chan struct{}, 1), lastDigest: o.Now(),
+	}
+}
+
+// Rules returns the relay's subscription rules.
+func (r *Relay) Rules() Rules { return r.rules }
+
+// Poke tells the relay a delivery is waiting.
+func (r *Relay) Poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes deliveries as they arrive, releases items whose
+// aggregation window has passed, and sends digests, until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	tick := time.NewTicker(min(time.Second, max(r.window/4, 50*time.Millisecond)))
+	defer tick.Stop()
+	for {
+		if err := r.step(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error().Err(err).Msg("GitHub relay step failed; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *Relay) step(ctx context.Context) error {
+	for {
+		batch, err := r.store.PendingDeliveries(ctx, 64)
+		if err != nil || len(batch) == 0 {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		for _, d := range batch {
+			if err := r.processDelivery(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.releaseDue(ctx); err != nil {
+		return err
+	}
+	if r.now().Sub(r.lastDigest) >= r.digestEvery {
+		if err := r.FlushDigests(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// processDelivery applies one stored delivery. A malformed one is logged
+// and dropped (it would fail the same way forever); a failure to post is
+// returned, and the delivery stays for the next try.
+func (r *Relay) processDelivery(ctx context.Context, d store.Delivery) error {
+	change, ok, err := FromWebhook(d.Event, d.Payload)
+	switch {
+	case err != nil:
+		r.log.Warn().Err(err).Str("delivery", d.ID).Str("event", d.Event).Msg("Dropping a delivery that does not parse")
+	case ok:
+		if err := r.Apply(ctx, change); err != nil {
+			return fmt.Errorf("delivery %s: %w", d.ID, err)
+		}
+	}
+	return r.store.DeliveryDone(ctx, d.ID)
+}
+
+// Apply acts on one change.
+func (r *Relay) Apply(ctx context.Context, c Change) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case c.Comment != nil:
+		return r.comment(ctx, c)
+	case c.Item.Kind == KindRelease:
+		return r.release(ctx, c.Item)
+	default:
+		return r.itemChange(ctx, c)
+	}
+}
+
+func (r *Relay) itemChange(ctx context.Context, c Change) error {
+	key := c.Item.Key()
+	row, found, err := r.store.Item(ctx, key)
+	if err != nil {
+		return err
+	}
+	now := r.now()
+	it := c.Item
+	if !found {
+		return r.firstSight(ctx, key, c, now)
+	}
+	old, err := decodeItem(row.Data)
+	if err != nil {
+		return err
+	}
+	it.Announced = old.Announced
+	row.Data = encodeItem(it)
+	if !row.DueAt.IsZero() { // still in its aggregation window: keep the freshest snapshot
+		return r.store.PutItem(ctx, key, row, now)
+	}
+	action := transition(old, it, c.Action)
+	if action == "" {
+		if !slices.Equal(sortedLower(old.Labels), sortedLower(it.Labels)) {
+			if err := r.announceNewMatches(ctx, it); err != nil {
+				return err
+			}
+		}
+		return r.store.PutItem(ctx, key, row, now)
+	}
+	c.Action = action
+	row.Version++
+	if err := r.announceChange(ctx, it, c, row.Version); err != nil {
+		return err
+	}
+	return r.store.PutItem(ctx, key, row, now)
+}
+
+// firstSight handles an item the relay has never seen: a new one waits
+// out the aggregation window; one whose first news is a state change is
+// announced with its state; anything else is only recorded.
+func (r *Relay) firstSight(ctx context.Context, key string, c Change, now time.Time) error {
+	it := c.Item
+	row := store.ItemRow{}
+	switch {
+	case c.Action == "opened" || (c.Action == "ready_for_review" && !it.Draft):
+		row.DueAt = now.Add(r.window)
+	case c.Action == "closed" || c.Action == "reopened" || c.Action == "transferred":
+		it.Announced = true
+		row.Version = 1
+		row.Data = encodeItem(it)
+		if err := r.announceChange(ctx, it, c, row.Version); err != nil {
+			return err
+		}
+	default:
+		it.Announced = true // history: only a later change is news
+	}
+	row.Data = encodeItem(it)
+	if err := r.store.PutItem(ctx, key, row, now); err != nil {
+		return err
+	}
+	if !row.DueAt.IsZero() && r.window <= 0 {
+		return r.decide(ctx, key)
+	}
+	return nil
+}
+
+// transition names the state change between two snapshots, or "".
+func transition(old, cur Item, hint string) string {
+	switch {
+	case hint == "transferred":
+		return "transferred"
+	case old.State != cur.State && cur.State == "open":
+		return "reopened"
+	case old.State != cur.State && (cur.State == "closed" || cur.State == "merged"):
+		return "closed"
+	case old.Draft && !cur.Draft && cur.State == "open":
+		return "ready_for_review"
+	default:
+		return ""
+	}
+}
+
+func sortedLower(ls []string) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = strings.ToLower(l)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func rootKey(room, item string) string { return "gh:root:" + room + ":" + item }
+
+// allRooms lists every room any rule sends to.
+func (r *Relay) allRooms() []string {
+	var out []string
+	for _, s := range r.rules.subs {
+		for _, room := range s.Rooms {
+			if !slices.Contains(out, room) {
+				out = append(out, room)
+			}
+		}
+	}
+	return out
+}
+
+// announceChange edits the item's message in every room that has one and
+// adds a line in its thread; rooms that match but never got the item get
+// it now, with its new state.
+func (r *Relay) announceChange(ctx context.Context, it Item, c Change, version int) error {
+	routes := r.rules.Route(it, false)
+	c.Item = it
+	for _, room := range r.allRooms() {
+		root := rootKey(room, it.Key())
+		posted, err := r.poster.Posted(ctx, root)
+		if err != nil {
+			return err
+		}
+		suffix := fmt.Sprintf(":%s:v%d", it.Key(), version)
+		switch {
+		case posted:
+			if err := r.poster.Edit(ctx, "gh:edit:"+room+suffix, room, root, RenderItem(it)); err != nil {
+				return err
+			}
+			if !r.rooms[room].NoThreads {
+				if err := r.poster.PostInThread(ctx, "gh:line:"+room+suffix, room, root, RenderLine(c)); err != nil {
+					return err
+				}
+			}
+		case routes[room] == Show:
+			if err := r.poster.Post(ctx, root, room, RenderItem(it)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// announceNewMatches posts the item in rooms it matches now (a label was
+// added) but was never posted to.
+func (r *Relay) announceNewMatches(ctx context.Context, it Item) error {
+	for room, mode := range r.rules.Route(it, false) {
+		if mode != Show {
+			continue
+		}
+		if err := r.poster.Post(ctx, rootKey(room, it.Key()), room, RenderItem(it)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// releaseDue decides about items whose aggregation window has passed.
+func (r *Relay) releaseDue(ctx context.Context) error {
+	keys, err := r.store.DueItems(ctx, r.now())
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, key := range keys {
+		if err := r.decide(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decide posts a new item where the rules (with the labels it has now)
+// want it, or adds it to a digest.
+func (r *Relay) decide(ctx context.Context, key string) error {
+	row, found, err := r.store.Item(ctx, key)
+	if err != nil || !found || row.DueAt.IsZero() {
+		return err
+	}
+	it, err := decodeItem(row.Data)
+	if err != nil {
+		return err
+	}
+	for room, mode := range r.rules.Route(it, false) {
+		switch mode {
+		case Show:
+			err = r.poster.Post(ctx, rootKey(room, key), room, RenderItem(it))
+		case Digest:
+			err = r.store.AddDigest(ctx, store.DigestEntry{Room: room, Repo: it.Repo, ItemKey: key, Title: it.Title, URL: it.URL, AddedAt: r.now()})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	it.Announced = true
+	row.Data, row.DueAt = encodeItem(it), time.Time{}
+	return r.store.PutItem(ctx, key, row, r.now())
+}
+
+func (r *Relay) release(ctx context.Context, it Item) error {
+	key := it.Key()
+	if _, found, err := r.store.Item(ctx, key); err != nil || found {
+		return err
+	}
+	for room, mode := range r.rules.Route(it, false) {
+		if mode != Show {
+			continue
+		}
+		if err := r.poster.Post(ctx, "gh:release:"+room+":"+key, room, RenderRelease(it)); err != nil {
+			return err
+		}
+	}
+	it.Announced = true
+	return r.store.PutItem(ctx, key, store.ItemRow{Data: encodeItem(it)}, r.now())
+}
+
+func (r *Relay) comment(ctx context.Context, c Change) error {
+	for room, mode := range r.rules.Route(c.Item, true) {
+		if mode != Show {
+			continue
+		}
+		key := fmt.Sprintf("gh:comment:%s:%d", room, c.Comment.ID)
+		root := rootKey(room, c.Item.Key())
+		posted, err := r.poster.Posted(ctx, root)
+		if err != nil {
+			return err
+		}
+		if posted && !r.rooms[room].NoThreads {
+			err = r.poster.PostInThread(ctx, key, room, root, RenderComment(c))
+		} else {
+			err = r.poster.Post(ctx, key, room, RenderComment(c))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FlushDigests posts one digest per room and repository for the bot pull
+// requests that waited since the last one.
+func (r *Relay) FlushDigests(ctx context.Context) error {
+	entries, err := r.store.Digests(ctx)
+	if err != nil {
+		return err
+	}
+	type group struct{ room, repo string }
+	byGroup := map[group][]store.DigestEntry{}
+	var order []group
+	for _, e := range entries {
+		g := group{e.Room, strings.ToLower(e.Repo)}
+		if _, seen := byGroup[g]; !seen {
+			order = append(order, g)
+		}
+		byGroup[g] = append(byGroup[g], e)
+	}
+	var errs []error
+	for _, g := range order {
+		es := byGroup[g]
+		var shown []DigestEntry
+		var keys []string
+		for _, e := range es {
+			shown = append(shown, DigestEntry{Title: e.Title, URL: e.URL, Ref: "#" + e.ItemKey[strings.LastIndexByte(e.ItemKey, '#')+1:]})
+			keys = append(keys, e.ItemKey)
+		}
+		key := fmt.Sprintf("gh:digest:%s:%s:%d", g.room, g.repo, es[0].AddedAt.UnixMilli())
+		if err := r.poster.Post(ctx, key, g.room, RenderDigest(es[0].Repo, shown)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, r.store.DropDigest(ctx, g.room, keys))
+	}
+	r.lastDigest = r.now()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,88 @@
+package github
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// MaxPayload is GitHub's own cap on a delivery.
+const MaxPayload = 25 << 20
+
+// Webhook receives GitHub's deliveries: it checks the signature over the
+// raw body in constant time, records the delivery durably, answers at once
+// and leaves the work to the relay. A redelivery (same X-GitHub-Delivery)
+// is answered and ignored.
+type Webhook struct {
+	Secret  []byte
+	Store   Store
+	Relay   *Relay
+	Now     func() time.Time
+	Log     zerolog.Logger
+	Metrics *prometheus.CounterVec // by outcome; may be nil
+}
+
+// NewWebhookMetrics registers the deliveries counter.
+func NewWebhookMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ibbot_github_deliveries_total", Help: "GitHub webhook deliveries, by outcome.",
+	}, []string{"outcome"})
+	reg.MustRegister(c)
+	return c
+}
+
+func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.answer(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST only\n")
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxPayload)
+	payload, err := gh.ValidatePayloadFromBody(r.Header.Get("Content-Type"), body, r.Header.Get(gh.SHA256SignatureHeader), h.Secret)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
+		return
+	case err != nil:
+		h.Log.Warn().Str("remote", r.RemoteAddr).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Msg("Refused a webhook delivery with a missing or wrong signature")
+		h.answer(w, http.StatusUnauthorized, "bad_signature", "signature missing or wrong\n")
+		return
+	}
+	event, id := gh.WebHookType(r), gh.DeliveryID(r)
+	if event == "" || id == "" {
+		h.answer(w, http.StatusBadRequest, "malformed", "X-GitHub-Event and X-GitHub-Delivery are required\n")
+		return
+	}
+	if event == "ping" {
+		h.answer(w, http.StatusOK, "ping", "pong\n")
+		return
+	}
+	added, err := h.Store.SaveDelivery(r.Context(), store.Delivery{ID: id, Event: event, Payload: payload}, h.Now())
+	if err != nil {
+		h.Log.Error().Err(err).Str("delivery", id).Msg("Could not record a delivery; GitHub will show it failed and it can be redelivered")
+		h.answer(w, http.StatusServiceUnavailable, "store_failed", "could not record the delivery\n")
+		return
+	}
+	if !added {
+		h.answer(w, http.StatusOK, "duplicate", "already received\n")
+		return
+	}
+	h.Relay.Poke()
+	h.answer(w, http.StatusAccepted, "accepted", "accepted\n")
+}
+
+func (h *Webhook) answer(w http.ResponseWriter, status int, outcome, text string) {
+	if h.Metrics != nil {
+		h.Metrics.WithLabelValues(outcome).Inc()
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(text))
+}
