@@ -41,6 +41,9 @@ type Item struct {
 	// Announced marks an item the relay has decided about (announced or
 	// filtered out after its aggregation window).
 	Announced bool `json:"announced"`
+	// History marks an item first seen by the poller as already old; a
+	// webhook "opened" for it is still news.
+	History bool `json:"history,omitempty"`
 }
 
 // Key names the item in the store and in message keys.

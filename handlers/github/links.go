@@ -59,17 +59,34 @@ func ParseRefs(text, defaultRepo string) []Ref {
 type Links struct {
 	GitHub   *gh.Client
 	Allowed  []string // repo globs whose links are previewed
-	Defaults map[id.RoomID]string
 	Cooldown time.Duration
 	Now      func() time.Time
 
-	mu   sync.Mutex
-	seen map[string]time.Time // room + item -> last preview
+	mu       sync.Mutex
+	seen     map[string]time.Time // room + item -> last preview
+	defaults map[id.RoomID]string
+}
+
+// SetDefault makes "#123" in room mean repo#123.
+func (l *Links) SetDefault(room id.RoomID, repo string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.defaults == nil {
+		l.defaults = map[id.RoomID]string{}
+	}
+	l.defaults[room] = repo
+}
+
+// DefaultRepo is the repository "#123" means in room, or "".
+func (l *Links) DefaultRepo(room id.RoomID) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.defaults[room]
 }
 
 func (l *Links) refs(msg bot.Message) []Ref {
 	var out []Ref
-	for _, r := range ParseRefs(msg.Body, l.Defaults[msg.RoomID]) {
+	for _, r := range ParseRefs(msg.Body, l.DefaultRepo(msg.RoomID)) {
 		if anyGlob(l.Allowed, r.Repo) && len(out) < maxLinks {
 			out = append(out, r)
 		}
@@ -135,13 +152,13 @@ func joinReplies(rs []bot.Reply) bot.Reply {
 }
 
 // IssueCommand is !issue repo#123: the same preview, on demand.
-func IssueCommand(c *gh.Client, defaults map[id.RoomID]string) bot.Command {
+func IssueCommand(c *gh.Client, links *Links) bot.Command {
 	return bot.Command{
 		Name: "issue", Aliases: []string{"pr"}, Args: "OWNER/REPO#NUMBER", MinArgs: 1, MaxArgs: 1,
 		Summary: "show an issue or pull request: title, state, author, link",
 		Example: "issue osbuild/osbuild-composer#4512",
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
-			refs := ParseRefs(" "+req.Args[0], defaults[req.RoomID])
+			refs := ParseRefs(" "+req.Args[0], links.DefaultRepo(req.RoomID))
 			if len(refs) == 0 {
 				return bot.TextReply("%q is not an issue reference; write OWNER/REPO#NUMBER.", req.Args[0]), nil
 			}

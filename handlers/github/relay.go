@@ -180,6 +180,9 @@ func (r *Relay) itemChange(ctx context.Context, c Change) error {
 	if err != nil {
 		return err
 	}
+	if old.History && c.Action == "opened" {
+		return r.firstSight(ctx, key, c, now) // the poller only guessed it was old
+	}
 	it.Announced = old.Announced
 	row.Data = encodeItem(it)
 	if !row.DueAt.IsZero() { // still in its aggregation window: keep the freshest snapshot
@@ -219,7 +222,7 @@ func (r *Relay) firstSight(ctx context.Context, key string, c Change, now time.T
 			return err
 		}
 	default:
-		it.Announced = true // history: only a later change is news
+		it.Announced, it.History = true, true // only a later change is news
 	}
 	row.Data = encodeItem(it)
 	if err := r.store.PutItem(ctx, key, row, now); err != nil {

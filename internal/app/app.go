@@ -64,6 +64,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	}); err != nil {
 		return err
 	}
+	gh := newGitHubParts(cfg, know, opts.Now)
 	b, err := bot.New(bot.Options{
 		Config: cfg.Matrix, Store: st, Commands: table, Metrics: bot.NewMetrics(reg),
 		Log: log, ShutdownTimeout: cfg.Shutdown.Timeout, Now: opts.Now, HTTPClient: opts.HTTPClient,
@@ -71,8 +72,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 			Rooms: cfg.Welcome.Rooms, MaxPerMinute: cfg.Welcome.MaxPerMinute,
 			Render: handlers.Welcome(know.catalog.Project),
 		},
+		Listeners: []bot.Listener{gh.links},
 	})
 	if err != nil {
+		return err
+	}
+	gh.newRelay(st, b, opts.Now, log)
+	if err := table.Add(gh.commands(b)...); err != nil {
 		return err
 	}
 	if opts.Started != nil {
@@ -87,6 +93,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	case cfg.HTTP.Listen != "":
 		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
 	}
+	gh.start(gctx, g, b, st, know, srv.Mux, reg, opts.Now, log)
 	g.Go(func() error { return b.Run(gctx) })
 	if w := know.watcher(cfg, st, b, log); w != nil {
 		g.Go(func() error {

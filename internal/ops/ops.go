@@ -42,6 +42,12 @@ func New(reg *prometheus.Registry, ready func() bool, log zerolog.Logger) *Serve
 	}
 }
 
+// NewPlain serves mux alone (a webhook on its own listener, so that the
+// metrics need not face the internet).
+func NewPlain(mux *http.ServeMux, log zerolog.Logger) *Server {
+	return &Server{Mux: mux, log: log, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+}
+
 // Serve listens on addr until ctx ends, then shuts down gracefully. The
 // listener is opened before Serve returns control, so a bad address fails
 // fast.
@@ -55,7 +61,7 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 
 // ServeListener is Serve on an open listener.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	s.log.Info().Str("address", ln.Addr().String()).Msg("Serving /healthz, /readyz, /metrics")
+	s.log.Info().Str("address", ln.Addr().String()).Msg("Serving HTTP")
 	stop := context.AfterFunc(ctx, func() {
 		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
