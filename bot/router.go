@@ -31,11 +31,11 @@ func (in incoming) message() Message {
 type job struct {
 	in       incoming
 	listener Listener
-	cmd     *Command // nil for an unknown command
-	name    string   // the name as typed
-	args    []string
-	instant *Reply // an answer known without running anything
-	outcome string // set with instant
+	cmd      *Command // nil for an unknown command
+	name     string   // the name as typed
+	args     []string
+	instant  *Reply // an answer known without running anything
+	outcome  string // set with instant
 }
 
 // router turns messages into jobs and jobs into replies. prepare is called

@@ -101,11 +101,12 @@ func (l *Links) Match(msg bot.Message) bool { return len(l.refs(msg)) > 0 }
 func (l *Links) Answer(ctx context.Context, msg bot.Message) (*bot.Reply, error) {
 	var fresh []Ref
 	now := l.Now()
+	refs := l.refs(msg) // before locking: refs takes the lock itself
 	l.mu.Lock()
 	if l.seen == nil {
 		l.seen = map[string]time.Time{}
 	}
-	for _, r := range l.refs(msg) {
+	for _, r := range refs {
 		key := fmt.Sprintf("%s|%s#%d", msg.RoomID, strings.ToLower(r.Repo), r.Number)
 		if last, ok := l.seen[key]; ok && now.Sub(last) < l.Cooldown {
 			continue

@@ -31,7 +31,7 @@ type GitHub struct {
 	diagramAt time.Time
 	ahead     map[string]int // repo -> commits the default branch is ahead
 	failures  []failure
-	down      bool // the diagram answers 503
+	down      bool                         // the diagram answers 503
 	issues    map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
 	releases  map[string][]json.RawMessage
 }
