@@ -149,8 +149,10 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		content = msg.Content
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := s.client.SendMessageEvent(ctx, id.RoomID(msg.RoomID), event.NewEventType(msg.EventType),
-			json.RawMessage(content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
+		if ctx.Err() != nil {
+			return false
+		}
+		resp, err := s.send(ctx, msg, content)
 		if err == nil {
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
 			s.metrics.Sent.Inc()
@@ -179,6 +181,21 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return false
 		}
 	}
+}
+
+// sendTimeout bounds one request to the homeserver.
+const sendTimeout = 30 * time.Second
+
+// send makes one attempt. A shutdown does not cut a request short: the
+// homeserver may already have posted the message, and only a completed
+// request lets the bot record that. (Homeservers deduplicate transaction
+// ids only once a request has finished, so a retry racing an unfinished
+// one could post twice.)
+func (s *sender) send(ctx context.Context, msg store.Outgoing, content []byte) (*mautrix.RespSendEvent, error) {
+	reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	return s.client.SendMessageEvent(reqCtx, id.RoomID(msg.RoomID), event.NewEventType(msg.EventType),
+		json.RawMessage(content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
 }
 
 // withRelation ties the message to the event its target key was posted

@@ -178,3 +178,27 @@ func ReplyTo(evt id.EventID) func(*event.Event) bool {
 
 // Body returns the plain body of a message event.
 func Body(e *event.Event) string { return e.Content.AsMessage().Body }
+
+// WaitCount waits until at least n recorded events match, or ctx ends.
+func (u *User) WaitCount(ctx context.Context, n int, match func(*event.Event) bool) (int, error) {
+	for {
+		u.mu.Lock()
+		changed := u.changed
+		events := u.events
+		u.mu.Unlock()
+		got := 0
+		for _, e := range events {
+			if match(e) {
+				got++
+			}
+		}
+		if got >= n {
+			return got, nil
+		}
+		select {
+		case <-ctx.Done():
+			return got, fmt.Errorf("%d of %d matching events: %w", got, n, ctx.Err())
+		case <-changed:
+		}
+	}
+}
