@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -200,4 +202,49 @@ func BenchmarkHashRoundTrip(b *testing.B) {
 	b.ReportMetric(ms(percentile(hash, 0.5))/ms(percentile(ping, 0.5)), "p50-ratio")
 	b.Logf("cold !hash composer: %d GitHub requests %v; warm p50 %s vs ping %s",
 		cold, s.github.Requests()[before:before+cold], percentile(hash, 0.5), percentile(ping, 0.5))
+}
+
+// BenchmarkWebhookToRoom measures from posting a signed delivery to the
+// room member seeing the announcement (aggregation window 0).
+// Run: go test ./internal/e2e -run '^$' -bench WebhookToRoom -benchtime 1x
+func BenchmarkWebhookToRoom(b *testing.B) {
+	n := 200
+	if v, err := strconv.Atoi(os.Getenv("IBBOT_BENCH_COMMANDS")); err == nil && v > 0 {
+		n = v
+	}
+	s := newStack(b)
+	port := freeTCPPort(b)
+	cfg := s.config(s.hs.URL)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.Log.Level = "warn"
+	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
+	cfg.GitHub.AggregationWindow = 0
+	cfg.GitHub.PollInterval = 0
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []string{"issues"}}}
+	startBot(b, cfg)
+	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
+	ctx := context.Background()
+
+	var lat []time.Duration
+	for i := range n + 10 {
+		number := 5000 + i
+		body := delivery(b, "issues.opened.payload.json", numbered(number, fmt.Sprintf("latency probe %d", i)))
+		start := time.Now()
+		if code := postDelivery(b, hook, "issues", fmt.Sprintf("lat-%d", i), body, sign(body)); code != http.StatusAccepted {
+			b.Fatalf("delivery %d: %d", i, code)
+		}
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		_, err := s.human.WaitFor(wctx, aboutItem(fmt.Sprintf("Codertocat/Hello-World#%d", number)))
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i >= 10 {
+			lat = append(lat, time.Since(start))
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(percentile(lat, 0.5)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+	b.Logf("webhook to room, %d deliveries: p50 %s, p99 %s", n, percentile(lat, 0.5), percentile(lat, 0.99))
 }

@@ -70,13 +70,13 @@ type running struct {
 	stop func() error
 }
 
-func startBot(t *testing.T, cfg *config.Config) *running {
+func startBot(t testing.TB, cfg *config.Config) *running {
 	t.Helper()
 	started := make(chan *bot.Bot, 1)
 	return startBotOpts(t, cfg, app.Options{Started: func(b *bot.Bot) { started <- b }}, started)
 }
 
-func startBotOpts(t *testing.T, cfg *config.Config, opts app.Options, started chan *bot.Bot) *running {
+func startBotOpts(t testing.TB, cfg *config.Config, opts app.Options, started chan *bot.Bot) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,0 +1,114 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+func newPoller(t *testing.T, e *relayEnv, fake *testenv.GitHub, repos []string) *Poller {
+	t.Helper()
+	c, err := ghclient.New(ghclient.Options{BaseURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Poller{GitHub: c, Relay: e.relay, Store: e.store, Repos: repos, Interval: time.Minute,
+		Now: func() time.Time { return e.now }, Log: zerolog.Nop()}
+}
+
+// issueJSON is the issue object of a real delivery, created at created.
+func issueJSON(t *testing.T, number int, created time.Time, edit func(map[string]any)) json.RawMessage {
+	var m map[string]any
+	json.Unmarshal(payload(t, "issues.opened.payload.json", nil), &m)
+	is := m["issue"].(map[string]any)
+	is["number"] = number
+	is["html_url"] = fmt.Sprintf("https://github.com/Codertocat/Hello-World/issues/%d", number)
+	is["created_at"], is["updated_at"] = created.Format(time.RFC3339), created.Format(time.RFC3339)
+	if edit != nil {
+		edit(is)
+	}
+	b, _ := json.Marshal(is)
+	return b
+}
+
+// TestIdlePollCostsNothing: after the first cycle, a cycle over ten quiet
+// repositories is all 304s, which GitHub does not count.
+func TestIdlePollCostsNothing(t *testing.T) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	var repos []string
+	for i := range 10 {
+		repos = append(repos, fmt.Sprintf("osbuild/repo%d", i))
+	}
+	e := newRelayEnv(t, sub(func(s *config.Subscription) { s.Repos = repos }))
+	p := newPoller(t, e, fake, repos)
+	p.Cycle(context.Background())
+	first := len(fake.Requests())
+	p.Cycle(context.Background())
+	if extra := len(fake.Requests()) - first; extra != 0 {
+		t.Errorf("an idle cycle over 10 repos cost %d rate-limit points, want 0: %v", extra, fake.Requests()[first:])
+	}
+	if fake.NotModified() != 2*len(repos) {
+		t.Errorf("%d conditional requests answered 304, want %d (issues and releases per repo)", fake.NotModified(), 2*len(repos))
+	}
+}
+
+// TestPollerAnnouncesAndCatchesUp: a new issue is announced once; GitHub
+// failing (secondary limit, 5xx) costs nothing but time, and the next
+// cycle catches up from the stored cursor.
+func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	e := newRelayEnv(t, sub(nil))
+	e.relay.window = 0
+	p := newPoller(t, e, fake, []string{"codertocat/hello-world"})
+	p.Cycle(context.Background()) // records where following starts
+
+	e.now = e.now.Add(time.Minute)
+	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 50, e.now, nil))
+	fake.FailNext("/repos/codertocat/hello-world/issues", http.StatusForbidden, http.Header{"Retry-After": {"60"}})
+	p.Cycle(context.Background())
+	before := len(fake.Requests())
+	p.Cycle(context.Background())
+	if n := len(e.rec.all()); n != 0 || len(fake.Requests()) != before {
+		t.Fatalf("during Retry-After: %d messages, %d requests sent; want none", n, len(fake.Requests())-before)
+	}
+	// go-github keeps Retry-After on the real clock; a new client stands
+	// for the minute passing.
+	p = newPoller(t, e, fake, []string{"codertocat/hello-world"})
+	fake.FailNext("/repos/codertocat/hello-world/issues", http.StatusBadGateway, nil)
+	p.Cycle(context.Background())
+	p.Cycle(context.Background())
+	p.Cycle(context.Background())
+	got := roots(e.rec.all())
+	if len(got) != 1 || !strings.Contains(got[0].Plain, "Codertocat/Hello-World#50") {
+		t.Fatalf("after recovering: %+v", e.rec.all())
+	}
+
+	e.now = e.now.Add(time.Minute)
+	closed := issueJSON(t, 50, e.now.Add(-time.Minute), func(m map[string]any) {
+		m["state"], m["closed_at"], m["updated_at"] = "closed", e.now.Format(time.RFC3339), e.now.Format(time.RFC3339)
+	})
+	fake.SetIssues("Codertocat/Hello-World", closed)
+	p.Cycle(context.Background())
+	p.Cycle(context.Background())
+	var edits int
+	for _, m := range e.rec.all() {
+		if m.Rel == "edit" {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Errorf("closing seen by two cycles made %d edits, want 1: %+v", edits, e.rec.all())
+	}
+}
