@@ -7,6 +7,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"net"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,11 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	gh := testenv.NewGitHub()
 	defer gh.Close()
 	cfg := botConfig(hs, botUser, room, dir, gh)
+	opsListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hook := "http://" + opsListener.Addr().String() + cfg.GitHub.Webhook.Path
 	logPath := filepath.Join(dir, "ibbot.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -88,7 +94,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	botDone := make(chan error, 1)
 	ready := make(chan *bot.Bot, 1)
 	go func() {
-		botDone <- app.Run(botCtx, cfg, logging.New(logFile, cfg.Log), app.Options{Started: func(b *bot.Bot) { ready <- b }})
+		botDone <- app.Run(botCtx, cfg, logging.New(logFile, cfg.Log), app.Options{Listener: opsListener, Started: func(b *bot.Bot) { ready <- b }})
 	}()
 	defer func() { stopBot(); <-botDone }()
 	if err := waitReady(ctx, ready, botDone); err != nil {
@@ -102,6 +108,9 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 		}
 	}
 	if err := showDeploy(ctx, out, human, gh); err != nil {
+		return err
+	}
+	if err := showGitHub(ctx, out, human, room, gh, hook); err != nil {
 		return err
 	}
 	if !opts.Keep {
@@ -136,6 +145,12 @@ func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string
 	cfg.ProdHash.CacheTTL = 0
 	cfg.Welcome.Rooms = []string{room.String()}
 	cfg.Matrix.Flood.Commands = 30 // the script is quicker than any person
+	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(demoWebhookSecret)}
+	cfg.GitHub.AggregationWindow = 500 * time.Millisecond
+	cfg.GitHub.DigestInterval = 2 * time.Second
+	cfg.GitHub.PollInterval = 0
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"Codertocat/*"}}}
+	cfg.GitHub.Rooms = map[string]config.GitHubRoom{room.String(): {DefaultRepo: "Codertocat/Hello-World"}}
 	return &cfg
 }
 

@@ -26,6 +26,8 @@ func TestDemoTranscript(t *testing.T) {
 		"demo: !hash composer", "image-builder-composer runs 0e2daa2",
 		"[image architecture.png, 1520x", "demo: !contribute frontend", "npm ci",
 		"image-builder-composer deployed: 0e2daa2", "→ 4f3c2b1",
+		"Codertocat/Hello-World#1 Spelling error in the README file", "(edits its message) Codertocat/Hello-World#2", "merged",
+		"2 dependency updates in Codertocat/Hello-World", "demo: the bug in #1 again?",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)

@@ -1,0 +1,142 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/fixtures"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+const demoWebhookSecret = "demo-webhook-secret"
+
+// showGitHub replays real webhook deliveries (signed as GitHub signs
+// them): an issue, a pull request and its merge (an edit), two bot pull
+// requests (a digest), then a message with an issue link.
+func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, gh *testenv.GitHub, hook string) error {
+	fmt.Fprintln(out, "\n(GitHub delivers webhooks: an issue, a pull request, its merge, two dependabot PRs)")
+	issue := deliveryBody("issues.opened.payload.json", nil)
+	pr := deliveryBody("pull_request.opened.payload.json", nil)
+	merged := deliveryBody("pull_request.closed.payload.json", func(o map[string]any) {
+		o["merged"], o["merged_at"] = true, time.Now().UTC().Format(time.RFC3339)
+	})
+	gh.SetIssues("Codertocat/Hello-World", objectOf(issue))
+	steps := []struct {
+		event, id string
+		body      []byte
+		show      func(*event.Event) bool
+	}{
+		{"issues", "demo-1", issue, rootOf("Codertocat/Hello-World#1 ")},
+		{"pull_request", "demo-2", pr, rootOf("Codertocat/Hello-World#2 ")},
+		{"pull_request", "demo-3", merged, func(e *event.Event) bool {
+			rel := e.Content.AsMessage().RelatesTo
+			return rel != nil && rel.Type == event.RelReplace
+		}},
+	}
+	for _, s := range steps {
+		if err := deliver(ctx, hook, s.event, s.id, s.body); err != nil {
+			return err
+		}
+		if err := printNext(ctx, out, human, s.show); err != nil {
+			return err
+		}
+	}
+	for i, n := range []int{31, 32} {
+		bump := deliveryBody("pull_request.opened.payload.json", func(o map[string]any) {
+			o["number"], o["title"] = n, fmt.Sprintf("build(deps): bump golang.org/x/net from 0.%d.0 to 0.%d.0", 40+i, 41+i)
+			o["html_url"] = fmt.Sprintf("https://github.com/Codertocat/Hello-World/pull/%d", n)
+			o["user"].(map[string]any)["login"], o["user"].(map[string]any)["type"] = "dependabot[bot]", "Bot"
+		})
+		if err := deliver(ctx, hook, "pull_request", fmt.Sprintf("demo-bump-%d", n), bump); err != nil {
+			return err
+		}
+	}
+	if err := printNext(ctx, out, human, func(e *event.Event) bool {
+		return strings.Contains(testenv.Body(e), "dependency updates in")
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	return exchange(ctx, out, human, room, "the bug in #1 again?")
+}
+
+func deliveryBody(file string, edit func(map[string]any)) []byte {
+	var m map[string]any
+	json.Unmarshal(fixtures.Read("github/webhooks/"+file), &m)
+	obj, _ := m["issue"].(map[string]any)
+	if obj == nil {
+		obj, _ = m["pull_request"].(map[string]any)
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	obj["created_at"], obj["updated_at"] = now, now
+	if edit != nil {
+		edit(obj)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func objectOf(body []byte) json.RawMessage {
+	var m map[string]json.RawMessage
+	json.Unmarshal(body, &m)
+	return m["issue"]
+}
+
+func deliver(ctx context.Context, hook, ev, deliveryID string, body []byte) error {
+	mac := hmac.New(sha256.New, []byte(demoWebhookSecret))
+	mac.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", ev)
+	req.Header.Set("X-GitHub-Delivery", deliveryID)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+func rootOf(ref string) func(*event.Event) bool {
+	return func(e *event.Event) bool {
+		return strings.HasPrefix(testenv.Body(e), ref) && e.Content.AsMessage().RelatesTo == nil
+	}
+}
+
+func printNext(ctx context.Context, out io.Writer, human *testenv.User, match func(*event.Event) bool) error {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	e, err := human.WaitFor(wctx, match)
+	if err != nil {
+		return err
+	}
+	label := ""
+	if rel := e.Content.AsMessage().RelatesTo; rel != nil && rel.Type == event.RelReplace {
+		label = "(edits its message) "
+		if nc := e.Content.AsMessage().NewContent; nc != nil {
+			fmt.Fprintf(out, "%s: %s%s\n", e.Sender.Localpart(), label, nc.Body)
+			return nil
+		}
+	}
+	fmt.Fprintf(out, "%s: %s%s\n", e.Sender.Localpart(), label, indentBody(e))
+	return nil
+}
