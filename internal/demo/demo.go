@@ -7,10 +7,10 @@ package demo
 import (
 	"bytes"
 	"context"
-	"net"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
