@@ -27,6 +27,7 @@ type Store interface {
 	AddDigest(ctx context.Context, e store.DigestEntry) error
 	Digests(ctx context.Context) ([]store.DigestEntry, error)
 	DropDigest(ctx context.Context, room string, keys []string) error
+	PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error)
 	Get(ctx context.Context, key string) (string, bool, error)
 	Put(ctx context.Context, key, value string) error
 }
@@ -57,6 +58,7 @@ type Relay struct {
 	mu         sync.Mutex // one change at a time: the item state has one owner
 	wake       chan struct{}
 	lastDigest time.Time
+	lastPrune  time.Time
 }
 
 // RelayOptions configure NewRelay.
@@ -130,6 +132,12 @@ func (r *Relay) step(ctx context.Context) error {
 	if r.now().Sub(r.lastDigest) >= r.digestEvery {
 		if err := r.FlushDigests(ctx); err != nil {
 			return err
+		}
+	}
+	if r.now().Sub(r.lastPrune) >= 24*time.Hour {
+		r.lastPrune = r.now()
+		if _, err := r.store.PruneDeliveries(ctx, r.now().Add(-30*24*time.Hour)); err != nil {
+			r.log.Warn().Err(err).Msg("Pruning old deliveries failed")
 		}
 	}
 	return nil

@@ -148,3 +148,16 @@ func FuzzFromWebhook(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseRefs(f *testing.F) {
+	for _, s := range []string{"see osbuild/osbuild#12 and #3", "#0", "(a/b#999999999)", "x/y#1,#2;#3", "##1 a//b#2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, r := range ParseRefs(text, "d/r") {
+			if r.Number <= 0 || strings.Count(r.Repo, "/") != 1 {
+				t.Fatalf("bad ref %+v from %q", r, text)
+			}
+		}
+	})
+}

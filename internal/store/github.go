@@ -148,3 +148,14 @@ func (s *SQLite) DropDigest(ctx context.Context, room string, keys []string) err
 	}
 	return nil
 }
+
+// PruneDeliveries forgets processed deliveries received before cutoff.
+// Their ids stop guarding against redeliveries, which GitHub only makes
+// when someone asks for them.
+func (s *SQLite) PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM gh_deliveries WHERE done = 1 AND received_at < ?`, cutoff.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
