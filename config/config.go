@@ -28,6 +28,36 @@ type Config struct {
 	Contribute Contribute `yaml:"contribute"`
 	Contact    Contact    `yaml:"contact"`
 	Welcome    Welcome    `yaml:"welcome"`
+	Mail       Mail       `yaml:"mail"`
+}
+
+// Mail configures the mailing-list relay. Empty imap.address turns it off.
+type Mail struct {
+	IMAP    IMAP     `yaml:"imap"`
+	ListID  []string `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
+	Rooms   []string `yaml:"rooms"`
+	Replies string   `yaml:"replies"` // thread (default), count or off
+	// Backfill is how many existing mails to post on the very first start.
+	Backfill int `yaml:"backfill"`
+	// ArchiveURL is a link template for lists whose mail carries none
+	// (Mailman 2): {msgid} and {hash} (HyperKitty's) are replaced.
+	ArchiveURL   string `yaml:"archive_url"`
+	MaxMailBytes int    `yaml:"max_mail_bytes"`
+	ExcerptChars int    `yaml:"excerpt_chars"`
+	// SpamHeader drops mail whose header of that name says yes
+	// (e.g. X-Spam-Flag).
+	SpamHeader string `yaml:"spam_header"`
+}
+
+// IMAP is the mailbox subscribed to the list.
+type IMAP struct {
+	Address      string        `yaml:"address"` // host:port
+	TLS          string        `yaml:"tls"`     // tls (default), starttls, none (loopback only)
+	Username     string        `yaml:"username"`
+	Password     Secret        `yaml:"password"` // or env IBBOT_IMAP_PASSWORD
+	Mailbox      string        `yaml:"mailbox"`
+	PollInterval time.Duration `yaml:"poll_interval"` // when the server has no IDLE
+	NoopInterval time.Duration `yaml:"noop_interval"` // watchdog: how often a live connection is proven
 }
 
 // GitHub configures the API client all features share, and the relay of
@@ -211,6 +241,10 @@ func Defaults() Config {
 			CacheTTL:  time.Hour,
 		},
 		Welcome: Welcome{MaxPerMinute: 3},
+		Mail: Mail{
+			IMAP:    IMAP{TLS: "tls", Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute},
+			Replies: "thread", MaxMailBytes: 10 << 20, ExcerptChars: 400,
+		},
 	}
 }
 
@@ -284,6 +318,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateProdHash(bad)
 	c.validateGitHub(bad)
+	c.validateMail(bad)
 	for i, r := range c.Contribute.Repos {
 		if strings.Count(r, "/") != 1 {
 			bad(fmt.Sprintf("contribute.repos[%d]", i), "%q is not owner/name", r)
@@ -407,6 +442,54 @@ func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
 		if rc.DefaultRepo != "" && strings.Count(rc.DefaultRepo, "/") != 1 {
 			bad("github.rooms."+room+".default_repo", "%q is not owner/name", rc.DefaultRepo)
 		}
+	}
+}
+
+func (c *Config) validateMail(bad func(key, format string, args ...any)) {
+	m := &c.Mail
+	if m.IMAP.Address == "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(m.IMAP.Address)
+	if err != nil {
+		bad("mail.imap.address", "%q is not host:port", m.IMAP.Address)
+	}
+	switch m.IMAP.TLS {
+	case "tls", "starttls":
+	case "none":
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			bad("mail.imap.tls", "none is allowed on loopback only; %s would send the password in clear", host)
+		}
+	default:
+		bad("mail.imap.tls", "%q is not one of tls, starttls, none", m.IMAP.TLS)
+	}
+	if m.IMAP.Username == "" {
+		bad("mail.imap.username", "is required")
+	}
+	if m.IMAP.Password.Value() == "" {
+		bad("mail.imap.password", "is required (or env IBBOT_IMAP_PASSWORD)")
+	}
+	if len(m.ListID) == 0 {
+		bad("mail.list_id", "is required: the List-Id of the list to relay (other mail is ignored)")
+	}
+	if len(m.Rooms) == 0 {
+		bad("mail.rooms", "is required")
+	}
+	for i, r := range m.Rooms {
+		if !validRoomRef(r) {
+			bad(fmt.Sprintf("mail.rooms[%d]", i), "%q is neither a room id nor an alias", r)
+		}
+	}
+	switch m.Replies {
+	case "thread", "count", "off":
+	default:
+		bad("mail.replies", "%q is not one of thread, count, off", m.Replies)
+	}
+	if m.Backfill < 0 {
+		bad("mail.backfill", "must be 0 or more")
+	}
+	if m.IMAP.PollInterval <= 0 || m.IMAP.NoopInterval <= 0 {
+		bad("mail.imap.poll_interval", "poll_interval and noop_interval must be positive")
 	}
 }
 

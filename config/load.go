@@ -36,6 +36,7 @@ var secretEnv = []struct {
 	{"IBBOT_MATRIX_PASSWORD", "matrix.password", func(c *Config) *Secret { return &c.Matrix.Password }},
 	{"IBBOT_MATRIX_ACCESS_TOKEN", "matrix.access_token", func(c *Config) *Secret { return &c.Matrix.AccessToken }},
 	{"IBBOT_GITHUB_TOKEN", "github.token", func(c *Config) *Secret { return &c.GitHub.Token }},
+	{"IBBOT_IMAP_PASSWORD", "mail.imap.password", func(c *Config) *Secret { return &c.Mail.IMAP.Password }},
 	{"IBBOT_GITHUB_WEBHOOK_SECRET", "github.webhook.secret", func(c *Config) *Secret { return &c.GitHub.Webhook.Secret }},
 }
 

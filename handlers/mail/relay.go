@@ -1,0 +1,270 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// Store is what the relay keeps: the mails it handled.
+type Store interface {
+	MailRoot(ctx context.Context, messageID string) (string, bool, error)
+	AddMail(ctx context.Context, r store.MailRow) (int, error)
+	MailThreads(ctx context.Context, query string, limit int) ([]store.MailRow, error)
+}
+
+// Poster sends the relay's messages, idempotent by key.
+type Poster interface {
+	Post(ctx context.Context, key, room string, r bot.Reply) error
+	Edit(ctx context.Context, key, room, targetKey string, r bot.Reply) error
+	PostInThread(ctx context.Context, key, room, rootKey string, r bot.Reply) error
+}
+
+// Relay posts list mail: a new thread as one notice, replies in its
+// Matrix thread (or as a reply count on it). Every message is keyed by
+// Message-ID, so a mail delivered twice, cross-posted, or replayed after a
+// crash is posted once.
+type Relay struct {
+	Store  Store
+	Poster Poster
+	Config config.Mail
+	Log    zerolog.Logger
+}
+
+// Handle parses and relays one raw mail. Mail that is not for the relay
+// (another list, a list-manager notice, a bounce, a digest, spam) is
+// logged and skipped; only a failure to store or post is an error.
+func (r *Relay) Handle(ctx context.Context, raw []byte) error {
+	m, err := Parse(raw, Limits{MaxMailBytes: r.Config.MaxMailBytes, MaxBodyChars: 20000})
+	if err != nil {
+		r.Log.Warn().Err(err).Msg("Skipping a mail that cannot be read")
+		return nil
+	}
+	log := r.Log.With().Str("message_id", m.MessageID).Logger()
+	if skip := r.skipReason(m, raw); skip != "" {
+		log.Info().Str("reason", skip).Msg("Not relaying a mail")
+		return nil
+	}
+	if _, seen, err := r.Store.MailRoot(ctx, m.MessageID); err != nil || seen {
+		if seen {
+			log.Debug().Msg("Mail already relayed (duplicate delivery or cross-post)")
+		}
+		return err
+	}
+	root, err := r.threadRoot(ctx, m)
+	if err != nil {
+		return err
+	}
+	if m.ArchiveURL == "" && r.Config.ArchiveURL != "" {
+		m.ArchiveURL = strings.NewReplacer("{msgid}", m.MessageID, "{hash}", MessageHash(m.MessageID)).Replace(r.Config.ArchiveURL)
+	}
+	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date}
+	if root == m.MessageID {
+		if err := r.postRoot(ctx, m); err != nil {
+			return err
+		}
+		_, err := r.Store.AddMail(ctx, row)
+		return err
+	}
+	count, err := r.Store.AddMail(ctx, row)
+	if err != nil {
+		return err
+	}
+	return r.postReply(ctx, m, root, count)
+}
+
+func (r *Relay) skipReason(m *Mail, raw []byte) string {
+	if !slices.ContainsFunc(m.ListIDs, func(id string) bool {
+		return slices.ContainsFunc(r.Config.ListID, func(want string) bool { return strings.EqualFold(want, id) })
+	}) {
+		return fmt.Sprintf("List-Id %v is not one of %v", m.ListIDs, r.Config.ListID)
+	}
+	if m.Kind != Post {
+		return "a " + string(m.Kind) + ", not a post"
+	}
+	if h := r.Config.SpamHeader; h != "" {
+		if v := headerValue(raw, h); strings.HasPrefix(strings.ToLower(v), "yes") {
+			return h + ": " + v
+		}
+	}
+	return ""
+}
+
+// threadRoot finds the thread a mail belongs to through the nearest known
+// ancestor (its parent, then References from the newest back). A mail whose
+// ancestors were never seen starts a thread of its own: its root may have
+// been sent before the bot subscribed, or may still be on its way; a root
+// that arrives after its reply starts its own thread too (Matrix cannot
+// move a posted reply).
+func (r *Relay) threadRoot(ctx context.Context, m *Mail) (string, error) {
+	candidates := append([]string{m.Parent}, reversed(m.Ancestors)...)
+	for _, id := range candidates {
+		if id == "" || id == m.MessageID {
+			continue
+		}
+		root, ok, err := r.Store.MailRoot(ctx, id)
+		if err != nil || ok {
+			return root, err
+		}
+	}
+	return m.MessageID, nil
+}
+
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+func rootKey(room, msgID string) string { return "mail:root:" + room + ":" + msgID }
+
+func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
+	reply := RenderThread(m, r.Config.ExcerptChars, 0)
+	for _, room := range r.Config.Rooms {
+		if err := r.Poster.Post(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Relay) postReply(ctx context.Context, m *Mail, root string, count int) error {
+	for _, room := range r.Config.Rooms {
+		var err error
+		switch r.Config.Replies {
+		case "thread":
+			err = r.Poster.PostInThread(ctx, "mail:reply:"+room+":"+m.MessageID, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars))
+		case "count":
+			rows, lerr := r.Store.MailThreads(ctx, "", 1000)
+			if lerr != nil {
+				return lerr
+			}
+			for _, t := range rows {
+				if t.MessageID == root {
+					rootMail := &Mail{MessageID: root, Subject: t.Subject, Author: t.Author, ArchiveURL: t.ArchiveURL, Date: t.SentAt}
+					err = r.Poster.Edit(ctx, fmt.Sprintf("mail:count:%s:%s:%d", room, root, count), room, rootKey(room, root),
+						RenderThread(rootMail, 0, count))
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RenderThread announces a new mail thread: subject, author, an excerpt,
+// attachments and the archive link. With replies > 0 it is the reply-count
+// version of the same message.
+func RenderThread(m *Mail, excerpt, replies int) bot.Reply {
+	msg := new(bot.Msg).Text("✉ ").Bold(m.Subject).Textf(" — %s", m.Author)
+	if replies > 0 {
+		msg.Textf(" · %s", plural(replies, "reply", "replies"))
+	}
+	if excerpt > 0 && m.Body != "" {
+		msg.Line().Text(m.Excerpt(excerpt))
+	}
+	if len(m.Attachments) > 0 {
+		msg.Line().Text("Attachments: ")
+		for i, a := range m.Attachments {
+			if i > 0 {
+				msg.Text(", ")
+			}
+			msg.Textf("%s (%s)", a.Name, size(a.Size))
+		}
+	}
+	if m.ArchiveURL != "" {
+		msg.Line().Link("Read in the archive", m.ArchiveURL)
+	}
+	return msg.Reply()
+}
+
+// RenderReply is a reply in the thread: who, and the start of what they said.
+func RenderReply(m *Mail, excerpt int) bot.Reply {
+	msg := new(bot.Msg).Bold(m.Author).Text(": ").Text(m.Excerpt(excerpt))
+	if m.ArchiveURL != "" {
+		msg.Text(" ").Link("(archive)", m.ArchiveURL)
+	}
+	return msg.Reply()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func size(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d kB", n>>10)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}
+
+// headerValue reads one header from a raw mail without a full parse.
+func headerValue(raw []byte, name string) string {
+	head, _, _ := strings.Cut(string(raw[:min(len(raw), 64<<10)]), "\n\n")
+	for _, line := range strings.Split(head, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// Threads is !ml: the latest threads with reply counts and links, or a
+// search of their subjects.
+func Threads(st Store, now func() time.Time) bot.Command {
+	return bot.Command{
+		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS]", MaxArgs: -1,
+		Summary: "the latest mailing-list threads, or search their subjects",
+		Example: "ml search blueprint",
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			query := ""
+			if len(req.Args) > 0 {
+				if req.Args[0] != "search" || len(req.Args) < 2 {
+					return bot.TextReply("usage: %sml, or %sml search WORDS", req.Prefix, req.Prefix), nil
+				}
+				query = strings.Join(req.Args[1:], " ")
+			}
+			rows, err := st.MailThreads(ctx, query, 10)
+			if err != nil {
+				return bot.Reply{}, fmt.Errorf("listing threads: %w", err)
+			}
+			if len(rows) == 0 {
+				if query != "" {
+					return bot.TextReply("No relayed thread has %q in its subject.", query), nil
+				}
+				return bot.TextReply("No mailing-list thread has been relayed yet."), nil
+			}
+			m := new(bot.Msg).Bold("Mailing-list threads")
+			if query != "" {
+				m.Textf(" matching %q", query)
+			}
+			for _, t := range rows {
+				m.Line().Text("• ")
+				if t.ArchiveURL != "" {
+					m.Link(t.Subject, t.ArchiveURL)
+				} else {
+					m.Text(t.Subject)
+				}
+				m.Textf(" — %s, %s, %s", t.Author, t.SentAt.UTC().Format("2006-01-02"), plural(t.Replies, "reply", "replies"))
+			}
+			return m.Reply(), nil
+		},
+	}
+}

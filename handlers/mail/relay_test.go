@@ -1,0 +1,197 @@
+package mail
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+type sent struct{ Key, Rel, Target, Plain string }
+
+// recorder is a Poster keeping messages in memory, idempotent by key like
+// the bot's queue.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []sent
+	keys map[string]bool
+}
+
+func (r *recorder) add(s sent) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.keys == nil {
+		r.keys = map[string]bool{}
+	}
+	if !r.keys[s.Key] {
+		r.keys[s.Key] = true
+		r.msgs = append(r.msgs, s)
+	}
+	return nil
+}
+func (r *recorder) Post(_ context.Context, key, _ string, rep bot.Reply) error {
+	return r.add(sent{Key: key, Plain: rep.Plain})
+}
+func (r *recorder) Edit(_ context.Context, key, _, target string, rep bot.Reply) error {
+	return r.add(sent{Key: key, Rel: "edit", Target: target, Plain: rep.Plain})
+}
+func (r *recorder) PostInThread(_ context.Context, key, _, root string, rep bot.Reply) error {
+	return r.add(sent{Key: key, Rel: "thread", Target: root, Plain: rep.Plain})
+}
+func (r *recorder) all() []sent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sent(nil), r.msgs...)
+}
+
+const testList = "image-builder.lists.example.org"
+
+type mailEnv struct {
+	imap  *testenv.IMAPServer
+	store *store.SQLite
+	rec   *recorder
+	relay *Relay
+	stop  func()
+}
+
+func newMailEnv(t *testing.T) *mailEnv {
+	t.Helper()
+	srv, err := testenv.StartMemIMAP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "mail.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := config.Defaults().Mail
+	cfg.ListID, cfg.Rooms = []string{testList}, []string{"!room:x"}
+	rec := &recorder{}
+	return &mailEnv{imap: srv, store: st, rec: rec, relay: &Relay{Store: st, Poster: rec, Config: cfg, Log: zerolog.Nop()}}
+}
+
+func (e *mailEnv) start(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{
+		Config: config.IMAP{Address: e.imap.Address, TLS: "none", Username: e.imap.Username,
+			Password: config.NewSecret(e.imap.Password), Mailbox: "INBOX", PollInterval: 20 * time.Millisecond, NoopInterval: time.Second},
+		Handle: e.relay.Handle, Store: e.store, Log: zerolog.Nop(),
+	}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	e.stop = func() { cancel(); <-done }
+	t.Cleanup(e.stop)
+	// The watcher has started once its position is stored.
+	waitUntil(t, "the watcher to start", func() bool {
+		_, ok, _ := e.store.Get(context.Background(), w.key())
+		return ok
+	})
+}
+
+// waitUntil polls a condition with a deadline (the IMAP side gives no
+// event to wait on).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (e *mailEnv) append(t *testing.T, names ...string) {
+	t.Helper()
+	var raws [][]byte
+	for _, n := range names {
+		raws = append(raws, fixture(t, n))
+	}
+	if err := e.imap.Append(raws...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRelayThreadsAndDeduplicates(t *testing.T) {
+	e := newMailEnv(t)
+	e.append(t, "ibbot-two-list-ids.eml") // before the first start: history
+	e.start(t)
+
+	e.append(t, "ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-mm3-reply-no-archived-at.eml",
+		"ibbot-mm3-root.eml", "notmuch-in-reply-to-yes.eml", "notmuch-mlmmj-post-denied-notice.eml")
+	waitUntil(t, "the thread", func() bool { return len(e.rec.all()) >= 3 })
+	e.stop()
+	e.append(t, "ibbot-html-only.eml")
+	e.start(t)
+	waitUntil(t, "mail sent while stopped", func() bool { return len(e.rec.all()) >= 4 })
+
+	msgs := e.rec.all()
+	if len(msgs) != 4 {
+		t.Fatalf("messages %+v, want root, two replies, and the later mail", msgs)
+	}
+	root := msgs[0]
+	if root.Key != "mail:root:!room:x:root-1@example.org" || !strings.Contains(root.Plain, "Blueprint customizations for RHEL 10 — Ana Silva") {
+		t.Errorf("root = %+v", root)
+	}
+	for _, r := range msgs[1:3] {
+		if r.Rel != "thread" || r.Target != root.Key {
+			t.Errorf("reply %+v is not in the root's thread", r)
+		}
+	}
+	if !strings.HasPrefix(msgs[2].Plain, "Ana Silva: Thanks, that works.") {
+		t.Errorf("the DMARC-rewritten reply shows %q, want the real author", msgs[2].Plain)
+	}
+	if !strings.Contains(msgs[3].Plain, "Cheap cloud credits") {
+		t.Errorf("mail appended while stopped: %+v", msgs[3])
+	}
+	threads, _ := e.store.MailThreads(context.Background(), "blueprint", 10)
+	if len(threads) != 1 || threads[0].Replies != 2 {
+		t.Errorf("!ml search would show %+v, want one thread with 2 replies", threads)
+	}
+}
+
+func TestRelayRecoversFromAUIDValidityChange(t *testing.T) {
+	e := newMailEnv(t)
+	e.start(t)
+	e.append(t, "ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml")
+	waitUntil(t, "the first two mails", func() bool { return len(e.rec.all()) >= 2 })
+	e.stop()
+	// The server rebuilt the mailbox: same mails, new UIDs, one new mail.
+	if err := e.imap.ResetUIDValidity([][]byte{fixture(t, "ibbot-mm3-root.eml"), fixture(t, "ibbot-mm2-reply-inline-footer.eml")}); err != nil {
+		t.Fatal(err)
+	}
+	e.append(t, "ibbot-mm3-reply-no-archived-at.eml")
+	e.start(t)
+	waitUntil(t, "the new mail", func() bool { return len(e.rec.all()) >= 3 })
+	e.stop()
+	if n := len(e.rec.all()); n != 3 {
+		t.Errorf("%d messages after the UIDVALIDITY change, want 3 (nothing reposted): %+v", n, e.rec.all())
+	}
+}
+
+// TestRenderFixturesGolden shows how each fixture would be announced.
+func TestRenderFixturesGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/mail/*.eml")
+	for _, f := range files {
+		m, err := Parse(fixture(t, filepath.Base(f)), DefaultLimits)
+		if err != nil {
+			continue
+		}
+		root, reply := RenderThread(m, 400, 0), RenderReply(m, 400)
+		golden.Check(t, "render-"+strings.TrimSuffix(filepath.Base(f), ".eml")+".golden",
+			"as a thread:\n"+root.Plain+"\n\nhtml:\n"+root.HTML+"\n\nas a reply:\n"+reply.Plain+"\n")
+	}
+}

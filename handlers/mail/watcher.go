@@ -1,0 +1,304 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/backoff"
+)
+
+// KV keeps the watcher's position between runs.
+type KV interface {
+	Get(ctx context.Context, key string) (string, bool, error)
+	Put(ctx context.Context, key, value string) error
+}
+
+// position is where the watcher is in the mailbox. UIDs mean nothing under
+// another UIDVALIDITY, so it is stored with them; LastDate lets a resync
+// after a UIDVALIDITY change skip mail older than what was handled.
+type position struct {
+	UIDValidity uint32    `json:"uid_validity"`
+	LastUID     imap.UID  `json:"last_uid"`
+	LastDate    time.Time `json:"last_date"`
+	// SkipBefore is set by a UIDVALIDITY change: mail older than what was
+	// handled is not relayed again while the mailbox is reread.
+	SkipBefore time.Time `json:"skip_before,omitempty"`
+}
+
+// Handler relays one mail; it is called once per new UID, in UID order,
+// and the position moves on only after it returns nil.
+type Handler func(ctx context.Context, raw []byte) error
+
+// Watcher follows a mailbox over IMAP: it reads new mail by UID with
+// BODY.PEEK[] (never touching \Seen), waits with IDLE (re-issued by
+// go-imap every 28 minutes) or polls where IDLE is missing, proves the
+// connection alive with NOOP (IDLE hides a dead TCP link), and reconnects
+// with backoff.
+type Watcher struct {
+	Config   config.IMAP
+	Backfill int
+	Handle   Handler
+	Store    KV
+	Log      zerolog.Logger
+	// Dial overrides how the connection is made (tests); nil uses Config.
+	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
+}
+
+func (w *Watcher) key() string { return "mail.position." + w.Config.Username + "@" + w.Config.Address + "/" + w.Config.Mailbox }
+
+// Run follows the mailbox until ctx ends.
+func (w *Watcher) Run(ctx context.Context) error {
+	b := backoff.Policy{Min: time.Second, Max: 2 * time.Minute}
+	for attempt := 0; ctx.Err() == nil; {
+		err := w.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return err
+		}
+		wait := b.Delay(attempt)
+		if errors.Is(err, errHealthy) {
+			attempt, wait = 0, 0
+		} else {
+			attempt++
+		}
+		w.Log.Warn().Err(err).Dur("retry_in", wait).Msg("IMAP connection ended; reconnecting")
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return nil
+}
+
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+
+// errHealthy ends a session that worked for a while (a server restart):
+// reconnect at once, without backoff.
+var errHealthy = errors.New("connection lost after it worked")
+
+func (w *Watcher) dial() (*imapclient.Client, chan struct{}, error) {
+	newMail := make(chan struct{}, 1)
+	opts := &imapclient.Options{
+		WordDecoder: wordDecoder,
+		Dialer:      &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+				if d.NumMessages != nil {
+					select {
+					case newMail <- struct{}{}:
+					default:
+					}
+				}
+			},
+		},
+	}
+	if w.Dial != nil {
+		c, err := w.Dial(opts)
+		return c, newMail, err
+	}
+	host, _, _ := net.SplitHostPort(w.Config.Address)
+	opts.TLSConfig = &tls.Config{ServerName: host}
+	var c *imapclient.Client
+	var err error
+	switch w.Config.TLS {
+	case "none":
+		c, err = imapclient.DialInsecure(w.Config.Address, opts)
+	case "starttls":
+		c, err = imapclient.DialStartTLS(w.Config.Address, opts)
+	default:
+		c, err = imapclient.DialTLS(w.Config.Address, opts)
+	}
+	return c, newMail, err
+}
+
+func (w *Watcher) session(ctx context.Context) error {
+	c, newMail, err := w.dial()
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", w.Config.Address, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() }) // go-imap calls take no context
+	defer stop()
+	if err := c.Login(w.Config.Username, w.Config.Password.Value()).Wait(); err != nil {
+		return &fatalError{fmt.Errorf("IMAP login as %s refused: %w", w.Config.Username, err)}
+	}
+	sel, err := c.Select(w.Config.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("selecting %s: %w", w.Config.Mailbox, err)
+	}
+	pos, err := w.start(ctx, c, sel)
+	if err != nil {
+		return err
+	}
+	w.Log.Info().Uint32("uid_validity", pos.UIDValidity).Uint32("last_uid", uint32(pos.LastUID)).Msg("Watching the mailbox")
+	healthy := false
+	for {
+		if err := w.fetchNew(ctx, c, &pos); err != nil {
+			return err
+		}
+		if err := w.wait(ctx, c, newMail); err != nil {
+			if healthy {
+				return fmt.Errorf("%w: %v", errHealthy, err)
+			}
+			return err
+		}
+		healthy = true
+	}
+}
+
+// start loads the stored position; the very first start begins at the end
+// of the mailbox (less the backfill), and a changed UIDVALIDITY resyncs.
+func (w *Watcher) start(ctx context.Context, c *imapclient.Client, sel *imap.SelectData) (position, error) {
+	var pos position
+	raw, ok, err := w.Store.Get(ctx, w.key())
+	if err != nil {
+		return pos, err
+	}
+	if ok {
+		json.Unmarshal([]byte(raw), &pos)
+	}
+	switch {
+	case !ok:
+		pos = position{UIDValidity: sel.UIDValidity}
+		if next := uint32(sel.UIDNext); next > 1 {
+			pos.LastUID = imap.UID(max(0, int(next)-1-w.Backfill))
+		}
+		return pos, w.save(ctx, pos)
+	case pos.UIDValidity != sel.UIDValidity:
+		w.Log.Warn().Uint32("was", pos.UIDValidity).Uint32("now", sel.UIDValidity).
+			Msg("UIDVALIDITY changed: rereading the mailbox; mails already relayed are recognised by Message-ID")
+		pos.UIDValidity, pos.LastUID = sel.UIDValidity, 0
+		if !pos.LastDate.IsZero() {
+			pos.SkipBefore = pos.LastDate.Add(-time.Hour)
+		}
+		return pos, w.save(ctx, pos)
+	}
+	return pos, nil
+}
+
+func (w *Watcher) save(ctx context.Context, pos position) error {
+	b, _ := json.Marshal(pos)
+	return w.Store.Put(context.WithoutCancel(ctx), w.key(), string(b))
+}
+
+// fetchNew reads every message with a UID above the last handled one.
+// "UID n:*" always returns the last message even when n is past the end,
+// so UIDs are filtered here too.
+func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, pos *position) error {
+	for {
+		var set imap.UIDSet
+		set.AddRange(pos.LastUID+1, 0) // 0 is "*"
+		msgs, err := c.Fetch(set, &imap.FetchOptions{
+			UID: true, InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+		}).Collect()
+		if err != nil {
+			return fmt.Errorf("fetching new mail: %w", err)
+		}
+		handled := 0
+		for _, m := range sortByUID(msgs) {
+			if m.UID <= pos.LastUID {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			raw := m.FindBodySection(&imap.FetchItemBodySection{Peek: true})
+			if raw != nil && !m.InternalDate.Before(pos.SkipBefore) {
+				if err := w.Handle(ctx, raw); err != nil {
+					return fmt.Errorf("relaying UID %d: %w", m.UID, err)
+				}
+			}
+			pos.LastUID = m.UID
+			if m.InternalDate.After(pos.LastDate) {
+				pos.LastDate = m.InternalDate
+			}
+			if err := w.save(ctx, *pos); err != nil {
+				return err
+			}
+			handled++
+		}
+		if handled == 0 {
+			if !pos.SkipBefore.IsZero() {
+				pos.SkipBefore = time.Time{} // caught up after a resync
+				return w.save(ctx, *pos)
+			}
+			return nil
+		}
+	}
+}
+
+func sortByUID(msgs []*imapclient.FetchMessageBuffer) []*imapclient.FetchMessageBuffer {
+	for i := 1; i < len(msgs); i++ {
+		for j := i; j > 0 && msgs[j].UID < msgs[j-1].UID; j-- {
+			msgs[j], msgs[j-1] = msgs[j-1], msgs[j]
+		}
+	}
+	return msgs
+}
+
+// wait returns when new mail may have arrived: IDLE until the server says
+// EXISTS, or at most NoopInterval, after which a NOOP proves the link is
+// alive; without IDLE, a poll interval.
+func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, newMail chan struct{}) error {
+	if !c.Caps().Has(imap.CapIdle) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(w.Config.PollInterval):
+		}
+		return w.noop(c)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		return fmt.Errorf("IDLE: %w", err)
+	}
+	timer := time.NewTimer(w.Config.NoopInterval)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-newMail:
+	case <-timer.C:
+	case <-c.Closed():
+		return errors.New("the server closed the connection")
+	}
+	if err := idle.Close(); err != nil {
+		return fmt.Errorf("ending IDLE: %w", err)
+	}
+	if err := idle.Wait(); err != nil {
+		return fmt.Errorf("IDLE: %w", err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return w.noop(c)
+}
+
+// noop proves the connection alive within a deadline; a dead TCP link
+// (which IDLE would never notice) is closed, and the session reconnects.
+func (w *Watcher) noop(c *imapclient.Client) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Noop().Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		c.Close()
+		return errors.New("NOOP got no answer in 30 s: the connection is dead")
+	}
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// MailRow is a handled list mail.
+type MailRow struct {
+	MessageID, RootID, Subject, Author, ArchiveURL string
+	SentAt                                         time.Time
+	Replies                                        int
+}
+
+// MailRoot returns the thread root of a handled mail, and false when the
+// mail was never handled.
+func (s *SQLite) MailRoot(ctx context.Context, messageID string) (string, bool, error) {
+	var root string
+	err := s.db.QueryRowContext(ctx, `SELECT root_id FROM mail_messages WHERE message_id = ?`, messageID).Scan(&root)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return root, err == nil, err
+}
+
+// AddMail records a handled mail; for a reply it counts one more reply on
+// its root and returns the new count.
+func (s *SQLite) AddMail(ctx context.Context, r MailRow) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at) VALUES (?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (message_id) DO NOTHING`,
+		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	var count int
+	if n, _ := res.RowsAffected(); n == 1 && r.RootID != r.MessageID {
+		if _, err := tx.ExecContext(ctx, `UPDATE mail_messages SET replies = replies + 1 WHERE message_id = ?`, r.RootID); err != nil {
+			return 0, err
+		}
+	}
+	tx.QueryRowContext(ctx, `SELECT replies FROM mail_messages WHERE message_id = ?`, r.RootID).Scan(&count)
+	return count, tx.Commit()
+}
+
+// MailThreads returns the newest thread roots, optionally whose subject
+// contains every word of query.
+func (s *SQLite) MailThreads(ctx context.Context, query string, limit int) ([]MailRow, error) {
+	q := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = root_id`
+	var args []any
+	for _, w := range strings.Fields(query) {
+		q += ` AND subject LIKE ? ESCAPE '\'`
+		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)+"%")
+	}
+	q += ` ORDER BY sent_at DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MailRow
+	for rows.Next() {
+		var r MailRow
+		var at int64
+		if err := rows.Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies); err != nil {
+			return nil, err
+		}
+		r.SentAt = time.UnixMilli(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
