@@ -93,6 +93,7 @@ func New(opts Options) (*Bot, error) {
 		b.greeter = newGreeter(*opts.Welcome)
 	}
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
+	b.sender.synced = b.readyCh
 	b.router = &router{
 		table:      opts.Commands,
 		listeners:  opts.Listeners,

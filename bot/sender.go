@@ -30,15 +30,18 @@ type Queue interface {
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
 	PruneDone(ctx context.Context, cutoff time.Time) (int64, error)
 	EventID(ctx context.Context, key string) (string, error)
+	MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error)
 }
 
 // keepDone is how long sent messages stay in the outbox. Their keys keep
 // deduplicating for that long, far beyond matrix.command_max_age.
 const keepDone = 7 * 24 * time.Hour
 
-// eventSender is the one Matrix call the sender makes.
+// eventSender is what the sender asks of Matrix: sending, and reading
+// recent messages to find out whether an interrupted send went through.
 type eventSender interface {
 	SendMessageEvent(ctx context.Context, roomID id.RoomID, eventType event.Type, contentJSON any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error)
+	Messages(ctx context.Context, roomID id.RoomID, from, to string, dir mautrix.Direction, filter *mautrix.FilterPart, limit int) (*mautrix.RespMessages, error)
 }
 
 // sender owns the outgoing queue: every message the bot posts goes through
@@ -52,6 +55,9 @@ type sender struct {
 	now     func() time.Time
 	backoff backoff.Policy
 	wake    chan struct{}
+	// synced is closed after the bot's first sync, which reports the
+	// messages an interrupted run had in fact sent (MarkSentByTxn).
+	synced <-chan struct{}
 }
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
@@ -68,6 +74,7 @@ func (s *sender) enqueue(ctx context.Context, msg store.Outgoing) error {
 	if msg.CreatedAt.IsZero() {
 		msg.CreatedAt = s.now()
 	}
+	msg.TxnID = TxnID(msg.Key)
 	added, err := s.queue.Enqueue(ctx, msg)
 	if err != nil {
 		return err
@@ -148,9 +155,37 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		log.Error().Err(err).Msg("Resolving the message's relation failed; sending it on its own")
 		content = msg.Content
 	}
+	if msg.Attempts > 0 {
+		// An earlier attempt may have been cut off (a crash) after the
+		// homeserver posted the message; homeservers that deduplicate
+		// transaction ids only for finished requests (Dendrite) would post
+		// it again. The first sync shows the bot its own events with their
+		// transaction ids; wait for it, then look.
+		if s.synced != nil {
+			select {
+			case <-s.synced:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if evt, err := s.queue.EventID(ctx, msg.Key); err == nil && evt != "" {
+			log.Info().Str("event_id", evt).Msg("An interrupted send had gone through (seen in sync); not sending again")
+			s.metrics.QueueDepth.Dec()
+			return true
+		}
+		if evt := s.findPosted(ctx, msg); evt != "" {
+			log.Info().Str("event_id", evt.String()).Msg("An interrupted send had gone through; not sending again")
+			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, evt.String(), s.now()) })
+			return true
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return false
+		}
+		// Recorded before the request, so a crash during it is known.
+		if err := s.queue.MarkAttempt(ctx, msg.ID, "sending"); err != nil {
+			log.Error().Err(err).Msg("Recording the attempt failed")
 		}
 		resp, err := s.send(ctx, msg, content)
 		if err == nil {
@@ -174,13 +209,29 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			s.metrics.RateLimitWait.Add(wait.Seconds())
 		}
 		log.Warn().Err(err).Str("kind", kind).Dur("retry_in", wait).Int("attempt", attempt+1).Msg("Send failed; will retry")
-		if err := s.queue.MarkAttempt(ctx, msg.ID, err.Error()); err != nil {
-			log.Error().Err(err).Msg("Recording the attempt failed")
-		}
 		if !sleepCtx(ctx, wait) {
 			return false
 		}
 	}
+}
+
+// findPosted looks through the room's latest messages for one this device
+// sent with the message's transaction id.
+func (s *sender) findPosted(ctx context.Context, msg store.Outgoing) id.EventID {
+	reqCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	resp, err := s.client.Messages(reqCtx, id.RoomID(msg.RoomID), "", "", mautrix.DirectionBackward, nil, 100)
+	if err != nil {
+		s.log.Warn().Err(err).Str("key", msg.Key).Msg("Could not check whether an interrupted send went through; sending it")
+		return ""
+	}
+	txn := TxnID(msg.Key)
+	for _, evt := range resp.Chunk {
+		if evt.Unsigned.TransactionID == txn {
+			return evt.ID
+		}
+	}
+	return ""
 }
 
 // sendTimeout bounds one request to the homeserver.

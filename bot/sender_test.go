@@ -43,6 +43,18 @@ func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ 
 	return &mautrix.RespSendEvent{EventID: id.EventID("$" + txn)}, nil
 }
 
+// Messages lists what was posted, with the transaction ids the homeserver
+// shows the sending device.
+func (h *scriptedHomeserver) Messages(context.Context, id.RoomID, string, string, mautrix.Direction, *mautrix.FilterPart, int) (*mautrix.RespMessages, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	resp := &mautrix.RespMessages{}
+	for txn := range h.posted {
+		resp.Chunk = append(resp.Chunk, &event.Event{ID: id.EventID("$" + txn), Unsigned: event.Unsigned{TransactionID: txn}})
+	}
+	return resp, nil
+}
+
 func httpErr(status int, body map[string]any) error {
 	resp := &http.Response{StatusCode: status, Header: http.Header{}}
 	var respErr *mautrix.RespError
@@ -160,5 +172,23 @@ func TestRetryAfterHeader(t *testing.T) {
 		if got := retryAfterHeader(resp, now); got != want {
 			t.Errorf("Retry-After %q = %s, want %s", v, got, want)
 		}
+	}
+}
+
+// TestInterruptedSendIsNotRepeated: a crash during a send that the
+// homeserver completed must not post the message again after a restart.
+func TestInterruptedSendIsNotRepeated(t *testing.T) {
+	hs := &scriptedHomeserver{posted: map[string]bool{TxnID("k"): true}} // it went through before the crash
+	s, st, _ := newTestSender(t, hs)
+	ctx := context.Background()
+	s.enqueue(ctx, store.Outgoing{Key: "k", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	msgs, _ := st.Pending(ctx, 1)
+	st.MarkAttempt(ctx, msgs[0].ID, "sending") // the attempt the crash cut short
+	drain(t, s)
+	if len(hs.txns) != 0 {
+		t.Errorf("sent again after the interrupted attempt: %v", hs.txns)
+	}
+	if evt, _ := st.EventID(ctx, "k"); evt != "$"+TxnID("k") {
+		t.Errorf("the found event was not recorded: %q", evt)
 	}
 }

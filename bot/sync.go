@@ -138,7 +138,11 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		b.warnEncrypted(evt.RoomID)
 		return job{}, false
 	}
-	if evt.Type != event.EventMessage || evt.Sender == b.cfg.UserID || slices.Contains(b.cfg.IgnoreUsers, evt.Sender) {
+	if evt.Sender == b.cfg.UserID {
+		b.confirmOwn(ctx, evt)
+		return job{}, false
+	}
+	if evt.Type != event.EventMessage || slices.Contains(b.cfg.IgnoreUsers, evt.Sender) {
 		return job{}, false
 	}
 	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
@@ -172,6 +176,21 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		return job{}, false
 	}
 	return j, true
+}
+
+// confirmOwn marks a queued message sent when the bot's own event comes
+// back through sync with its transaction id: the proof that a send cut off
+// by a crash went through.
+func (b *Bot) confirmOwn(ctx context.Context, evt *event.Event) {
+	txn := evt.Unsigned.TransactionID
+	if !strings.HasPrefix(txn, "ibbot.") {
+		return
+	}
+	if marked, err := b.queue.MarkSentByTxn(ctx, txn, evt.ID.String(), b.now()); err != nil {
+		b.log.Warn().Err(err).Msg("Recording an own event failed")
+	} else if marked {
+		b.log.Info().Str("event_id", evt.ID.String()).Msg("An interrupted send had gone through")
+	}
 }
 
 // eventAge prefers the server's own measure (unsigned.age), which is immune

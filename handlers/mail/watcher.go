@@ -54,7 +54,9 @@ type Watcher struct {
 	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
 }
 
-func (w *Watcher) key() string { return "mail.position." + w.Config.Username + "@" + w.Config.Address + "/" + w.Config.Mailbox }
+func (w *Watcher) key() string {
+	return "mail.position." + w.Config.Username + "@" + w.Config.Address + "/" + w.Config.Mailbox
+}
 
 // Run follows the mailbox until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
@@ -64,17 +66,21 @@ func (w *Watcher) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			return err
-		}
 		wait := b.Delay(attempt)
-		if errors.Is(err, errHealthy) {
+		var refused *refusedError
+		switch {
+		case errors.As(err, &refused):
+			// Wrong credentials do not fix themselves quickly, but the
+			// rest of the bot keeps working while the operator fixes them.
+			wait = b.Max
+			w.Log.Error().Err(err).Dur("retry_in", wait).Msg("IMAP login refused: check mail.imap.username and the password")
+		case errors.Is(err, errHealthy):
 			attempt, wait = 0, 0
-		} else {
+			w.Log.Warn().Err(err).Msg("IMAP connection ended; reconnecting")
+		default:
 			attempt++
+			w.Log.Warn().Err(err).Dur("retry_in", wait).Msg("IMAP connection failed; retrying")
 		}
-		w.Log.Warn().Err(err).Dur("retry_in", wait).Msg("IMAP connection ended; reconnecting")
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):
@@ -83,9 +89,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	return nil
 }
 
-type fatalError struct{ err error }
+// refusedError is the server saying no to the credentials (not a network
+// failure during login).
+type refusedError struct{ err error }
 
-func (e *fatalError) Error() string { return e.err.Error() }
+func (e *refusedError) Error() string { return e.err.Error() }
 
 // errHealthy ends a session that worked for a while (a server restart):
 // reconnect at once, without backoff.
@@ -135,7 +143,11 @@ func (w *Watcher) session(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() }) // go-imap calls take no context
 	defer stop()
 	if err := c.Login(w.Config.Username, w.Config.Password.Value()).Wait(); err != nil {
-		return &fatalError{fmt.Errorf("IMAP login as %s refused: %w", w.Config.Username, err)}
+		var no *imap.Error
+		if errors.As(err, &no) {
+			return &refusedError{fmt.Errorf("IMAP login as %s refused: %w", w.Config.Username, err)}
+		}
+		return fmt.Errorf("logging in: %w", err)
 	}
 	sel, err := c.Select(w.Config.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
+	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
@@ -81,6 +82,11 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err := table.Add(gh.commands(b)...); err != nil {
 		return err
 	}
+	if cfg.Mail.IMAP.Address != "" {
+		if err := table.Add(mail.Threads(st, opts.Now)); err != nil {
+			return err
+		}
+	}
 	if opts.Started != nil {
 		opts.Started(b)
 	}
@@ -94,6 +100,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
 	}
 	gh.start(gctx, g, b, st, know, srv.Mux, reg, opts.Now, log)
+	startMail(gctx, g, cfg.Mail, st, b, log)
 	g.Go(func() error { return b.Run(gctx) })
 	if w := know.watcher(cfg, st, b, log); w != nil {
 		g.Go(func() error {

@@ -71,7 +71,7 @@ type botProcess struct {
 	exited  chan error
 }
 
-func startProcess(t testing.TB, s *stack, logLevel string) *botProcess {
+func startProcess(t testing.TB, s *stack, logLevel string, extraYAML ...string) *botProcess {
 	t.Helper()
 	port := freeTCPPort(t)
 	conf := fmt.Sprintf(`matrix:
@@ -87,7 +87,7 @@ http:
 log:
   level: %s
   format: json
-`, s.hs.URL, s.botUser.UserID, s.room, s.dbPath, s.github.URL, s.github.DiagramURL(), port, logLevel)
+%s`, s.hs.URL, s.botUser.UserID, s.room, s.dbPath, s.github.URL, s.github.DiagramURL(), port, logLevel, strings.Join(extraYAML, "\n"))
 	path := filepath.Join(t.TempDir(), "ibbot.yaml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,8 @@ type Outgoing struct {
 	// one whose key is TargetKey.
 	Relation  string
 	TargetKey string
+	// TxnID is the Matrix transaction id the message is sent with.
+	TxnID string
 }
 
 // State is where an outgoing message is in its life.
@@ -35,9 +37,9 @@ const (
 // reports whether msg was added.
 func (s *SQLite) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key) VALUES (?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (key) DO NOTHING`,
-		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey)
+		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey, msg.TxnID)
 	if err != nil {
 		return false, err
 	}
@@ -89,12 +91,13 @@ func (s *SQLite) PendingCount(ctx context.Context) (int, error) {
 // MarkSent records that the message was posted as eventID.
 func (s *SQLite) MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx,
-		`UPDATE outbox SET state = 'sent', event_id = ?, attempts = attempts + 1, done_at = ? WHERE id = ?`,
+		`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE id = ?`,
 		eventID, at.UnixMilli(), id)
 	return err
 }
 
-// MarkAttempt records a failed attempt that will be retried.
+// MarkAttempt records an attempt before it is made (so a crash during it
+// is known at the next start) and why the previous one failed.
 func (s *SQLite) MarkAttempt(ctx context.Context, id int64, reason string) error {
 	_, err := s.db.ExecContext(ctx,
 		`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`, reason, id)
@@ -105,7 +108,7 @@ func (s *SQLite) MarkAttempt(ctx context.Context, id int64, reason string) error
 // the reason) for the operator to see.
 func (s *SQLite) MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx,
-		`UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?`,
+		`UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?`,
 		reason, at.UnixMilli(), id)
 	return err
 }
@@ -130,4 +133,17 @@ func (s *SQLite) PruneDone(ctx context.Context, cutoff time.Time) (int64, error)
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// MarkSentByTxn records that the pending message sent with txnID is in the
+// room as eventID (seen in the bot's own sync); it reports whether one was.
+func (s *SQLite) MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE txn_id = ? AND state = 'pending'`,
+		eventID, at.UnixMilli(), txnID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }

@@ -18,6 +18,7 @@ import (
 type User struct {
 	*mautrix.Client
 	Password string
+	filterID string
 
 	mu      sync.Mutex
 	events  []*event.Event
@@ -74,7 +75,14 @@ func (u *User) SayInThread(ctx context.Context, room id.RoomID, root id.EventID,
 // StartSync starts recording timeline events in the background, from now
 // on. It returns after the first sync, so nothing sent afterwards is missed.
 func (u *User) StartSync(ctx context.Context) error {
-	first, err := u.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: 0})
+	// A large timeline limit: a burst of messages (a load test) must not
+	// come as a "limited" timeline with events left out.
+	filter, err := u.CreateFilter(ctx, &mautrix.Filter{Room: &mautrix.RoomFilter{Timeline: &mautrix.FilterPart{Limit: 1000}}})
+	if err != nil {
+		return err
+	}
+	u.filterID = filter.FilterID
+	first, err := u.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: 0, FilterID: u.filterID})
 	if err != nil {
 		return err
 	}
@@ -95,7 +103,7 @@ func (u *User) StopSync() {
 func (u *User) syncLoop(ctx context.Context, since string) {
 	defer close(u.done)
 	for ctx.Err() == nil {
-		resp, err := u.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: 10000, Since: since})
+		resp, err := u.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: 10000, Since: since, FilterID: u.filterID})
 		if err != nil {
 			if ctx.Err() == nil {
 				time.Sleep(100 * time.Millisecond) // homeserver hiccup: retry soon

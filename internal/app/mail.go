@@ -1,0 +1,29 @@
+package app
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/handlers/mail"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// startMail runs the mailing-list relay when an IMAP mailbox is configured.
+func startMail(ctx context.Context, g *errgroup.Group, cfg config.Mail, st *store.SQLite, b *bot.Bot, log zerolog.Logger) {
+	if cfg.IMAP.Address == "" {
+		return
+	}
+	log = log.With().Str("component", "mail").Logger()
+	relay := &mail.Relay{Store: st, Poster: b, Config: cfg, Log: log}
+	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: st, Log: log}
+	g.Go(func() error {
+		if b.WaitReady(ctx) != nil {
+			return nil
+		}
+		return w.Run(ctx)
+	})
+}

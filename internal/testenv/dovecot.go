@@ -1,0 +1,191 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// DovecotBinary is where Debian's dovecot-imapd installs the server.
+const DovecotBinary = "/usr/sbin/dovecot"
+
+// ErrNoDovecot means Dovecot is not installed (.ci/run installs it).
+var ErrNoDovecot = errors.New("dovecot is not installed (apt-get install dovecot-imapd)")
+
+// Dovecot is a real Dovecot IMAP server configured in a temporary
+// directory: passwd-file auth, maildir, a loopback port, running as nobody.
+type Dovecot struct {
+	IMAPServer
+	Dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartDovecot writes a config and starts Dovecot in the foreground.
+func StartDovecot() (*Dovecot, error) {
+	if _, err := os.Stat(DovecotBinary); err != nil {
+		return nil, ErrNoDovecot
+	}
+	dir, err := os.MkdirTemp("", "ibbot-dovecot-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	d := &Dovecot{Dir: dir, port: port}
+	d.Address = fmt.Sprintf("127.0.0.1:%d", port)
+	d.Username, d.Password = "ibbot", "dovecot-test-password"
+	if err := d.writeConfig(); err != nil {
+		return nil, err
+	}
+	return d, d.Start()
+}
+
+func (d *Dovecot) writeConfig() error {
+	mail := filepath.Join(d.Dir, "mail")
+	for _, sub := range []string{"run", "state", "mail"} {
+		if err := os.MkdirAll(filepath.Join(d.Dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	// Dovecot drops to nobody for mail access.
+	if err := os.Chmod(d.Dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chown(mail, 65534, 65534); err != nil {
+		return err
+	}
+	passwd := fmt.Sprintf("%s:{PLAIN}%s::::::\n", d.Username, d.Password)
+	if err := os.WriteFile(filepath.Join(d.Dir, "passwd"), []byte(passwd), 0o644); err != nil {
+		return err
+	}
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:%[2]s/%%u
+default_internal_user = nobody
+default_internal_group = nogroup
+default_login_user = nobody
+first_valid_uid = 1
+mail_uid = nobody
+mail_gid = nogroup
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = %[3]d
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+service imap-login {
+  chroot =
+}
+passdb {
+  driver = passwd-file
+  args = %[1]s/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=%[2]s/%%u
+}
+`, d.Dir, mail, d.port)
+	return os.WriteFile(filepath.Join(d.Dir, "dovecot.conf"), []byte(conf), 0o644)
+}
+
+// Start runs Dovecot and waits until it accepts IMAP logins.
+func (d *Dovecot) Start() error {
+	d.cmd = exec.Command(DovecotBinary, "-F", "-c", filepath.Join(d.Dir, "dovecot.conf"))
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	out, _ := os.OpenFile(filepath.Join(d.Dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	d.cmd.Stdout, d.cmd.Stderr = out, out
+	if err := d.cmd.Start(); err != nil {
+		return err
+	}
+	d.done = make(chan struct{})
+	go func() { d.cmd.Wait(); out.Close(); close(d.done) }()
+	d.stop = d.Stop
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := d.Append(); err == nil { // logs in and out
+			return nil
+		}
+		select {
+		case <-d.done:
+			log, _ := os.ReadFile(filepath.Join(d.Dir, "dovecot.log"))
+			so, _ := os.ReadFile(filepath.Join(d.Dir, "stdout.log"))
+			return fmt.Errorf("dovecot exited at start:\n%s%s", so, log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("dovecot did not accept logins within 20 s")
+		}
+	}
+}
+
+// Stop terminates Dovecot and waits for it.
+func (d *Dovecot) Stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		<-d.done
+	}
+}
+
+// Restart stops and starts Dovecot on the same port and mail.
+func (d *Dovecot) Restart() error {
+	d.Stop()
+	return d.Start()
+}
+
+// ResetUIDValidity makes Dovecot assign a new UIDVALIDITY to INBOX, as a
+// rebuilt index does: it is stopped, its UID list removed, and started.
+func (d *Dovecot) ResetUIDValidity() error {
+	d.Stop()
+	box := filepath.Join(d.Dir, "mail", d.Username)
+	old, err := os.ReadFile(filepath.Join(box, "dovecot-uidlist"))
+	if err != nil {
+		return err
+	}
+	var version, validity int
+	fmt.Sscanf(string(old), "%d V%d", &version, &validity)
+	matches, _ := filepath.Glob(filepath.Join(box, "dovecot*"))
+	for _, m := range matches {
+		os.RemoveAll(m)
+	}
+	// A UID list with a new UIDVALIDITY and no entries: Dovecot numbers
+	// every message anew.
+	list := "3 V" + strconv.Itoa(validity+1000) + " N1\n"
+	if err := os.WriteFile(filepath.Join(box, "dovecot-uidlist"), []byte(list), 0o600); err != nil {
+		return err
+	}
+	os.Chown(filepath.Join(box, "dovecot-uidlist"), 65534, 65534)
+	return d.Start()
+}
+
+// Cleanup stops Dovecot and removes its directory.
+func (d *Dovecot) Cleanup() {
+	d.Stop()
+	os.RemoveAll(d.Dir)
+}
