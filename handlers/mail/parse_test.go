@@ -68,3 +68,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseCorpus parses the whole fixture corpus; mails/s is the
+// figure to watch.
+func BenchmarkParseCorpus(b *testing.B) {
+	files, _ := filepath.Glob("testdata/mail/*.eml")
+	var corpus [][]byte
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		corpus = append(corpus, raw)
+	}
+	b.ResetTimer()
+	for range b.N {
+		for _, raw := range corpus {
+			Parse(raw, DefaultLimits)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(corpus))/b.Elapsed().Seconds(), "mails/s")
+}

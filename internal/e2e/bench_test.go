@@ -248,3 +248,35 @@ func BenchmarkWebhookToRoom(b *testing.B) {
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
 	b.Logf("webhook to room, %d deliveries: p50 %s, p99 %s", n, percentile(lat, 0.5), percentile(lat, 0.99))
 }
+
+// BenchmarkMailToRoom measures from an IMAP APPEND to Dovecot to the room
+// member seeing the notice, over 100 mails.
+// Run: go test ./internal/e2e -run '^$' -bench MailToRoom -benchtime 1x
+func BenchmarkMailToRoom(b *testing.B) {
+	n := 100
+	if v, err := strconv.Atoi(os.Getenv("IBBOT_BENCH_COMMANDS")); err == nil && v > 0 {
+		n = v
+	}
+	d := needDovecot(b)
+	s := newStack(b)
+	cfg := s.config(s.hs.URL)
+	cfg.Log.Level = "warn"
+	cfg.Mail = mailConfig(d, s.room.String())
+	startBot(b, cfg)
+	var lat []time.Duration
+	for i := range n + 5 {
+		subject := fmt.Sprintf("latency %d", i)
+		start := time.Now()
+		if err := d.Append(listMail(fmt.Sprintf("lat-%d@example.com", i), subject, "", mailList)); err != nil {
+			b.Fatal(err)
+		}
+		s.human.MustWait(b, wait, subject, threadRootAbout(subject))
+		if i >= 5 {
+			lat = append(lat, time.Since(start))
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(percentile(lat, 0.5)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+	b.Logf("IMAP APPEND to room, %d mails: p50 %s, p99 %s", n, percentile(lat, 0.5), percentile(lat, 0.99))
+}
