@@ -194,8 +194,21 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// Excerpt is the start of the body, for an announcement.
+// Excerpt is the start of what the author wrote, for an announcement:
+// quoted lines and their "On … wrote:" are left out (the thread shows what
+// was quoted), unless the mail is nothing else.
 func (m *Mail) Excerpt(n int) string {
-	text := strings.Join(strings.Fields(m.Body), " ")
+	var own []string
+	for _, line := range strings.Split(m.Body, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, ">") || attribution.MatchString(t) {
+			continue
+		}
+		own = append(own, t)
+	}
+	text := strings.Join(strings.Fields(strings.Join(own, " ")), " ")
+	if text == "" {
+		text = strings.Join(strings.Fields(m.Body), " ")
+	}
 	return truncate(text, n)
 }

@@ -78,7 +78,14 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	// GitHub and the diagram, offline: recorded real responses on loopback.
 	gh := testenv.NewGitHub()
 	defer gh.Close()
+	// The list's mailbox: go-imap's in-process IMAP server.
+	mailbox, err := testenv.StartMemIMAP()
+	if err != nil {
+		return err
+	}
+	defer mailbox.Close()
 	cfg := botConfig(hs, botUser, room, dir, gh)
+	cfg.Mail = demoMailConfig(mailbox, room)
 	opsListener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -111,6 +118,9 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 		return err
 	}
 	if err := showGitHub(ctx, out, human, room, gh, hook); err != nil {
+		return err
+	}
+	if err := showMail(ctx, out, human, mailbox); err != nil {
 		return err
 	}
 	if !opts.Keep {

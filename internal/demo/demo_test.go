@@ -28,6 +28,8 @@ func TestDemoTranscript(t *testing.T) {
 		"image-builder-composer deployed: 0e2daa2", "→ 4f3c2b1",
 		"Codertocat/Hello-World#1 Spelling error in the README file", "(edits its message) Codertocat/Hello-World#2", "merged",
 		"2 dependency updates in Codertocat/Hello-World", "demo: the bug in #1 again?",
+		"✉ Building RHEL 10 images for Azure — Ana Silva", "(in its thread) ibbot: Ondrej Novak: Yes: image-builder build vhd",
+		"(in its thread) ibbot: Ana Silva: That worked, thank you!",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)
