@@ -195,3 +195,49 @@ func TestRenderFixturesGolden(t *testing.T) {
 			"as a thread:\n"+root.Plain+"\n\nhtml:\n"+root.HTML+"\n\nas a reply:\n"+reply.Plain+"\n")
 	}
 }
+
+func TestCrossPostIsRelayedOnce(t *testing.T) {
+	e := newMailEnv(t)
+	e.relay.Config.ListID = []string{"pkg-emacsen-addons.alioth-lists.debian.net", "haskell-mode.tracker.debian.org", testList}
+	ctx := context.Background()
+	for _, f := range []string{"notmuch-crosspost-same-msgid-list-a.eml", "notmuch-crosspost-same-msgid-list-b.eml"} {
+		if err := e.relay.Handle(ctx, fixture(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.rec.all()); n != 1 {
+		t.Errorf("a cross-post was relayed %d times, want once: %+v", n, e.rec.all())
+	}
+}
+
+func TestReplyCountMode(t *testing.T) {
+	e := newMailEnv(t)
+	e.relay.Config.Replies = "count"
+	ctx := context.Background()
+	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-mm3-reply-no-archived-at.eml"} {
+		if err := e.relay.Handle(ctx, fixture(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := e.rec.all()
+	if len(msgs) != 3 || msgs[2].Rel != "edit" || msgs[2].Target != msgs[0].Key || !strings.Contains(msgs[2].Plain, "· 2 replies") {
+		t.Errorf("count mode: %+v", msgs)
+	}
+}
+
+func TestThreadsCommand(t *testing.T) {
+	e := newMailEnv(t)
+	ctx := context.Background()
+	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-html-only.eml"} {
+		e.relay.Handle(ctx, fixture(t, f))
+	}
+	cmd := Threads(e.store, time.Now)
+	run := func(args ...string) string {
+		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Plain
+	}
+	golden.Check(t, "ml.golden", run()+"\n\n"+run("search", "rhel", "blueprint")+"\n\n"+run("search", "kernel")+"\n")
+}
