@@ -80,7 +80,7 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 	p.Cycle(context.Background())
 	before := len(fake.Requests())
 	p.Cycle(context.Background())
-	if n := len(e.rec.all()); n != 0 || len(fake.Requests()) != before {
+	if n := len(e.rec.All()); n != 0 || len(fake.Requests()) != before {
 		t.Fatalf("during Retry-After: %d messages, %d requests sent; want none", n, len(fake.Requests())-before)
 	}
 	// go-github keeps Retry-After on the real clock; a new client stands
@@ -90,9 +90,9 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 	p.Cycle(context.Background())
 	p.Cycle(context.Background())
 	p.Cycle(context.Background())
-	got := roots(e.rec.all())
+	got := roots(e.rec.All())
 	if len(got) != 1 || !strings.Contains(got[0].Plain, "Codertocat/Hello-World#50") {
-		t.Fatalf("after recovering: %+v", e.rec.all())
+		t.Fatalf("after recovering: %+v", e.rec.All())
 	}
 
 	e.now = e.now.Add(time.Minute)
@@ -103,12 +103,12 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 	p.Cycle(context.Background())
 	p.Cycle(context.Background())
 	var edits int
-	for _, m := range e.rec.all() {
+	for _, m := range e.rec.All() {
 		if m.Rel == "edit" {
 			edits++
 		}
 	}
 	if edits != 1 {
-		t.Errorf("closing seen by two cycles made %d edits, want 1: %+v", edits, e.rec.all())
+		t.Errorf("closing seen by two cycles made %d edits, want 1: %+v", edits, e.rec.All())
 	}
 }

@@ -6,66 +6,20 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/testenv"
 )
-
-// sent is one message the relay asked for.
-type sent struct {
-	Key, Room, Rel, Target, Plain string
-}
-
-// recorder is a Poster that keeps messages in memory, deduplicating by key
-// as the bot's queue does.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []sent
-	keys map[string]bool
-}
-
-func (r *recorder) add(s sent) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.keys == nil {
-		r.keys = map[string]bool{}
-	}
-	if !r.keys[s.Key] {
-		r.keys[s.Key] = true
-		r.msgs = append(r.msgs, s)
-	}
-	return nil
-}
-func (r *recorder) Post(_ context.Context, key, room string, rep bot.Reply) error {
-	return r.add(sent{Key: key, Room: room, Plain: rep.Plain})
-}
-func (r *recorder) Edit(_ context.Context, key, room, target string, rep bot.Reply) error {
-	return r.add(sent{Key: key, Room: room, Rel: "edit", Target: target, Plain: rep.Plain})
-}
-func (r *recorder) PostInThread(_ context.Context, key, room, root string, rep bot.Reply) error {
-	return r.add(sent{Key: key, Room: room, Rel: "thread", Target: root, Plain: rep.Plain})
-}
-func (r *recorder) Posted(_ context.Context, key string) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.keys[key], nil
-}
-func (r *recorder) all() []sent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]sent(nil), r.msgs...)
-}
 
 type relayEnv struct {
 	relay *Relay
-	rec   *recorder
+	rec   *testenv.Recorder
 	store *store.SQLite
 	now   time.Time
 	n     int
@@ -78,7 +32,7 @@ func newRelayEnv(t *testing.T, subs ...config.Subscription) *relayEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &relayEnv{rec: &recorder{}, store: st, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	e := &relayEnv{rec: &testenv.Recorder{}, store: st, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	cfg := config.Defaults().GitHub
 	cfg.Subscriptions = subs
 	cfg.AggregationWindow = 5 * time.Second
@@ -139,8 +93,8 @@ func withLabels(obj string, labels ...string) func(map[string]any) {
 	}
 }
 
-func roots(msgs []sent) []sent {
-	var out []sent
+func roots(msgs []testenv.Sent) []testenv.Sent {
+	var out []testenv.Sent
 	for _, m := range msgs {
 		if strings.HasPrefix(m.Key, "gh:root:") {
 			out = append(out, m)
@@ -153,13 +107,13 @@ func TestOpenedIsAnnouncedOnceAfterTheWindow(t *testing.T) {
 	e := newRelayEnv(t, sub(nil))
 	body := payload(t, "issues.opened.payload.json", nil)
 	e.deliver(t, "issues", body)
-	if n := len(e.rec.all()); n != 0 {
+	if n := len(e.rec.All()); n != 0 {
 		t.Fatalf("%d messages inside the aggregation window, want 0", n)
 	}
 	e.deliver(t, "issues", body) // GitHub redelivered under a new id, or the poller saw it
 	e.wait(t)
 	e.deliver(t, "issues", body)
-	if got := roots(e.rec.all()); len(got) != 1 || !strings.Contains(got[0].Plain, "Codertocat/Hello-World#1") {
+	if got := roots(e.rec.All()); len(got) != 1 || !strings.Contains(got[0].Plain, "Codertocat/Hello-World#1") {
 		t.Fatalf("roots = %+v, want exactly one", got)
 	}
 }
@@ -174,7 +128,7 @@ func TestMergeEditsTheMessageAndAddsAThreadLine(t *testing.T) {
 	})
 	e.deliver(t, "pull_request", merged)
 	e.deliver(t, "pull_request", merged)
-	msgs := e.rec.all()
+	msgs := e.rec.All()
 	if len(msgs) != 3 {
 		t.Fatalf("messages %+v, want root, edit, thread line", msgs)
 	}
@@ -212,8 +166,8 @@ func TestFilters(t *testing.T) {
 			e := newRelayEnv(t, sub(c.rule))
 			e.deliver(t, c.event, payload(t, c.file, c.edit))
 			e.wait(t)
-			if got := len(roots(e.rec.all())) == 1; got != c.wantIn {
-				t.Errorf("announced = %v, want %v (%+v)", got, c.wantIn, e.rec.all())
+			if got := len(roots(e.rec.All())) == 1; got != c.wantIn {
+				t.Errorf("announced = %v, want %v (%+v)", got, c.wantIn, e.rec.All())
 			}
 		})
 	}
@@ -236,19 +190,19 @@ func TestBotPullRequestsGoToADigest(t *testing.T) {
 		}))
 	}
 	e.wait(t)
-	if n := len(e.rec.all()); n != 0 {
-		t.Fatalf("bot PRs posted one by one: %+v", e.rec.all())
+	if n := len(e.rec.All()); n != 0 {
+		t.Fatalf("bot PRs posted one by one: %+v", e.rec.All())
 	}
 	e.now = e.now.Add(time.Hour)
 	e.relay.step(context.Background())
-	msgs := e.rec.all()
+	msgs := e.rec.All()
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Plain, "3 dependency updates in Codertocat/Hello-World") {
 		t.Fatalf("digest = %+v", msgs)
 	}
 	e.now = e.now.Add(time.Hour)
 	e.relay.step(context.Background())
-	if n := len(e.rec.all()); n != 1 {
-		t.Errorf("the digest was repeated: %+v", e.rec.all())
+	if n := len(e.rec.All()); n != 1 {
+		t.Errorf("the digest was repeated: %+v", e.rec.All())
 	}
 }
 
@@ -256,12 +210,12 @@ func TestLabelAddedLaterAnnouncesThen(t *testing.T) {
 	e := newRelayEnv(t, sub(func(s *config.Subscription) { s.Labels.Include = []string{"good first issue"} }))
 	e.deliver(t, "issues", payload(t, "issues.opened.payload.json", withLabels("issue")))
 	e.wait(t)
-	if n := len(e.rec.all()); n != 0 {
-		t.Fatalf("unlabelled issue announced: %+v", e.rec.all())
+	if n := len(e.rec.All()); n != 0 {
+		t.Fatalf("unlabelled issue announced: %+v", e.rec.All())
 	}
 	e.deliver(t, "issues", payload(t, "issues.labeled.payload.json", withLabels("issue", "good first issue")))
-	if got := roots(e.rec.all()); len(got) != 1 || !strings.Contains(got[0].Plain, "good first issue") {
-		t.Fatalf("after the label: %+v", e.rec.all())
+	if got := roots(e.rec.All()); len(got) != 1 || !strings.Contains(got[0].Plain, "good first issue") {
+		t.Fatalf("after the label: %+v", e.rec.All())
 	}
 }
 
@@ -270,8 +224,8 @@ func TestLabelsAddedInsideTheWindowCount(t *testing.T) {
 	e.deliver(t, "issues", payload(t, "issues.opened.payload.json", withLabels("issue")))
 	e.deliver(t, "issues", payload(t, "issues.labeled.payload.json", withLabels("issue", "dependencies")))
 	e.wait(t)
-	if n := len(e.rec.all()); n != 0 {
-		t.Errorf("a label automation added right after opening did not count: %+v", e.rec.all())
+	if n := len(e.rec.All()); n != 0 {
+		t.Errorf("a label automation added right after opening did not count: %+v", e.rec.All())
 	}
 }
 
@@ -280,7 +234,7 @@ func TestReleasePublishedOnce(t *testing.T) {
 	for _, f := range []string{"release.published.payload.json", "release.released.json", "release.published.payload.json"} {
 		e.deliver(t, "release", payload(t, f, nil))
 	}
-	msgs := e.rec.all()
+	msgs := e.rec.All()
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Plain, "Codertocat/Hello-World released 0.0.1") {
 		t.Fatalf("releases = %+v", msgs)
 	}
@@ -289,14 +243,14 @@ func TestReleasePublishedOnce(t *testing.T) {
 func TestCommentsOnlyWhenAsked(t *testing.T) {
 	e := newRelayEnv(t, sub(nil))
 	e.deliver(t, "issue_comment", payload(t, "issue_comment.created.payload.json", nil))
-	if n := len(e.rec.all()); n != 0 {
-		t.Fatalf("comment relayed without the comments event: %+v", e.rec.all())
+	if n := len(e.rec.All()); n != 0 {
+		t.Fatalf("comment relayed without the comments event: %+v", e.rec.All())
 	}
 	e = newRelayEnv(t, sub(func(s *config.Subscription) { s.Events = append(s.Events, "comments") }))
 	e.deliver(t, "issues", payload(t, "issues.opened.payload.json", nil))
 	e.wait(t)
 	e.deliver(t, "issue_comment", payload(t, "issue_comment.created.payload.json", nil))
-	msgs := e.rec.all()
+	msgs := e.rec.All()
 	if len(msgs) != 2 || msgs[1].Rel != "thread" || !strings.Contains(msgs[1].Plain, "Codertocat commented on Codertocat/Hello-World#1") {
 		t.Fatalf("comment = %+v", msgs)
 	}
@@ -315,7 +269,7 @@ func TestReopenAfterClose(t *testing.T) {
 	e.deliver(t, "issues", payload(t, "issues.reopened.payload.json", nil))
 	e.deliver(t, "issues", closed)
 	var lines []string
-	for _, m := range e.rec.all() {
+	for _, m := range e.rec.All() {
 		if m.Rel == "thread" {
 			lines = append(lines, m.Plain)
 		}

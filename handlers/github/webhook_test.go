@@ -3,9 +3,6 @@ package github
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -18,14 +15,10 @@ import (
 
 	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/testenv"
 )
 
-// Sign signs a body as GitHub does: HMAC-SHA256 with the webhook secret.
-func Sign(secret, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
+func Sign(secret, body []byte) string { return testenv.SignWebhook(secret, body) }
 
 func post(h http.Handler, event, id, sig string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/github/webhook", bytes.NewReader(body))

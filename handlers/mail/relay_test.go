@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,49 +16,12 @@ import (
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
-type sent struct{ Key, Rel, Target, Plain string }
-
-// recorder is a Poster keeping messages in memory, idempotent by key like
-// the bot's queue.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []sent
-	keys map[string]bool
-}
-
-func (r *recorder) add(s sent) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.keys == nil {
-		r.keys = map[string]bool{}
-	}
-	if !r.keys[s.Key] {
-		r.keys[s.Key] = true
-		r.msgs = append(r.msgs, s)
-	}
-	return nil
-}
-func (r *recorder) Post(_ context.Context, key, _ string, rep bot.Reply) error {
-	return r.add(sent{Key: key, Plain: rep.Plain})
-}
-func (r *recorder) Edit(_ context.Context, key, _, target string, rep bot.Reply) error {
-	return r.add(sent{Key: key, Rel: "edit", Target: target, Plain: rep.Plain})
-}
-func (r *recorder) PostInThread(_ context.Context, key, _, root string, rep bot.Reply) error {
-	return r.add(sent{Key: key, Rel: "thread", Target: root, Plain: rep.Plain})
-}
-func (r *recorder) all() []sent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]sent(nil), r.msgs...)
-}
-
 const testList = "image-builder.lists.example.org"
 
 type mailEnv struct {
 	imap  *testenv.IMAPServer
 	store *store.SQLite
-	rec   *recorder
+	rec   *testenv.Recorder
 	relay *Relay
 	stop  func()
 }
@@ -78,7 +40,7 @@ func newMailEnv(t *testing.T) *mailEnv {
 	t.Cleanup(func() { st.Close() })
 	cfg := config.Defaults().Mail
 	cfg.ListID, cfg.Rooms = []string{testList}, []string{"!room:x"}
-	rec := &recorder{}
+	rec := &testenv.Recorder{}
 	return &mailEnv{imap: srv, store: st, rec: rec, relay: &Relay{Store: st, Poster: rec, Config: cfg, Log: zerolog.Nop()}}
 }
 
@@ -132,13 +94,13 @@ func TestRelayThreadsAndDeduplicates(t *testing.T) {
 
 	e.append(t, "ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-mm3-reply-no-archived-at.eml",
 		"ibbot-mm3-root.eml", "notmuch-in-reply-to-yes.eml", "notmuch-mlmmj-post-denied-notice.eml")
-	waitUntil(t, "the thread", func() bool { return len(e.rec.all()) >= 3 })
+	waitUntil(t, "the thread", func() bool { return len(e.rec.All()) >= 3 })
 	e.stop()
 	e.append(t, "ibbot-html-only.eml")
 	e.start(t)
-	waitUntil(t, "mail sent while stopped", func() bool { return len(e.rec.all()) >= 4 })
+	waitUntil(t, "mail sent while stopped", func() bool { return len(e.rec.All()) >= 4 })
 
-	msgs := e.rec.all()
+	msgs := e.rec.All()
 	if len(msgs) != 4 {
 		t.Fatalf("messages %+v, want root, two replies, and the later mail", msgs)
 	}
@@ -167,7 +129,7 @@ func TestRelayRecoversFromAUIDValidityChange(t *testing.T) {
 	e := newMailEnv(t)
 	e.start(t)
 	e.append(t, "ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml")
-	waitUntil(t, "the first two mails", func() bool { return len(e.rec.all()) >= 2 })
+	waitUntil(t, "the first two mails", func() bool { return len(e.rec.All()) >= 2 })
 	e.stop()
 	// The server rebuilt the mailbox: same mails, new UIDs, one new mail.
 	if err := e.imap.ResetUIDValidity([][]byte{fixture(t, "ibbot-mm3-root.eml"), fixture(t, "ibbot-mm2-reply-inline-footer.eml")}); err != nil {
@@ -175,10 +137,10 @@ func TestRelayRecoversFromAUIDValidityChange(t *testing.T) {
 	}
 	e.append(t, "ibbot-mm3-reply-no-archived-at.eml")
 	e.start(t)
-	waitUntil(t, "the new mail", func() bool { return len(e.rec.all()) >= 3 })
+	waitUntil(t, "the new mail", func() bool { return len(e.rec.All()) >= 3 })
 	e.stop()
-	if n := len(e.rec.all()); n != 3 {
-		t.Errorf("%d messages after the UIDVALIDITY change, want 3 (nothing reposted): %+v", n, e.rec.all())
+	if n := len(e.rec.All()); n != 3 {
+		t.Errorf("%d messages after the UIDVALIDITY change, want 3 (nothing reposted): %+v", n, e.rec.All())
 	}
 }
 
@@ -205,8 +167,8 @@ func TestCrossPostIsRelayedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(e.rec.all()); n != 1 {
-		t.Errorf("a cross-post was relayed %d times, want once: %+v", n, e.rec.all())
+	if n := len(e.rec.All()); n != 1 {
+		t.Errorf("a cross-post was relayed %d times, want once: %+v", n, e.rec.All())
 	}
 }
 
@@ -219,7 +181,7 @@ func TestReplyCountMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs := e.rec.all()
+	msgs := e.rec.All()
 	if len(msgs) != 3 || msgs[2].Rel != "edit" || msgs[2].Target != msgs[0].Key || !strings.Contains(msgs[2].Plain, "· 2 replies") {
 		t.Errorf("count mode: %+v", msgs)
 	}

@@ -1,11 +1,7 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -95,23 +91,13 @@ func objectOf(body []byte) json.RawMessage {
 }
 
 func deliver(ctx context.Context, hook, ev, deliveryID string, body []byte) error {
-	mac := hmac.New(sha256.New, []byte(demoWebhookSecret))
-	mac.Write(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(body))
+	code, err := testenv.DeliverWebhook(ctx, http.DefaultClient, hook, ev, deliveryID,
+		testenv.SignWebhook([]byte(demoWebhookSecret), body), body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", ev)
-	req.Header.Set("X-GitHub-Delivery", deliveryID)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+	if code/100 != 2 {
+		return fmt.Errorf("webhook answered %d", code)
 	}
 	return nil
 }

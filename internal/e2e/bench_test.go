@@ -52,20 +52,6 @@ func echoBaseline(ctx context.Context, u *testenv.User) {
 	}
 }
 
-func roundTrip(ctx context.Context, u *testenv.User, room id.RoomID) (time.Duration, error) {
-	start := time.Now()
-	evt, err := u.Say(ctx, room, "!ping")
-	if err != nil {
-		return 0, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	if _, err := u.WaitFor(wctx, testenv.ReplyTo(evt)); err != nil {
-		return 0, err
-	}
-	return time.Since(start), nil
-}
-
 func percentile(d []time.Duration, p float64) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -121,11 +107,11 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 
 	var botTimes, baseTimes []time.Duration
 	for i := range n + 20 {
-		bt, err := roundTrip(ctx, s.human, s.room)
+		bt, err := roundTripSaying(ctx, s.human, s.room, "!ping")
 		if err != nil {
 			b.Fatalf("bot round trip %d: %v", i, err)
 		}
-		et, err := roundTrip(ctx, s.human, echoRoom)
+		et, err := roundTripSaying(ctx, s.human, echoRoom, "!ping")
 		if err != nil {
 			b.Fatalf("baseline round trip %d: %v", i, err)
 		}
@@ -148,6 +134,8 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 		n, percentile(botTimes, 0.5), percentile(botTimes, 0.99), percentile(baseTimes, 0.5), percentile(baseTimes, 0.99), idleRSS, busyRSS)
 }
 
+// roundTripSaying times a command: from sending text to the same user's
+// sync seeing the answer.
 func roundTripSaying(ctx context.Context, u *testenv.User, room id.RoomID, text string) (time.Duration, error) {
 	start := time.Now()
 	evt, err := u.Say(ctx, room, text)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -118,15 +117,5 @@ func TestThousandDeliveriesAcrossARestart(t *testing.T) {
 
 // postOnce posts one delivery, like GitHub: one try, no retry.
 func postOnce(c *http.Client, url string, i int, body []byte) (int, error) {
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "issues")
-	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("load-%d", i))
-	req.Header.Set("X-Hub-Signature-256", sign(body))
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return testenv.DeliverWebhook(context.Background(), c, url, "issues", fmt.Sprintf("load-%d", i), sign(body), body)
 }

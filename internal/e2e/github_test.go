@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,11 +19,7 @@ import (
 
 const webhookSecret = "e2e-webhook-secret"
 
-func sign(body []byte) string {
-	mac := hmac.New(sha256.New, []byte(webhookSecret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
+func sign(body []byte) string { return testenv.SignWebhook([]byte(webhookSecret), body) }
 
 // delivery is a real fixture with the fields a test controls rewritten.
 func delivery(t testing.TB, file string, edit func(obj map[string]any)) []byte {
@@ -60,17 +52,11 @@ func issueObject(t testing.TB, body []byte) json.RawMessage {
 
 func postDelivery(t testing.TB, url, event, id string, body []byte, sig string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", id)
-	req.Header.Set("X-Hub-Signature-256", sig)
-	resp, err := http.DefaultClient.Do(req)
+	code, err := testenv.DeliverWebhook(context.Background(), http.DefaultClient, url, event, id, sig, body)
 	if err != nil {
 		t.Fatalf("posting %s: %v", id, err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return code
 }
 
 func numbered(n int, title string) func(map[string]any) {
