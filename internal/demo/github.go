@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -23,12 +21,12 @@ const demoWebhookSecret = "demo-webhook-secret"
 // requests (a digest), then a message with an issue link.
 func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, gh *testenv.GitHub, hook string) error {
 	fmt.Fprintln(out, "\n(GitHub delivers webhooks: an issue, a pull request, its merge, two dependabot PRs)")
-	issue := deliveryBody("issues.opened.payload.json", nil)
-	pr := deliveryBody("pull_request.opened.payload.json", nil)
-	merged := deliveryBody("pull_request.closed.payload.json", func(o map[string]any) {
+	issue := testenv.FreshDelivery("issues.opened.payload.json", nil)
+	pr := testenv.FreshDelivery("pull_request.opened.payload.json", nil)
+	merged := testenv.FreshDelivery("pull_request.closed.payload.json", func(o map[string]any) {
 		o["merged"], o["merged_at"] = true, time.Now().UTC().Format(time.RFC3339)
 	})
-	gh.SetIssues("Codertocat/Hello-World", objectOf(issue))
+	gh.SetIssues("Codertocat/Hello-World", testenv.ItemOf(issue))
 	steps := []struct {
 		event, id string
 		body      []byte
@@ -50,7 +48,7 @@ func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id
 		}
 	}
 	for i, n := range []int{31, 32} {
-		bump := deliveryBody("pull_request.opened.payload.json", func(o map[string]any) {
+		bump := testenv.FreshDelivery("pull_request.opened.payload.json", func(o map[string]any) {
 			o["number"], o["title"] = n, fmt.Sprintf("build(deps): bump golang.org/x/net from 0.%d.0 to 0.%d.0", 40+i, 41+i)
 			o["html_url"] = fmt.Sprintf("https://github.com/Codertocat/Hello-World/pull/%d", n)
 			o["user"].(map[string]any)["login"], o["user"].(map[string]any)["type"] = "dependabot[bot]", "Bot"
@@ -66,28 +64,6 @@ func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id
 	}
 	fmt.Fprintln(out)
 	return exchange(ctx, out, human, room, "the bug in #1 again?")
-}
-
-func deliveryBody(file string, edit func(map[string]any)) []byte {
-	var m map[string]any
-	json.Unmarshal(fixtures.Read("github/webhooks/"+file), &m)
-	obj, _ := m["issue"].(map[string]any)
-	if obj == nil {
-		obj, _ = m["pull_request"].(map[string]any)
-	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	obj["created_at"], obj["updated_at"] = now, now
-	if edit != nil {
-		edit(obj)
-	}
-	b, _ := json.Marshal(m)
-	return b
-}
-
-func objectOf(body []byte) json.RawMessage {
-	var m map[string]json.RawMessage
-	json.Unmarshal(body, &m)
-	return m["issue"]
 }
 
 func deliver(ctx context.Context, hook, ev, deliveryID string, body []byte) error {

@@ -13,7 +13,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/config"
-	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -22,33 +21,11 @@ const webhookSecret = "e2e-webhook-secret"
 func sign(body []byte) string { return testenv.SignWebhook([]byte(webhookSecret), body) }
 
 // delivery is a real fixture with the fields a test controls rewritten.
-func delivery(t testing.TB, file string, edit func(obj map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(fixtures.Read("github/webhooks/"+file), &m); err != nil {
-		t.Fatal(err)
-	}
-	obj, _ := m["issue"].(map[string]any)
-	if obj == nil {
-		obj, _ = m["pull_request"].(map[string]any)
-	}
-	now := time.Now().UTC().Format(time.RFC3339)
-	obj["created_at"], obj["updated_at"] = now, now
-	if edit != nil {
-		edit(obj)
-	}
-	b, _ := json.Marshal(m)
-	return b
+func delivery(_ testing.TB, file string, edit func(obj map[string]any)) []byte {
+	return testenv.FreshDelivery(file, edit)
 }
 
-func issueObject(t testing.TB, body []byte) json.RawMessage {
-	var m map[string]json.RawMessage
-	json.Unmarshal(body, &m)
-	if m["issue"] != nil {
-		return m["issue"]
-	}
-	return m["pull_request"]
-}
+func issueObject(_ testing.TB, body []byte) json.RawMessage { return testenv.ItemOf(body) }
 
 func postDelivery(t testing.TB, url, event, id string, body []byte, sig string) int {
 	t.Helper()

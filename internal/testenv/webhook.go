@@ -6,7 +6,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"time"
+
+	"github.com/osbuild/ibbot/internal/fixtures"
 )
 
 // SignWebhook signs a body as GitHub does: HMAC-SHA256 with the secret.
@@ -33,4 +37,36 @@ func DeliverWebhook(ctx context.Context, c *http.Client, url, event, deliveryID,
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// FreshDelivery is a real webhook fixture (internal/fixtures/github/webhooks)
+// whose issue or pull request was created just now, with edit applied to
+// that object.
+func FreshDelivery(file string, edit func(obj map[string]any)) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(fixtures.Read("github/webhooks/"+file), &m); err != nil {
+		panic(err) // the fixtures are ours
+	}
+	obj, _ := m["issue"].(map[string]any)
+	if obj == nil {
+		obj, _ = m["pull_request"].(map[string]any)
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	obj["created_at"], obj["updated_at"] = now, now
+	if edit != nil {
+		edit(obj)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// ItemOf returns the issue or pull request object of a delivery, as the
+// issues API would list it.
+func ItemOf(body []byte) json.RawMessage {
+	var m map[string]json.RawMessage
+	json.Unmarshal(body, &m)
+	if m["issue"] != nil {
+		return m["issue"]
+	}
+	return m["pull_request"]
 }
