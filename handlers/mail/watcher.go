@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -140,7 +141,8 @@ func (w *Watcher) session(ctx context.Context) error {
 		return fmt.Errorf("connecting to %s: %w", w.Config.Address, err)
 	}
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() }) // go-imap calls take no context
+	guard := &closeGuard{c: c}
+	stop := context.AfterFunc(ctx, guard.cancel) // go-imap calls take no context
 	defer stop()
 	if err := c.Login(w.Config.Username, w.Config.Password.Value()).Wait(); err != nil {
 		var no *imap.Error
@@ -160,7 +162,7 @@ func (w *Watcher) session(ctx context.Context) error {
 	w.Log.Info().Uint32("uid_validity", pos.UIDValidity).Uint32("last_uid", uint32(pos.LastUID)).Msg("Watching the mailbox")
 	healthy := false
 	for {
-		if err := w.fetchNew(ctx, c, &pos); err != nil {
+		if err := w.fetchNew(ctx, c, guard, &pos); err != nil {
 			return err
 		}
 		if err := w.wait(ctx, c, newMail); err != nil {
@@ -170,6 +172,45 @@ func (w *Watcher) session(ctx context.Context) error {
 			return err
 		}
 		healthy = true
+	}
+}
+
+// closeGuard closes the connection when the watcher stops, but never under
+// a running FETCH: go-imap v2.0.0-beta.8 has its reader goroutine and the
+// caller's discard of a half-read literal touch the same buffer when the
+// connection closes mid-literal (the race detector caught it). A FETCH
+// finishes on its own (the server answers, or go-imap's read timeout
+// fires), and the relay loop checks ctx between mails.
+type closeGuard struct {
+	mu       sync.Mutex
+	c        *imapclient.Client
+	fetching bool
+	stopped  bool
+}
+
+func (g *closeGuard) cancel() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	if !g.fetching {
+		g.c.Close()
+	}
+}
+
+// begin reports false when the watcher is stopping and no FETCH may start.
+func (g *closeGuard) begin() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fetching = !g.stopped
+	return g.fetching
+}
+
+func (g *closeGuard) end() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fetching = false
+	if g.stopped {
+		g.c.Close()
 	}
 }
 
@@ -211,14 +252,18 @@ func (w *Watcher) save(ctx context.Context, pos position) error {
 // fetchNew reads every message with a UID above the last handled one.
 // "UID n:*" always returns the last message even when n is past the end,
 // so UIDs are filtered here too.
-func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, pos *position) error {
+func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position) error {
 	for {
 		var set imap.UIDSet
 		set.AddRange(pos.LastUID+1, 0) // 0 is "*"
+		if !guard.begin() {
+			return ctx.Err()
+		}
 		msgs, err := c.Fetch(set, &imap.FetchOptions{
 			UID: true, InternalDate: true,
 			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
 		}).Collect()
+		guard.end()
 		if err != nil {
 			return fmt.Errorf("fetching new mail: %w", err)
 		}

@@ -21,6 +21,9 @@ func demoMailConfig(mb *testenv.IMAPServer, room id.RoomID) config.Mail {
 	m.IMAP = config.IMAP{Address: mb.Address, TLS: "none", Username: mb.Username, Password: config.NewSecret(mb.Password),
 		Mailbox: "INBOX", PollInterval: 200 * time.Millisecond, NoopInterval: time.Minute}
 	m.ListID, m.Rooms = []string{demoList}, []string{room.String()}
+	// The demo mailbox starts empty: whatever arrives before the watcher's
+	// first look is relayed too.
+	m.Backfill = 100
 	return m
 }
 

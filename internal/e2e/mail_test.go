@@ -54,6 +54,9 @@ func mailConfig(d *testenv.Dovecot, room string) config.Mail {
 	m.IMAP = config.IMAP{Address: d.Address, TLS: "none", Username: d.Username, Password: config.NewSecret(d.Password),
 		Mailbox: "INBOX", PollInterval: time.Second, NoopInterval: 2 * time.Second}
 	m.ListID, m.Rooms = []string{mailList}, []string{room}
+	// The mailbox starts empty; a backfill covers mail the test appends
+	// before the watcher's first look, so the test need not race it.
+	m.Backfill = 1000
 	return m
 }
 
@@ -73,8 +76,6 @@ func TestMailRelayThroughDovecot(t *testing.T) {
 	cfg := s.config(s.hs.URL)
 	cfg.Mail = mailConfig(d, s.room.String())
 	startBot(t, cfg)
-	ctx := context.Background()
-	_ = ctx
 
 	root := listMail("thread-1@example.com", "Koji builds of RHEL 10", "", mailList)
 	if err := d.Append(root); err != nil {
@@ -127,7 +128,8 @@ func TestMailKilledMidBatch(t *testing.T) {
 	}
 	d := needDovecot(t)
 	s := newStack(t)
-	mailYAML := fmt.Sprintf("mail:\n  imap: {address: %q, tls: none, username: %q, password: %q, poll_interval: 1s, noop_interval: 2s}\n  list_id: [%q]\n  rooms: [%q]\n",
+	// backfill: mail appended before the first watcher looks is relayed too.
+	mailYAML := fmt.Sprintf("mail:\n  imap: {address: %q, tls: none, username: %q, password: %q, poll_interval: 1s, noop_interval: 2s}\n  list_id: [%q]\n  rooms: [%q]\n  backfill: 1000\n",
 		d.Address, d.Username, d.Password, mailList, s.room)
 	first := startProcess(t, s, "info", mailYAML)
 
