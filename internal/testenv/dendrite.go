@@ -220,12 +220,18 @@ func (d *Dendrite) Stop() {
 	if d.cmd.Process == nil {
 		return
 	}
-	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	stopGroup(d.cmd.Process.Pid, d.exited)
+}
+
+// stopGroup ends a server started in its own process group: SIGTERM, then
+// SIGKILL after 5 s, and waits until exited closes.
+func stopGroup(pid int, exited <-chan struct{}) {
+	syscall.Kill(-pid, syscall.SIGTERM)
 	select {
-	case <-d.exited:
+	case <-exited:
 	case <-time.After(5 * time.Second):
-		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.exited
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-exited
 	}
 }
 

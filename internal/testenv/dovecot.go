@@ -144,13 +144,7 @@ func (d *Dovecot) Stop() {
 	if d.cmd == nil || d.cmd.Process == nil {
 		return
 	}
-	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.done
-	}
+	stopGroup(d.cmd.Process.Pid, d.done)
 }
 
 // Restart stops and starts Dovecot on the same port and mail.
