@@ -156,27 +156,8 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		content = msg.Content
 	}
 	if msg.Attempts > 0 {
-		// An earlier attempt may have been cut off (a crash) after the
-		// homeserver posted the message; homeservers that deduplicate
-		// transaction ids only for finished requests (Dendrite) would post
-		// it again. The first sync shows the bot its own events with their
-		// transaction ids; wait for it, then look.
-		if s.synced != nil {
-			select {
-			case <-s.synced:
-			case <-ctx.Done():
-				return false
-			}
-		}
-		if evt, err := s.queue.EventID(ctx, msg.Key); err == nil && evt != "" {
-			log.Info().Str("event_id", evt).Msg("An interrupted send had gone through (seen in sync); not sending again")
-			s.metrics.QueueDepth.Dec()
-			return true
-		}
-		if evt := s.findPosted(ctx, msg); evt != "" {
-			log.Info().Str("event_id", evt.String()).Msg("An interrupted send had gone through; not sending again")
-			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, evt.String(), s.now()) })
-			return true
+		if done, ok := s.confirmInterrupted(ctx, log, msg); !ok || done {
+			return ok
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -213,6 +194,33 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return false
 		}
 	}
+}
+
+// confirmInterrupted checks whether an earlier, cut-off attempt (a crash)
+// was posted after all: homeservers that deduplicate transaction ids only
+// for finished requests (Dendrite) would post it again. The first sync
+// shows the bot its own events with their transaction ids; it waits for
+// that, then looks. done reports the message is settled; ok is false when
+// ctx ended first.
+func (s *sender) confirmInterrupted(ctx context.Context, log zerolog.Logger, msg store.Outgoing) (done, ok bool) {
+	if s.synced != nil {
+		select {
+		case <-s.synced:
+		case <-ctx.Done():
+			return false, false
+		}
+	}
+	if evt, err := s.queue.EventID(ctx, msg.Key); err == nil && evt != "" {
+		log.Info().Str("event_id", evt).Msg("An interrupted send had gone through (seen in sync); not sending again")
+		s.metrics.QueueDepth.Dec()
+		return true, true
+	}
+	if evt := s.findPosted(ctx, msg); evt != "" {
+		log.Info().Str("event_id", evt.String()).Msg("An interrupted send had gone through; not sending again")
+		s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, evt.String(), s.now()) })
+		return true, true
+	}
+	return false, true
 }
 
 // findPosted looks through the room's latest messages for one this device
