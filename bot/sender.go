@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -58,6 +59,10 @@ type sender struct {
 	// synced is closed after the bot's first sync, which reports the
 	// messages an interrupted run had in fact sent (MarkSentByTxn).
 	synced <-chan struct{}
+	// inFlight holds the transaction ids of requests under way: their
+	// events can come back through sync before the response does, and
+	// the sender records those itself.
+	inFlight sync.Map
 }
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
@@ -160,6 +165,10 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return ok
 		}
 	}
+	// Until the outcome is recorded, this run's own sync need not confirm
+	// the message (the sender will).
+	s.inFlight.Store(TxnID(msg.Key), struct{}{})
+	defer s.inFlight.Delete(TxnID(msg.Key))
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return false
@@ -255,6 +264,13 @@ func (s *sender) send(ctx context.Context, msg store.Outgoing, content []byte) (
 	defer cancel()
 	return s.client.SendMessageEvent(reqCtx, id.RoomID(msg.RoomID), event.NewEventType(msg.EventType),
 		json.RawMessage(content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
+}
+
+// sending reports whether this run is sending the message with this
+// transaction id.
+func (s *sender) sending(txn string) bool {
+	_, ok := s.inFlight.Load(txn)
+	return ok
 }
 
 // withRelation ties the message to the event its target key was posted

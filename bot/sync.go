@@ -142,7 +142,16 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		b.confirmOwn(ctx, evt)
 		return job{}, false
 	}
-	if evt.Type != event.EventMessage || slices.Contains(b.cfg.IgnoreUsers, evt.Sender) {
+	if slices.Contains(b.cfg.IgnoreUsers, evt.Sender) {
+		return job{}, false
+	}
+	if evt.Type == event.EventEncrypted {
+		if !history && b.fresh(evt) {
+			b.explainEncrypted(ctx, evt.RoomID)
+		}
+		return job{}, false
+	}
+	if evt.Type != event.EventMessage {
 		return job{}, false
 	}
 	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
@@ -183,7 +192,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 // by a crash went through.
 func (b *Bot) confirmOwn(ctx context.Context, evt *event.Event) {
 	txn := evt.Unsigned.TransactionID
-	if !strings.HasPrefix(txn, "ibbot.") {
+	if !strings.HasPrefix(txn, "ibbot.") || b.sender.sending(txn) {
 		return
 	}
 	if marked, err := b.queue.MarkSentByTxn(ctx, txn, evt.ID.String(), b.now()); err != nil {
@@ -285,6 +294,33 @@ func (b *Bot) inviteAllowed(inviter id.UserID) bool {
 		}
 	}
 	return false
+}
+
+// fresh reports whether an event is recent enough to react to: sent after
+// the bot's first start and within matrix.command_max_age.
+func (b *Bot) fresh(evt *event.Event) bool {
+	return !time.UnixMilli(evt.Timestamp).Before(b.firstStart) && eventAge(evt, b.now()) <= b.cfg.CommandMaxAge
+}
+
+// explainEncrypted tells a room, once ever, that the bot cannot read its
+// messages: someone there just wrote an encrypted one, perhaps a command,
+// and silence would look like a broken bot. The notice itself goes out
+// unencrypted, which every client shows.
+func (b *Bot) explainEncrypted(ctx context.Context, room id.RoomID) {
+	b.warnEncrypted(room)
+	key := "encrypted-room-notice:" + room.String()
+	if _, told, err := b.kv.Get(ctx, key); err != nil || told {
+		return
+	}
+	reply := TextReply("This room is end-to-end encrypted and I cannot read encrypted messages, so I do not see " +
+		"or answer commands here. Ask me in an unencrypted room.")
+	if err := b.enqueue(context.WithoutCancel(ctx), key, room, noticeContent(reply, "", "")); err != nil {
+		b.log.Error().Err(err).Str("room_id", room.String()).Msg("Queueing the note about encryption failed")
+		return
+	}
+	if err := b.kv.Put(context.WithoutCancel(ctx), key, b.now().UTC().Format(time.RFC3339)); err != nil {
+		b.log.Error().Err(err).Msg("Recording the note about encryption failed")
+	}
 }
 
 func (b *Bot) warnEncrypted(room id.RoomID) {

@@ -102,3 +102,48 @@ func isJoinOf(user id.UserID, room id.RoomID) func(*event.Event) bool {
 			e.Content.AsMember().Membership == event.MembershipJoin
 	}
 }
+
+// TestEncryptedRoomIsToldOnce: the bot cannot read an end-to-end encrypted
+// room, so when someone writes there it says so, once ever (not once per
+// message, not again after a restart), instead of staying silent.
+func TestEncryptedRoomIsToldOnce(t *testing.T) {
+	s := newStack(t)
+	cfg := s.config(s.hs.URL)
+	first := startBot(t, cfg)
+	ctx := context.Background()
+	if _, err := s.human.SendStateEvent(ctx, s.room, event.StateEncryption, "",
+		&event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
+		t.Fatal(err)
+	}
+	sendEncrypted := func() {
+		t.Helper()
+		// What a client sends in an encrypted room; the homeserver does not
+		// look inside, and neither can the bot.
+		_, err := s.human.SendMessageEvent(ctx, s.room, event.EventEncrypted, map[string]any{
+			"algorithm": id.AlgorithmMegolmV1, "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+			"device_id": "ALICEDEVICE", "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
+			"session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	isNote := func(e *event.Event) bool { return isNotice(e) && strings.Contains(testenv.Body(e), "end-to-end encrypted") }
+
+	sendEncrypted()
+	note := s.human.MustWait(t, wait, "the note about encryption", isNote)
+	if m := note.Content.AsMessage(); m.RelatesTo != nil || m.Mentions == nil || len(m.Mentions.UserIDs) != 0 {
+		t.Errorf("the note should stand alone and ping nobody: %+v", m)
+	}
+	sendEncrypted()
+	s.settle(t)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	startBot(t, cfg)
+	sendEncrypted()
+	s.settle(t)
+	if n := s.human.Count(isNote); n != 1 {
+		t.Errorf("the room was told %d times, want once", n)
+	}
+}
