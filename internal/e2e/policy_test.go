@@ -128,7 +128,9 @@ func TestEncryptedRoomIsToldOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	isNote := func(e *event.Event) bool { return isNotice(e) && strings.Contains(testenv.Body(e), "end-to-end encrypted") }
+	isNote := func(e *event.Event) bool {
+		return isNotice(e) && strings.Contains(testenv.Body(e), "end-to-end encrypted")
+	}
 
 	sendEncrypted()
 	note := s.human.MustWait(t, wait, "the note about encryption", isNote)
