@@ -64,7 +64,7 @@ func httpErr(status int, body map[string]any) error {
 	return mautrix.HTTPError{Response: resp, RespError: respErr}
 }
 
-func newTestSender(t *testing.T, hs eventSender) (*sender, *store.SQLite, *Metrics) {
+func newTestSender(t *testing.T, hs eventSender) (*sender, *store.DB, *Metrics) {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "q.db"))
 	if err != nil {

@@ -498,13 +498,21 @@ func isHTTPURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// DatabaseDriver tells which store a database setting selects.
+// DatabaseDriver tells which store a database setting selects: a
+// postgres:// or postgresql:// URL, or else a SQLite file path.
 func DatabaseDriver(db string) (string, error) {
+	scheme, _, isURL := strings.Cut(db, "://")
 	switch {
 	case db == "":
-		return "", errors.New("is required: a SQLite file path")
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return "", errors.New("PostgreSQL is not supported yet; use a SQLite file path")
+		return "", errors.New("is required: a SQLite file path or a postgres:// URL")
+	case scheme == "postgres" || scheme == "postgresql":
+		u, err := url.Parse(db)
+		if err != nil || u.Host == "" {
+			return "", errors.New("is not a PostgreSQL URL like postgres://ibbot@db.example.org/ibbot")
+		}
+		return "postgres", nil
+	case isURL && !strings.ContainsAny(scheme, "/."):
+		return "", fmt.Errorf("%s:// is not supported: use a SQLite file path or a postgres:// URL", scheme)
 	default:
 		return "sqlite", nil
 	}

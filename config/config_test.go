@@ -35,7 +35,7 @@ matrix:
   command_max_age: soon
   flood:
     commands: -1
-database: postgres://db/ibbot
+database: mysql://db/ibbot
 http:
   listen: nonsense
 log:
@@ -129,6 +129,23 @@ prodhash:
 		"prodhash.sources.composer.sha", "prodhash.sources.composer.colour", "prodhash.sources.crc.type"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+func TestDatabaseSetting(t *testing.T) {
+	for db, want := range map[string]string{
+		"ibbot.db":                          "sqlite",
+		"/var/lib/ibbot/ibbot.db":           "sqlite",
+		"postgres://ibbot@db.example/ibbot": "postgres",
+		"postgresql://db.example:5432/ibbot?sslmode=verify-full": "postgres",
+		"postgres:///ibbot": "", // no host
+		"mysql://db/ibbot":  "",
+		"":                  "",
+	} {
+		got, err := DatabaseDriver(db)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("DatabaseDriver(%q) = %q, %v; want %q", db, got, err, want)
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 type relayEnv struct {
 	relay *Relay
 	rec   *testenv.Recorder
-	store *store.SQLite
+	store *store.DB
 	now   time.Time
 	n     int
 }

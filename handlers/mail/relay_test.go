@@ -20,7 +20,7 @@ const testList = "image-builder.lists.example.org"
 
 type mailEnv struct {
 	imap  *testenv.IMAPServer
-	store *store.SQLite
+	store *store.DB
 	rec   *testenv.Recorder
 	relay *Relay
 	stop  func()

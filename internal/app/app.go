@@ -41,14 +41,16 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Database)
+	st, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer st.Close()
-	// The database holds the bot's access token.
-	if err := os.Chmod(cfg.Database, 0o600); err != nil {
-		log.Warn().Err(err).Msg("Could not restrict the database file's permissions")
+	if !store.IsPostgres(cfg.Database) {
+		// The database holds the bot's access token.
+		if err := os.Chmod(cfg.Database, 0o600); err != nil {
+			log.Warn().Err(err).Msg("Could not restrict the database file's permissions")
+		}
 	}
 
 	reg := prometheus.NewRegistry()

@@ -46,7 +46,7 @@ func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *
 	return p
 }
 
-func (p *githubParts) newRelay(st *store.SQLite, b *bot.Bot, now func() time.Time, log zerolog.Logger) {
+func (p *githubParts) newRelay(st *store.DB, b *bot.Bot, now func() time.Time, log zerolog.Logger) {
 	if len(p.cfg.Subscriptions) > 0 || p.cfg.Webhook.Path != "" {
 		p.relay = ghrelay.NewRelay(ghrelay.RelayOptions{Store: st, Poster: b, Config: p.cfg, Now: now,
 			Log: log.With().Str("component", "github").Logger()})
@@ -63,7 +63,7 @@ func (p *githubParts) commands(b *bot.Bot) []bot.Command {
 
 // start runs the relay, the poller and a separate webhook listener when
 // configured; the webhook on the shared listener is mounted on mux.
-func (p *githubParts) start(ctx context.Context, g *errgroup.Group, b *bot.Bot, st *store.SQLite, know *knowledge,
+func (p *githubParts) start(ctx context.Context, g *errgroup.Group, b *bot.Bot, st *store.DB, know *knowledge,
 	mux *http.ServeMux, reg prometheus.Registerer, now func() time.Time, log zerolog.Logger) {
 	log = log.With().Str("component", "github").Logger()
 	if p.relay != nil && p.cfg.Webhook.Path != "" {

@@ -13,7 +13,7 @@ import (
 )
 
 // startMail runs the mailing-list relay when an IMAP mailbox is configured.
-func startMail(ctx context.Context, g *errgroup.Group, cfg config.Mail, st *store.SQLite, b *bot.Bot, log zerolog.Logger) {
+func startMail(ctx context.Context, g *errgroup.Group, cfg config.Mail, st *store.DB, b *bot.Bot, log zerolog.Logger) {
 	if cfg.IMAP.Address == "" {
 		return
 	}

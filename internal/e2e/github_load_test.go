@@ -22,12 +22,22 @@ var itemRef = regexp.MustCompile(`^Codertocat/Hello-World#(\d+) `)
 // TestThousandDeliveriesAcrossARestart sends 1,000 signed deliveries as
 // fast as loopback allows, restarting the bot in the middle: every
 // delivery answered 2xx must be in the room exactly once. It reports the
-// p99 time to the 2xx answer.
+// p99 time to the 2xx answer. It runs on SQLite and on PostgreSQL, whose
+// connection pool lets the deliveries really run concurrently.
 func TestThousandDeliveriesAcrossARestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 1,000 deliveries")
 	}
-	s := newStack(t)
+	t.Run("sqlite", func(t *testing.T) { thousandDeliveries(t, newStack(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		pg := testenv.NewPostgres(t)
+		s := newStack(t)
+		s.dbPath = pg.EmptyDB(t)
+		thousandDeliveries(t, s)
+	})
+}
+
+func thousandDeliveries(t *testing.T, s *stack) {
 	port := freeTCPPort(t)
 	cfg := s.config(s.hs.URL)
 	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)

@@ -16,6 +16,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/app"
+	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -28,7 +29,7 @@ type stack struct {
 	human   *testenv.User
 	botUser *testenv.User
 	room    id.RoomID
-	dbPath  string
+	dbPath  string // a SQLite file, or a PostgreSQL URL
 }
 
 func newStack(t testing.TB) *stack {
@@ -107,10 +108,15 @@ func startBotOpts(t testing.TB, cfg *config.Config, opts app.Options, started ch
 	return r
 }
 
-// storedSession reads the Matrix session the bot kept in its database.
+// storedSession reads the Matrix session the bot kept in its database (a
+// SQLite file or a PostgreSQL URL).
 func storedSession(t testing.TB, dbPath string) (device id.DeviceID, token string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+	driver, dsn := "sqlite", "file:"+dbPath+"?mode=ro"
+	if store.IsPostgres(dbPath) {
+		driver, dsn = "pgx", dbPath
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

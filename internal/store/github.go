@@ -16,9 +16,9 @@ type Delivery struct {
 
 // SaveDelivery records a delivery before it is answered; it reports false
 // for a redelivery of an id already recorded.
-func (s *SQLite) SaveDelivery(ctx context.Context, d Delivery, at time.Time) (bool, error) {
+func (s *DB) SaveDelivery(ctx context.Context, d Delivery, at time.Time) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO gh_deliveries (id, event, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		s.q(`INSERT INTO gh_deliveries (id, event, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
 		d.ID, d.Event, d.Payload, at.UnixMilli())
 	if err != nil {
 		return false, err
@@ -28,9 +28,9 @@ func (s *SQLite) SaveDelivery(ctx context.Context, d Delivery, at time.Time) (bo
 }
 
 // PendingDeliveries returns deliveries not processed yet, oldest first.
-func (s *SQLite) PendingDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+func (s *DB) PendingDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, event, payload FROM gh_deliveries WHERE done = 0 ORDER BY received_at, rowid LIMIT ?`, limit)
+		s.q(`SELECT id, event, payload FROM gh_deliveries WHERE done = 0 ORDER BY received_at, `+s.dialect.insertionOrder+` LIMIT ?`), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +48,8 @@ func (s *SQLite) PendingDeliveries(ctx context.Context, limit int) ([]Delivery, 
 
 // DeliveryDone marks a delivery processed. Its payload is dropped (the id
 // stays, to recognise redeliveries).
-func (s *SQLite) DeliveryDone(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE gh_deliveries SET done = 1, payload = x'' WHERE id = ?`, id)
+func (s *DB) DeliveryDone(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE gh_deliveries SET done = 1, payload = ? WHERE id = ?`), []byte{}, id)
 	return err
 }
 
@@ -61,10 +61,10 @@ type ItemRow struct {
 }
 
 // Item returns the stored item with key, and false when there is none.
-func (s *SQLite) Item(ctx context.Context, key string) (ItemRow, bool, error) {
+func (s *DB) Item(ctx context.Context, key string) (ItemRow, bool, error) {
 	var r ItemRow
 	var due int64
-	err := s.db.QueryRowContext(ctx, `SELECT data, version, due_at FROM gh_items WHERE key = ?`, key).Scan(&r.Data, &r.Version, &due)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT data, version, due_at FROM gh_items WHERE key = ?`), key).Scan(&r.Data, &r.Version, &due)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
@@ -75,21 +75,21 @@ func (s *SQLite) Item(ctx context.Context, key string) (ItemRow, bool, error) {
 }
 
 // PutItem stores an item.
-func (s *SQLite) PutItem(ctx context.Context, key string, r ItemRow, at time.Time) error {
+func (s *DB) PutItem(ctx context.Context, key string, r ItemRow, at time.Time) error {
 	var due int64
 	if !r.DueAt.IsZero() {
 		due = r.DueAt.UnixMilli()
 	}
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO gh_items (key, data, version, due_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		 ON CONFLICT (key) DO UPDATE SET data = excluded.data, version = excluded.version, due_at = excluded.due_at, updated_at = excluded.updated_at`,
+		s.q(`INSERT INTO gh_items (key, data, version, due_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (key) DO UPDATE SET data = excluded.data, version = excluded.version, due_at = excluded.due_at, updated_at = excluded.updated_at`),
 		key, r.Data, r.Version, due, at.UnixMilli())
 	return err
 }
 
 // DueItems returns the keys of items whose aggregation window has passed.
-func (s *SQLite) DueItems(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key FROM gh_items WHERE due_at > 0 AND due_at <= ? ORDER BY due_at`, now.UnixMilli())
+func (s *DB) DueItems(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT key FROM gh_items WHERE due_at > 0 AND due_at <= ? ORDER BY due_at`), now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -112,16 +112,16 @@ type DigestEntry struct {
 }
 
 // AddDigest queues a bot pull request for a room's digest.
-func (s *SQLite) AddDigest(ctx context.Context, e DigestEntry) error {
+func (s *DB) AddDigest(ctx context.Context, e DigestEntry) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO gh_digest (room, repo, item_key, title, url, added_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		s.q(`INSERT INTO gh_digest (room, repo, item_key, title, url, added_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		e.Room, e.Repo, e.ItemKey, e.Title, e.URL, e.AddedAt.UnixMilli())
 	return err
 }
 
 // Digests returns every waiting entry, oldest first.
-func (s *SQLite) Digests(ctx context.Context) ([]DigestEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT room, repo, item_key, title, url, added_at FROM gh_digest ORDER BY added_at, item_key`)
+func (s *DB) Digests(ctx context.Context) ([]DigestEntry, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT room, repo, item_key, title, url, added_at FROM gh_digest ORDER BY added_at, item_key`))
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,9 @@ func (s *SQLite) Digests(ctx context.Context) ([]DigestEntry, error) {
 }
 
 // DropDigest removes entries once their digest is queued.
-func (s *SQLite) DropDigest(ctx context.Context, room string, keys []string) error {
+func (s *DB) DropDigest(ctx context.Context, room string, keys []string) error {
 	for _, k := range keys {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM gh_digest WHERE room = ? AND item_key = ?`, room, k); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gh_digest WHERE room = ? AND item_key = ?`), room, k); err != nil {
 			return err
 		}
 	}
@@ -152,8 +152,8 @@ func (s *SQLite) DropDigest(ctx context.Context, room string, keys []string) err
 // PruneDeliveries forgets processed deliveries received before cutoff.
 // Their ids stop guarding against redeliveries, which GitHub only makes
 // when someone asks for them.
-func (s *SQLite) PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM gh_deliveries WHERE done = 1 AND received_at < ?`, cutoff.UnixMilli())
+func (s *DB) PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gh_deliveries WHERE done = 1 AND received_at < ?`), cutoff.UnixMilli())
 	if err != nil {
 		return 0, err
 	}

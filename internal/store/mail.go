@@ -17,9 +17,9 @@ type MailRow struct {
 
 // MailRoot returns the thread root of a handled mail, and false when the
 // mail was never handled.
-func (s *SQLite) MailRoot(ctx context.Context, messageID string) (string, bool, error) {
+func (s *DB) MailRoot(ctx context.Context, messageID string) (string, bool, error) {
 	var root string
-	err := s.db.QueryRowContext(ctx, `SELECT root_id FROM mail_messages WHERE message_id = ?`, messageID).Scan(&root)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT root_id FROM mail_messages WHERE message_id = ?`), messageID).Scan(&root)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -28,41 +28,41 @@ func (s *SQLite) MailRoot(ctx context.Context, messageID string) (string, bool, 
 
 // AddMail records a handled mail; for a reply it counts one more reply on
 // its root and returns the new count.
-func (s *SQLite) AddMail(ctx context.Context, r MailRow) (int, error) {
+func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at) VALUES (?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (message_id) DO NOTHING`,
+		s.q(`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at) VALUES (?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (message_id) DO NOTHING`),
 		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
 	var count int
 	if n, _ := res.RowsAffected(); n == 1 && r.RootID != r.MessageID {
-		if _, err := tx.ExecContext(ctx, `UPDATE mail_messages SET replies = replies + 1 WHERE message_id = ?`, r.RootID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE mail_messages SET replies = replies + 1 WHERE message_id = ?`), r.RootID); err != nil {
 			return 0, err
 		}
 	}
-	tx.QueryRowContext(ctx, `SELECT replies FROM mail_messages WHERE message_id = ?`, r.RootID).Scan(&count)
+	tx.QueryRowContext(ctx, s.q(`SELECT replies FROM mail_messages WHERE message_id = ?`), r.RootID).Scan(&count)
 	return count, tx.Commit()
 }
 
-// MailThreads returns the newest thread roots, optionally whose subject
-// contains every word of query.
-func (s *SQLite) MailThreads(ctx context.Context, query string, limit int) ([]MailRow, error) {
-	q := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = root_id`
+// MailThreads returns the newest thread roots, optionally those whose
+// subject contains every one of words, ignoring case.
+func (s *DB) MailThreads(ctx context.Context, words string, limit int) ([]MailRow, error) {
+	query := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = root_id`
 	var args []any
-	for _, w := range strings.Fields(query) {
-		q += ` AND subject LIKE ? ESCAPE '\'`
+	for _, w := range strings.Fields(words) {
+		query += ` AND subject ` + s.dialect.caselessLike + ` ? ESCAPE '\'`
 		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)+"%")
 	}
-	q += ` ORDER BY sent_at DESC LIMIT ?`
+	query += ` ORDER BY sent_at DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -35,10 +35,10 @@ const (
 
 // Enqueue adds msg unless a message with the same key was ever enqueued; it
 // reports whether msg was added.
-func (s *SQLite) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
+func (s *DB) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (key) DO NOTHING`,
+		s.q(`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (key) DO NOTHING`),
 		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey, msg.TxnID)
 	if err != nil {
 		return false, err
@@ -48,9 +48,9 @@ func (s *SQLite) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 }
 
 // Known reports whether a message with key was ever enqueued.
-func (s *SQLite) Known(ctx context.Context, key string) (bool, error) {
+func (s *DB) Known(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE key = ?`, key).Scan(&one)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM outbox WHERE key = ?`), key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -58,10 +58,10 @@ func (s *SQLite) Known(ctx context.Context, key string) (bool, error) {
 }
 
 // Pending returns up to limit messages still to send, oldest first.
-func (s *SQLite) Pending(ctx context.Context, limit int) ([]Outgoing, error) {
+func (s *DB) Pending(ctx context.Context, limit int) ([]Outgoing, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key FROM outbox
-		 WHERE state = 'pending' ORDER BY id LIMIT ?`, limit)
+		s.q(`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key FROM outbox
+		 WHERE state = 'pending' ORDER BY id LIMIT ?`), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -82,42 +82,42 @@ func (s *SQLite) Pending(ctx context.Context, limit int) ([]Outgoing, error) {
 }
 
 // PendingCount is the depth of the queue.
-func (s *SQLite) PendingCount(ctx context.Context) (int, error) {
+func (s *DB) PendingCount(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending'`).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM outbox WHERE state = 'pending'`)).Scan(&n)
 	return n, err
 }
 
 // MarkSent records that the message was posted as eventID.
-func (s *SQLite) MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error {
+func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx,
-		`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE id = ?`,
+		s.q(`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE id = ?`),
 		eventID, at.UnixMilli(), id)
 	return err
 }
 
 // MarkAttempt records an attempt before it is made (so a crash during it
 // is known at the next start) and why the previous one failed.
-func (s *SQLite) MarkAttempt(ctx context.Context, id int64, reason string) error {
+func (s *DB) MarkAttempt(ctx context.Context, id int64, reason string) error {
 	_, err := s.db.ExecContext(ctx,
-		`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`, reason, id)
+		s.q(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`), reason, id)
 	return err
 }
 
 // MarkFailed takes the message out of the queue for good, keeping it (and
 // the reason) for the operator to see.
-func (s *SQLite) MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error {
+func (s *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx,
-		`UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?`,
+		s.q(`UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?`),
 		reason, at.UnixMilli(), id)
 	return err
 }
 
 // EventID returns the Matrix event id the message with key was posted as,
 // or "" while it is not sent.
-func (s *SQLite) EventID(ctx context.Context, key string) (string, error) {
+func (s *DB) EventID(ctx context.Context, key string) (string, error) {
 	var evt string
-	err := s.db.QueryRowContext(ctx, `SELECT event_id FROM outbox WHERE key = ?`, key).Scan(&evt)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT event_id FROM outbox WHERE key = ?`), key).Scan(&evt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -126,9 +126,9 @@ func (s *SQLite) EventID(ctx context.Context, key string) (string, error) {
 
 // PruneDone deletes sent and failed messages finished before cutoff, so the
 // table does not grow forever. Keys younger than cutoff still deduplicate.
-func (s *SQLite) PruneDone(ctx context.Context, cutoff time.Time) (int64, error) {
+func (s *DB) PruneDone(ctx context.Context, cutoff time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx,
-		`DELETE FROM outbox WHERE state != 'pending' AND done_at < ?`, cutoff.UnixMilli())
+		s.q(`DELETE FROM outbox WHERE state != 'pending' AND done_at < ?`), cutoff.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
@@ -137,9 +137,9 @@ func (s *SQLite) PruneDone(ctx context.Context, cutoff time.Time) (int64, error)
 
 // MarkSentByTxn records that the pending message sent with txnID is in the
 // room as eventID (seen in the bot's own sync); it reports whether one was.
-func (s *SQLite) MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error) {
+func (s *DB) MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE txn_id = ? AND state = 'pending'`,
+		s.q(`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE txn_id = ? AND state = 'pending'`),
 		eventID, at.UnixMilli(), txnID)
 	if err != nil {
 		return false, err

@@ -1,7 +1,8 @@
 // Package store keeps ibbot's state in SQL: the Matrix session, the sync
-// token and the persistent outgoing queue. SQLite (a single file, pure Go
-// driver, no cgo) is the default; the methods use plain SQL so that a
-// PostgreSQL implementation can follow with the same migrations.
+// token, the persistent outgoing queue and what the relays have seen.
+// SQLite (a single file, pure Go driver, no cgo) is the default; PostgreSQL
+// (pgx) suits deployments that keep state in a database server. Both run
+// the same queries; only the schema files and a few words differ.
 package store
 
 import (
@@ -16,20 +17,52 @@ import (
 	"strconv"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations
 var migrations embed.FS
 
-// SQLite is the store in one SQLite file.
-type SQLite struct {
-	db *sql.DB
+// dialect is what differs between the databases.
+type dialect struct {
+	name string // also the migrations folder
+	// numbered placeholders ($1, $2, ...) instead of ?
+	numbered bool
+	// insertionOrder is the column that orders rows as they were inserted.
+	insertionOrder string
+	// caselessLike is LIKE ignoring case (SQLite's LIKE already does).
+	caselessLike string
+}
+
+var (
+	sqlite   = dialect{name: "sqlite", insertionOrder: "rowid", caselessLike: "LIKE"}
+	postgres = dialect{name: "postgres", numbered: true, insertionOrder: "seq", caselessLike: "ILIKE"}
+)
+
+// DB is the store over one SQL database.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+}
+
+// Open opens the database named in the config: a postgres:// or
+// postgresql:// URL, or else a SQLite file path.
+func Open(ctx context.Context, database string) (*DB, error) {
+	if IsPostgres(database) {
+		return OpenPostgres(ctx, database)
+	}
+	return OpenSQLite(ctx, database)
+}
+
+// IsPostgres reports whether database names a PostgreSQL server.
+func IsPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and
 // applies any migrations it has not seen yet.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
@@ -42,7 +75,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// One connection: SQLite has one writer anyway, and this rules out
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &SQLite{db: db}
+	s := &DB{db: db, dialect: sqlite}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -50,10 +83,50 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+// OpenPostgres connects to the PostgreSQL database at dsn and applies any
+// migrations it has not seen yet. The password can stay out of the URL:
+// pgx reads PGPASSWORD and ~/.pgpass. Errors never repeat the password.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	s := &DB{db: db, dialect: postgres}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
+	}
+	return s, nil
+}
 
-func (s *SQLite) migrate(ctx context.Context) error {
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// q adapts a query written with ? placeholders to the dialect. No query
+// here has a ? inside a string literal.
+func (s *DB) q(query string) string {
+	if !s.dialect.numbered {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r != '?' {
+			b.WriteRune(r)
+			continue
+		}
+		n++
+		b.WriteString("$" + strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+func (s *DB) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
 	}
@@ -61,7 +134,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
 		return err
 	}
-	steps, err := migrationSteps()
+	steps, err := migrationSteps(s.dialect)
 	if err != nil {
 		return err
 	}
@@ -80,7 +153,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *SQLite) apply(ctx context.Context, step migration) error {
+func (s *DB) apply(ctx context.Context, step migration) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -89,7 +162,7 @@ func (s *SQLite) apply(ctx context.Context, step migration) error {
 	if _, err := tx.ExecContext(ctx, step.sql); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, step.version); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_version (version) VALUES (?)`), step.version); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -101,9 +174,11 @@ type migration struct {
 	sql     string
 }
 
-// migrationSteps reads the embedded NNN_name.sql files in version order.
-func migrationSteps() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
+// migrationSteps reads the dialect's embedded NNN_name.sql files in
+// version order. Both dialects have the same versions.
+func migrationSteps(d dialect) ([]migration, error) {
+	dir := "migrations/" + d.name
+	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +189,7 @@ func migrationSteps() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration file %q is not named NNN_name.sql", e.Name())
 		}
-		body, err := migrations.ReadFile("migrations/" + e.Name())
+		body, err := migrations.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -125,9 +200,9 @@ func migrationSteps() ([]migration, error) {
 }
 
 // Get returns the value stored under key, and false when there is none.
-func (s *SQLite) Get(ctx context.Context, key string) (string, bool, error) {
+func (s *DB) Get(ctx context.Context, key string) (string, bool, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ?`, key).Scan(&v)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM kv WHERE key = ?`), key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -135,8 +210,8 @@ func (s *SQLite) Get(ctx context.Context, key string) (string, bool, error) {
 }
 
 // Put stores value under key, replacing any earlier value.
-func (s *SQLite) Put(ctx context.Context, key, value string) error {
+func (s *DB) Put(ctx context.Context, key, value string) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+		s.q(`INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), key, value)
 	return err
 }

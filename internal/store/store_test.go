@@ -37,7 +37,7 @@ func TestReopenKeepsStateAndMigratesOnce(t *testing.T) {
 	}
 	var versions int
 	s.db.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&versions)
-	if steps, _ := migrationSteps(); versions != len(steps) {
+	if steps, _ := migrationSteps(sqlite); versions != len(steps) {
 		t.Errorf("%d migrations recorded, want %d", versions, len(steps))
 	}
 }
@@ -53,26 +53,5 @@ func TestRefusesNewerSchema(t *testing.T) {
 	s.Close()
 	if _, err := OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("opening a newer schema: %v", err)
-	}
-}
-
-func TestPruneKeepsPending(t *testing.T) {
-	ctx := context.Background()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	old := time.Now().Add(-48 * time.Hour)
-	for _, k := range []string{"sent", "pending"} {
-		s.Enqueue(ctx, Outgoing{Key: k, RoomID: "!r", EventType: "m.room.message", Content: []byte("{}"), CreatedAt: old})
-	}
-	msgs, _ := s.Pending(ctx, 10)
-	s.MarkSent(ctx, msgs[0].ID, "$e", old)
-	if n, _ := s.PruneDone(ctx, time.Now().Add(-24*time.Hour)); n != 1 {
-		t.Errorf("pruned %d, want 1", n)
-	}
-	if known, _ := s.Known(ctx, "pending"); !known {
-		t.Error("a pending message was pruned")
 	}
 }

@@ -1,0 +1,268 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+// backend opens the same database again and again, as restarts do.
+type backend struct {
+	name string
+	open func(t *testing.T) func() (*store.DB, error)
+}
+
+// pg is one PostgreSQL server for the package's tests (started by
+// TestMain); pgErr says why there is none.
+var (
+	pg    *testenv.Postgres
+	pgErr error
+)
+
+func TestMain(m *testing.M) {
+	pg, pgErr = testenv.StartPostgres()
+	code := m.Run()
+	if pg != nil {
+		pg.Stop()
+	}
+	os.Exit(code)
+}
+
+// backends are SQLite (a file) and a real PostgreSQL server: every test
+// below runs on both, so the two stores behave the same.
+var backends = []backend{
+	{"sqlite", func(t *testing.T) func() (*store.DB, error) {
+		path := filepath.Join(t.TempDir(), "ibbot.db")
+		return func() (*store.DB, error) { return store.OpenSQLite(context.Background(), path) }
+	}},
+	{"postgres", func(t *testing.T) func() (*store.DB, error) {
+		if pgErr != nil {
+			// A developer without PostgreSQL skips; CI installs it and fails.
+			if errors.Is(pgErr, testenv.ErrNoPostgres) && os.Getenv("CI") != "true" {
+				t.Skip(pgErr)
+			}
+			t.Fatal(pgErr)
+		}
+		dsn := pg.EmptyDB(t)
+		return func() (*store.DB, error) { return store.Open(context.Background(), dsn) }
+	}},
+}
+
+func forEachBackend(t *testing.T, test func(t *testing.T, open func() (*store.DB, error))) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b.open(t)) })
+	}
+}
+
+func mustOpen(t *testing.T, open func() (*store.DB, error)) *store.DB {
+	t.Helper()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStoreKeepsStateAcrossReopen(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		s.Put(ctx, "k", "v1")
+		s.Put(ctx, "k", "v2")
+		msg := store.Outgoing{Key: "a", RoomID: "!r", EventType: "m.room.message", Content: []byte(`{"body":"é"}`), CreatedAt: time.Now()}
+		added, _ := s.Enqueue(ctx, msg)
+		again, _ := s.Enqueue(ctx, msg)
+		if !added || again {
+			t.Fatalf("enqueue added=%v, duplicate added=%v", added, again)
+		}
+		s.Close()
+
+		s = mustOpen(t, open) // migrations run again: nothing to do
+		if v, ok, _ := s.Get(ctx, "k"); !ok || v != "v2" {
+			t.Errorf("kv after reopen = %q %v", v, ok)
+		}
+		if _, ok, _ := s.Get(ctx, "missing"); ok {
+			t.Error("a missing key was found")
+		}
+		pending, _ := s.Pending(ctx, 10)
+		if len(pending) != 1 || string(pending[0].Content) != `{"body":"é"}` {
+			t.Errorf("pending after reopen = %+v", pending)
+		}
+	})
+}
+
+func TestOutboxLifecycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		old := time.Now().Add(-48 * time.Hour)
+		for _, k := range []string{"first", "second", "third"} {
+			s.Enqueue(ctx, store.Outgoing{Key: k, RoomID: "!r", EventType: "m.room.message", Content: []byte("{}"),
+				CreatedAt: old, TxnID: "txn-" + k, Relation: "thread", TargetKey: "root"})
+		}
+		msgs, err := s.Pending(ctx, 10)
+		if err != nil || len(msgs) != 3 || msgs[0].Key != "first" || msgs[2].Key != "third" {
+			t.Fatalf("pending = %+v, %v; want first, second, third in order", msgs, err)
+		}
+		if msgs[1].Relation != "thread" || msgs[1].TargetKey != "root" || !msgs[1].CreatedAt.Equal(old.Truncate(time.Millisecond)) {
+			t.Errorf("message read back as %+v", msgs[1])
+		}
+		s.MarkAttempt(ctx, msgs[0].ID, "sending")
+		s.MarkAttempt(ctx, msgs[0].ID, "HTTP 502")
+		s.MarkSent(ctx, msgs[0].ID, "$first", old)
+		s.MarkFailed(ctx, msgs[1].ID, "M_FORBIDDEN", old)
+		if marked, _ := s.MarkSentByTxn(ctx, "txn-third", "$third", time.Now()); !marked {
+			t.Error("MarkSentByTxn did not settle the third message")
+		}
+		if marked, _ := s.MarkSentByTxn(ctx, "txn-third", "$third", time.Now()); marked {
+			t.Error("MarkSentByTxn settled an already sent message again")
+		}
+		if n, _ := s.PendingCount(ctx); n != 0 {
+			t.Errorf("%d pending, want 0", n)
+		}
+		for key, want := range map[string]string{"first": "$first", "second": "", "third": "$third", "unknown": ""} {
+			if got, _ := s.EventID(ctx, key); got != want {
+				t.Errorf("EventID(%s) = %q, want %q", key, got, want)
+			}
+		}
+		// Pruning forgets finished messages older than the cutoff only.
+		if n, _ := s.PruneDone(ctx, time.Now().Add(-24*time.Hour)); n != 2 {
+			t.Errorf("pruned %d, want 2 (first and second)", n)
+		}
+		for key, want := range map[string]bool{"first": false, "second": false, "third": true} {
+			if known, _ := s.Known(ctx, key); known != want {
+				t.Errorf("Known(%s) = %v after pruning, want %v", key, known, want)
+			}
+		}
+	})
+}
+
+func TestDeliveriesInArrivalOrder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		at := time.Now()
+		// Same millisecond: arrival order still decides.
+		for _, id := range []string{"zz", "aa", "mm"} {
+			if ok, err := s.SaveDelivery(ctx, store.Delivery{ID: id, Event: "issues", Payload: []byte(`{"n":"` + id + `"}`)}, at); !ok || err != nil {
+				t.Fatalf("SaveDelivery(%s) = %v, %v", id, ok, err)
+			}
+		}
+		if ok, _ := s.SaveDelivery(ctx, store.Delivery{ID: "aa", Event: "issues", Payload: []byte("{}")}, at); ok {
+			t.Error("a redelivery was saved again")
+		}
+		ds, _ := s.PendingDeliveries(ctx, 10)
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		if !slices.Equal(ids, []string{"zz", "aa", "mm"}) || string(ds[1].Payload) != `{"n":"aa"}` {
+			t.Fatalf("pending deliveries %v (%+v), want zz, aa, mm with payloads", ids, ds)
+		}
+		s.DeliveryDone(ctx, "zz")
+		if ds, _ := s.PendingDeliveries(ctx, 1); len(ds) != 1 || ds[0].ID != "aa" {
+			t.Errorf("after zz is done, next = %+v", ds)
+		}
+		if ok, _ := s.SaveDelivery(ctx, store.Delivery{ID: "zz", Event: "issues", Payload: []byte("{}")}, at); ok {
+			t.Error("a redelivery of a processed delivery was saved again")
+		}
+		if n, _ := s.PruneDeliveries(ctx, at.Add(time.Second)); n != 1 {
+			t.Errorf("pruned %d deliveries, want 1 (the processed one)", n)
+		}
+	})
+}
+
+func TestItemsAndDigests(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		now := time.Now()
+		s.PutItem(ctx, "o/r#1", store.ItemRow{Data: "v1", Version: 1}, now)
+		s.PutItem(ctx, "o/r#1", store.ItemRow{Data: "v2", Version: 2, DueAt: now.Add(-time.Second)}, now)
+		s.PutItem(ctx, "o/r#2", store.ItemRow{Data: "x", DueAt: now.Add(time.Hour)}, now)
+		if r, ok, _ := s.Item(ctx, "o/r#1"); !ok || r.Data != "v2" || r.Version != 2 || r.DueAt.IsZero() {
+			t.Errorf("item = %+v %v", r, ok)
+		}
+		if _, ok, _ := s.Item(ctx, "o/r#3"); ok {
+			t.Error("a missing item was found")
+		}
+		if due, _ := s.DueItems(ctx, now); !slices.Equal(due, []string{"o/r#1"}) {
+			t.Errorf("due = %v, want o/r#1", due)
+		}
+
+		e := store.DigestEntry{Room: "!r", Repo: "o/r", ItemKey: "o/r#5", Title: "bump x", URL: "u", AddedAt: now}
+		s.AddDigest(ctx, e)
+		s.AddDigest(ctx, e)
+		e.ItemKey, e.AddedAt = "o/r#6", now.Add(time.Second)
+		s.AddDigest(ctx, e)
+		if ds, _ := s.Digests(ctx); len(ds) != 2 || ds[0].ItemKey != "o/r#5" || ds[1].ItemKey != "o/r#6" {
+			t.Errorf("digests = %+v", ds)
+		}
+		s.DropDigest(ctx, "!r", []string{"o/r#5", "o/r#6"})
+		if ds, _ := s.Digests(ctx); len(ds) != 0 {
+			t.Errorf("digests after drop = %+v", ds)
+		}
+	})
+}
+
+func TestMailThreadsAndSearch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		rows := []store.MailRow{
+			{MessageID: "a", RootID: "a", Subject: "RHEL 10 on Azure", Author: "Ana", SentAt: day},
+			{MessageID: "b", RootID: "b", Subject: "100% disk usage_in composer", Author: "Bo", SentAt: day.Add(time.Hour)},
+			{MessageID: "a1", RootID: "a", Subject: "Re: RHEL 10 on Azure", Author: "Ondrej", SentAt: day.Add(2 * time.Hour)},
+		}
+		var counts []int
+		for _, r := range rows {
+			n, err := s.AddMail(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts = append(counts, n)
+		}
+		if n, _ := s.AddMail(ctx, rows[2]); n != 1 { // the same mail again
+			t.Errorf("a duplicate reply changed the count to %d", n)
+		}
+		if !slices.Equal(counts, []int{0, 0, 1}) {
+			t.Errorf("reply counts %v, want 0 0 1", counts)
+		}
+		if root, ok, _ := s.MailRoot(ctx, "a1"); !ok || root != "a" {
+			t.Errorf("root of a1 = %q %v", root, ok)
+		}
+		threads, _ := s.MailThreads(ctx, "", 10)
+		if len(threads) != 2 || threads[0].MessageID != "b" || threads[1].Replies != 1 || !threads[1].SentAt.Equal(day) {
+			t.Errorf("threads = %+v, want b then a (1 reply)", threads)
+		}
+		for query, want := range map[string]string{
+			"azure rhel": "a", // every word, any case
+			"100%":       "b", // % and _ are literal, not wildcards
+			"usage_in":   "b",
+			"10%":        "",
+			"e_1":        "",
+		} {
+			found, err := s.MailThreads(ctx, query, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range found {
+				ids = append(ids, r.MessageID)
+			}
+			if strings.Join(ids, ",") != want {
+				t.Errorf("search %q found %v, want %q", query, ids, want)
+			}
+		}
+	})
+}
