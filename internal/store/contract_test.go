@@ -266,3 +266,20 @@ func TestMailThreadsAndSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresErrorsHideThePassword: a failed connection is reported (and
+// logged) without the password of the URL.
+func TestPostgresErrorsHideThePassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://ibbot:hunter2-secret@127.0.0.1:1/ibbot?connect_timeout=2",
+		"postgres://ibbot:hunter2-secret@127.0.0.1:1/ibbot?sslmode=bogus",
+	} {
+		_, err := store.Open(context.Background(), dsn)
+		if err == nil {
+			t.Fatalf("%s: no error", dsn)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}
