@@ -17,6 +17,7 @@ import (
 // Store is what the relay keeps: the mails it handled.
 type Store interface {
 	MailRoot(ctx context.Context, messageID string) (string, bool, error)
+	MailThread(ctx context.Context, rootID string) (store.MailRow, bool, error)
 	AddMail(ctx context.Context, r store.MailRow) (int, error)
 	MailThreads(ctx context.Context, query string, limit int) ([]store.MailRow, error)
 }
@@ -33,10 +34,11 @@ type Poster interface {
 // Message-ID, so a mail delivered twice, cross-posted, or replayed after a
 // crash is posted once.
 type Relay struct {
-	Store  Store
-	Poster Poster
-	Config config.Mail
-	Log    zerolog.Logger
+	Store   Store
+	Poster  Poster
+	Config  config.Mail
+	Log     zerolog.Logger
+	Metrics *Metrics // nil counts nothing
 }
 
 // Handle parses and relays one raw mail. Mail that is not for the relay
@@ -46,16 +48,19 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 	m, err := Parse(raw, Limits{MaxMailBytes: r.Config.MaxMailBytes, MaxBodyChars: 20000})
 	if err != nil {
 		r.Log.Warn().Err(err).Msg("Skipping a mail that cannot be read")
+		r.Metrics.mail(outcomeUnreadable)
 		return nil
 	}
 	log := r.Log.With().Str("message_id", m.MessageID).Logger()
-	if skip := r.skipReason(m, raw); skip != "" {
-		log.Info().Str("reason", skip).Msg("Not relaying a mail")
+	if outcome, why := r.skipReason(m, raw); outcome != "" {
+		log.Info().Str("reason", why).Msg("Not relaying a mail")
+		r.Metrics.mail(outcome)
 		return nil
 	}
 	if _, seen, err := r.Store.MailRoot(ctx, m.MessageID); err != nil || seen {
 		if seen {
 			log.Debug().Msg("Mail already relayed (duplicate delivery or cross-post)")
+			r.Metrics.mail(outcomeDuplicate)
 		}
 		return err
 	}
@@ -66,36 +71,44 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 	if m.ArchiveURL == "" && r.Config.ArchiveURL != "" {
 		m.ArchiveURL = strings.NewReplacer("{msgid}", m.MessageID, "{hash}", MessageHash(m.MessageID)).Replace(r.Config.ArchiveURL)
 	}
-	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date}
+	// Post first, record after: a crash or a failed post in between leaves
+	// the mail unrecorded, so the retry posts it again under the same keys
+	// (which the outbox deduplicates) instead of taking it for a duplicate.
+	outcome := outcomeThread
 	if root == m.MessageID {
-		if err := r.postRoot(ctx, m); err != nil {
-			return err
-		}
-		_, err := r.Store.AddMail(ctx, row)
-		return err
+		err = r.postRoot(ctx, m)
+	} else {
+		outcome = outcomeReply
+		err = r.postReply(ctx, m, root)
 	}
-	count, err := r.Store.AddMail(ctx, row)
 	if err != nil {
 		return err
 	}
-	return r.postReply(ctx, m, root, count)
+	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date}
+	if _, err := r.Store.AddMail(ctx, row); err != nil {
+		return err
+	}
+	r.Metrics.mail(outcome)
+	return nil
 }
 
-func (r *Relay) skipReason(m *Mail, raw []byte) string {
+// skipReason says why a mail is not for the relay: an outcome for the
+// metrics and a reason for the log; empty when it is to be relayed.
+func (r *Relay) skipReason(m *Mail, raw []byte) (outcome, why string) {
 	if !slices.ContainsFunc(m.ListIDs, func(id string) bool {
 		return slices.ContainsFunc(r.Config.ListID, func(want string) bool { return strings.EqualFold(want, id) })
 	}) {
-		return fmt.Sprintf("List-Id %v is not one of %v", m.ListIDs, r.Config.ListID)
+		return outcomeOtherList, fmt.Sprintf("List-Id %v is not one of %v", m.ListIDs, r.Config.ListID)
 	}
 	if m.Kind != Post {
-		return "a " + string(m.Kind) + ", not a post"
+		return outcomeNotAPost, "a " + string(m.Kind) + ", not a post"
 	}
 	if h := r.Config.SpamHeader; h != "" {
 		if v := headerValue(raw, h); strings.HasPrefix(strings.ToLower(v), "yes") {
-			return h + ": " + v
+			return outcomeSpam, h + ": " + v
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // threadRoot finds the thread a mail belongs to through the nearest known
@@ -136,24 +149,24 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 	return nil
 }
 
-func (r *Relay) postReply(ctx context.Context, m *Mail, root string, count int) error {
+func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
+	thread, ok, err := r.Store.MailThread(ctx, root)
+	if err != nil {
+		return err
+	}
+	if !ok { // cannot happen: threadRoot found the root stored
+		return r.postRoot(ctx, m)
+	}
+	count := thread.Replies + 1 // with this one, which is recorded after posting
+	rootMail := &Mail{MessageID: root, Subject: thread.Subject, Author: thread.Author, ArchiveURL: thread.ArchiveURL, Date: thread.SentAt}
 	for _, room := range r.Config.Rooms {
 		var err error
 		switch r.Config.Replies {
 		case "thread":
 			err = r.Poster.PostInThread(ctx, "mail:reply:"+room+":"+m.MessageID, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars))
 		case "count":
-			rows, lerr := r.Store.MailThreads(ctx, "", 1000)
-			if lerr != nil {
-				return lerr
-			}
-			for _, t := range rows {
-				if t.MessageID == root {
-					rootMail := &Mail{MessageID: root, Subject: t.Subject, Author: t.Author, ArchiveURL: t.ArchiveURL, Date: t.SentAt}
-					err = r.Poster.Edit(ctx, fmt.Sprintf("mail:count:%s:%s:%d", room, root, count), room, rootKey(room, root),
-						RenderThread(rootMail, 0, count))
-				}
-			}
+			err = r.Poster.Edit(ctx, fmt.Sprintf("mail:count:%s:%s:%d", room, root, count), room, rootKey(room, root),
+				RenderThread(rootMail, 0, count))
 		}
 		if err != nil {
 			return err

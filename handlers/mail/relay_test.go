@@ -1,12 +1,16 @@
 package mail
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/bot"
@@ -50,7 +54,7 @@ func (e *mailEnv) start(t *testing.T) {
 	w := &Watcher{
 		Config: config.IMAP{Address: e.imap.Address, TLS: "none", Username: e.imap.Username,
 			Password: config.NewSecret(e.imap.Password), Mailbox: "INBOX", PollInterval: 20 * time.Millisecond, NoopInterval: time.Second},
-		Handle: e.relay.Handle, Store: e.store, Log: zerolog.Nop(),
+		Handle: e.relay.Handle, Store: e.store, Log: zerolog.Nop(), Metrics: e.relay.Metrics,
 	}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -202,4 +206,114 @@ func TestThreadsCommand(t *testing.T) {
 		return rep.Plain
 	}
 	golden.Check(t, "ml.golden", run()+"\n\n"+run("search", "rhel", "blueprint")+"\n\n"+run("search", "kernel")+"\n")
+}
+
+// flakyPoster fails the first posts into a thread (or edits), as a full
+// disk or a database error would, then records like the bot's queue.
+type flakyPoster struct {
+	testenv.Recorder
+	failures int
+}
+
+func (p *flakyPoster) fail() error {
+	if p.failures > 0 {
+		p.failures--
+		return errors.New("database is locked")
+	}
+	return nil
+}
+
+func (p *flakyPoster) PostInThread(ctx context.Context, key, room, root string, rep bot.Reply) error {
+	if err := p.fail(); err != nil {
+		return err
+	}
+	return p.Recorder.PostInThread(ctx, key, room, root, rep)
+}
+
+func (p *flakyPoster) Edit(ctx context.Context, key, room, target string, rep bot.Reply) error {
+	if err := p.fail(); err != nil {
+		return err
+	}
+	return p.Recorder.Edit(ctx, key, room, target, rep)
+}
+
+// TestReplyIsPostedWhenRetriedAfterAFailure: when posting a reply fails
+// (or the bot dies right then), the watcher retries the same mail; it must
+// then be posted, once, and counted once, not mistaken for a duplicate.
+func TestReplyIsPostedWhenRetriedAfterAFailure(t *testing.T) {
+	for _, mode := range []string{"thread", "count"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newMailEnv(t)
+			p := &flakyPoster{failures: 1}
+			e.relay.Poster, e.relay.Config.Replies = p, mode
+			ctx := context.Background()
+			if err := e.relay.Handle(ctx, fixture(t, "ibbot-mm3-root.eml")); err != nil {
+				t.Fatal(err)
+			}
+			reply := fixture(t, "ibbot-mm2-reply-inline-footer.eml")
+			if err := e.relay.Handle(ctx, reply); err == nil {
+				t.Fatal("a failed post was not reported, so the watcher would move past the mail")
+			}
+			if err := e.relay.Handle(ctx, reply); err != nil { // the watcher's retry
+				t.Fatal(err)
+			}
+			msgs := p.All()
+			if len(msgs) != 2 || msgs[1].Rel == "" {
+				t.Fatalf("posted %+v, want the root and the reply", msgs)
+			}
+			if mode == "count" && !strings.Contains(msgs[1].Plain, "· 1 reply") {
+				t.Errorf("count edit says %q, want 1 reply", msgs[1].Plain)
+			}
+			if threads, _ := e.store.MailThreads(ctx, "", 10); len(threads) != 1 || threads[0].Replies != 1 {
+				t.Errorf("threads %+v, want one with 1 reply", threads)
+			}
+		})
+	}
+}
+
+// TestRelayCountsOutcomes: /metrics tells the operator what became of each
+// mail.
+func TestRelayCountsOutcomes(t *testing.T) {
+	e := newMailEnv(t)
+	e.relay.Metrics = NewMetrics(prometheus.NewRegistry())
+	e.relay.Config.SpamHeader = "X-Spam-Flag"
+	ctx := context.Background()
+	spam := append([]byte("X-Spam-Flag: YES\r\n"), fixture(t, "ibbot-html-only.eml")...)
+	bounce := bytes.Replace(fixture(t, "ibbot-windows-1252.eml"), []byte("\nFrom: "), []byte("\nX-Was-From: "), 1)
+	bounce = append([]byte("From: MAILER-DAEMON@lists.example.org\r\n"), bounce...)
+	for _, raw := range [][]byte{
+		fixture(t, "ibbot-mm3-root.eml"), fixture(t, "ibbot-mm2-reply-inline-footer.eml"),
+		fixture(t, "ibbot-mm3-root.eml"),                      // delivered twice
+		fixture(t, "notmuch-crosspost-same-msgid-list-a.eml"), // another list
+		spam, bounce,
+		[]byte("\x00\x01 not a mail"),
+	} {
+		if err := e.relay.Handle(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]float64{outcomeThread: 1, outcomeReply: 1, outcomeDuplicate: 1, outcomeOtherList: 1,
+		outcomeSpam: 1, outcomeNotAPost: 1, outcomeUnreadable: 1}
+	for outcome, n := range want {
+		if got := testutil.ToFloat64(e.relay.Metrics.Mails.WithLabelValues(outcome)); got != n {
+			t.Errorf("ibbot_mail_messages_total{outcome=%q} = %v, want %v", outcome, got, n)
+		}
+	}
+}
+
+// TestWatcherReportsItsConnection: /metrics shows whether the IMAP
+// connection is up and when the mailbox was last read.
+func TestWatcherReportsItsConnection(t *testing.T) {
+	e := newMailEnv(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	e.relay.Metrics = m
+	before := float64(time.Now().Unix())
+	e.start(t)
+	waitUntil(t, "the watcher to report", func() bool {
+		return testutil.ToFloat64(m.Connected) == 1 && testutil.ToFloat64(m.LastCheck) >= before
+	})
+	e.stop()
+	if up := testutil.ToFloat64(m.Connected); up != 0 {
+		t.Errorf("ibbot_mail_connected = %v after the watcher stopped, want 0", up)
+	}
 }

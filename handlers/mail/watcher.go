@@ -51,6 +51,7 @@ type Watcher struct {
 	Handle   Handler
 	Store    KV
 	Log      zerolog.Logger
+	Metrics  *Metrics // nil counts nothing
 	// Dial overrides how the connection is made (tests); nil uses Config.
 	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
 }
@@ -160,11 +161,14 @@ func (w *Watcher) session(ctx context.Context) error {
 		return err
 	}
 	w.Log.Info().Uint32("uid_validity", pos.UIDValidity).Uint32("last_uid", uint32(pos.LastUID)).Msg("Watching the mailbox")
+	w.Metrics.connected(true)
+	defer w.Metrics.connected(false)
 	healthy := false
 	for {
 		if err := w.fetchNew(ctx, c, guard, &pos); err != nil {
 			return err
 		}
+		w.Metrics.checked()
 		if err := w.wait(ctx, c, newMail); err != nil {
 			if healthy {
 				return fmt.Errorf("%w: %v", errHealthy, err)

@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
 	}
 	gh.start(gctx, g, b, st, know, srv.Mux, reg, opts.Now, log)
-	startMail(gctx, g, cfg.Mail, st, b, log)
+	startMail(gctx, g, cfg.Mail, st, b, reg, log)
 	g.Go(func() error { return b.Run(gctx) })
 	if w := know.watcher(cfg, st, b, log); w != nil {
 		g.Go(func() error {

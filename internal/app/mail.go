@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -13,13 +14,14 @@ import (
 )
 
 // startMail runs the mailing-list relay when an IMAP mailbox is configured.
-func startMail(ctx context.Context, g *errgroup.Group, cfg config.Mail, st *store.DB, b *bot.Bot, log zerolog.Logger) {
+func startMail(ctx context.Context, g *errgroup.Group, cfg config.Mail, st *store.DB, b *bot.Bot, reg prometheus.Registerer, log zerolog.Logger) {
 	if cfg.IMAP.Address == "" {
 		return
 	}
 	log = log.With().Str("component", "mail").Logger()
-	relay := &mail.Relay{Store: st, Poster: b, Config: cfg, Log: log}
-	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: st, Log: log}
+	metrics := mail.NewMetrics(reg)
+	relay := &mail.Relay{Store: st, Poster: b, Config: cfg, Log: log, Metrics: metrics}
+	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: st, Log: log, Metrics: metrics}
 	g.Go(func() error {
 		if b.WaitReady(ctx) != nil {
 			return nil

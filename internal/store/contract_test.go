@@ -241,6 +241,12 @@ func TestMailThreadsAndSearch(t *testing.T) {
 		if root, ok, _ := s.MailRoot(ctx, "a1"); !ok || root != "a" {
 			t.Errorf("root of a1 = %q %v", root, ok)
 		}
+		if r, ok, _ := s.MailThread(ctx, "a"); !ok || r.Subject != "RHEL 10 on Azure" || r.Author != "Ana" || r.Replies != 1 || !r.SentAt.Equal(day) {
+			t.Errorf("thread a = %+v %v", r, ok)
+		}
+		if _, ok, _ := s.MailThread(ctx, "nope"); ok {
+			t.Error("a missing thread was found")
+		}
 		threads, _ := s.MailThreads(ctx, "", 10)
 		if len(threads) != 2 || threads[0].MessageID != "b" || threads[1].Replies != 1 || !threads[1].SentAt.Equal(day) {
 			t.Errorf("threads = %+v, want b then a (1 reply)", threads)

@@ -26,6 +26,21 @@ func (s *DB) MailRoot(ctx context.Context, messageID string) (string, bool, erro
 	return root, err == nil, err
 }
 
+// MailThread returns the stored row of a thread's root (its subject,
+// author, link and reply count), and false when there is none.
+func (s *DB) MailThread(ctx context.Context, rootID string) (MailRow, bool, error) {
+	var r MailRow
+	var at int64
+	err := s.db.QueryRowContext(ctx,
+		s.q(`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = ?`), rootID).
+		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	r.SentAt = time.UnixMilli(at)
+	return r, err == nil, err
+}
+
 // AddMail records a handled mail; for a reply it counts one more reply on
 // its root and returns the new count.
 func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
