@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +25,13 @@ import (
 const testList = "image-builder.lists.example.org"
 
 type mailEnv struct {
-	imap  *testenv.IMAPServer
-	store *store.DB
-	rec   *testenv.Recorder
-	relay *Relay
-	stop  func()
+	maxMailBytes int     // the watcher's mail.max_mail_bytes; 0: whole mails
+	handle       Handler // what the watcher calls; nil: the relay
+	imap         *testenv.IMAPServer
+	store        *store.DB
+	rec          *testenv.Recorder
+	relay        *Relay
+	stop         func()
 }
 
 func newMailEnv(t *testing.T) *mailEnv {
@@ -55,6 +59,10 @@ func (e *mailEnv) start(t *testing.T) {
 		Config: config.IMAP{Address: e.imap.Address, TLS: "none", Username: e.imap.Username,
 			Password: config.NewSecret(e.imap.Password), Mailbox: "INBOX", PollInterval: 20 * time.Millisecond, NoopInterval: time.Second},
 		Handle: e.relay.Handle, Store: e.store, Log: zerolog.Nop(), Metrics: e.relay.Metrics,
+		MaxMailBytes: e.maxMailBytes,
+	}
+	if e.handle != nil {
+		w.Handle = e.handle
 	}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -315,5 +323,67 @@ func TestWatcherReportsItsConnection(t *testing.T) {
 	e.stop()
 	if up := testutil.ToFloat64(m.Connected); up != 0 {
 		t.Errorf("ibbot_mail_connected = %v after the watcher stopped, want 0", up)
+	}
+}
+
+func listPost(i int, body string) []byte {
+	return []byte(fmt.Sprintf("From: Ana Silva <ana@example.com>\r\nMessage-ID: <post-%d@example.com>\r\n"+
+		"Subject: [image-builder] post %d\r\nList-Id: <%s>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", i, i, testList, body))
+}
+
+// TestBacklogIsRelayedInOrderInBatches: a backlog larger than one FETCH
+// batch (after an outage) is relayed whole, once, in mailbox order.
+func TestBacklogIsRelayedInOrderInBatches(t *testing.T) {
+	e := newMailEnv(t)
+	e.start(t)
+	const n = 3*fetchBatch + 5
+	var raws [][]byte
+	for i := range n {
+		raws = append(raws, listPost(i, "Body."))
+	}
+	if err := e.imap.Append(raws...); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the backlog", func() bool { return len(e.rec.All()) >= n })
+	e.stop()
+	msgs := e.rec.All()
+	if len(msgs) != n {
+		t.Fatalf("%d messages, want %d", len(msgs), n)
+	}
+	for i, m := range msgs {
+		if !strings.HasPrefix(m.Plain, fmt.Sprintf("✉ post %d — ", i)) {
+			t.Fatalf("message %d is %q: out of order", i, m.Plain)
+		}
+	}
+}
+
+// TestHugeMailIsReadFromItsStart: no more than mail.max_mail_bytes of a
+// mail is downloaded; the mail is still announced from what was read.
+func TestHugeMailIsReadFromItsStart(t *testing.T) {
+	e := newMailEnv(t)
+	e.maxMailBytes = 2000
+	var mu sync.Mutex
+	var downloaded []int
+	e.handle = func(ctx context.Context, raw []byte) error {
+		mu.Lock()
+		downloaded = append(downloaded, len(raw))
+		mu.Unlock()
+		return e.relay.Handle(ctx, raw)
+	}
+	e.start(t)
+	huge := listPost(1, "The first line says what it is about.\r\n"+strings.Repeat("x", 1<<20))
+	if err := e.imap.Append(huge, listPost(2, "Small.")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "both mails", func() bool { return len(e.rec.All()) >= 2 })
+	msgs := e.rec.All()
+	if !strings.HasPrefix(msgs[0].Plain, "✉ post 1 — Ana Silva") || !strings.Contains(msgs[0].Plain, "The first line says") {
+		t.Errorf("the huge mail was announced as %q", msgs[0].Plain)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(downloaded) != 2 || downloaded[0] != 2000 {
+		t.Errorf("downloaded %v bytes, want the huge mail cut at 2000", downloaded)
 	}
 }

@@ -1,12 +1,14 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,6 +54,8 @@ type Watcher struct {
 	Store    KV
 	Log      zerolog.Logger
 	Metrics  *Metrics // nil counts nothing
+	// MaxMailBytes caps how much of one mail is downloaded; 0: all of it.
+	MaxMailBytes int
 	// Dial overrides how the connection is made (tests); nil uses Config.
 	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
 }
@@ -253,64 +257,127 @@ func (w *Watcher) save(ctx context.Context, pos position) error {
 	return w.Store.Put(context.WithoutCancel(ctx), w.key(), string(b))
 }
 
-// fetchNew reads every message with a UID above the last handled one.
-// "UID n:*" always returns the last message even when n is past the end,
-// so UIDs are filtered here too.
+// fetchBatch bounds how many mails one FETCH reads: after a long outage
+// memory stays small, and a shutdown (which waits for a running FETCH)
+// stays quick.
+const fetchBatch = 20
+
+// pending is a message not handled yet, as listed by fetchNew.
+type pending struct {
+	uid  imap.UID
+	date time.Time
+}
+
+// fetchNew relays every message with a UID above the last handled one, in
+// UID order, until no more arrive. It lists them cheaply (UID and date),
+// then reads the bodies in batches.
 func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position) error {
 	for {
-		var set imap.UIDSet
-		set.AddRange(pos.LastUID+1, 0) // 0 is "*"
-		if !guard.begin() {
-			return ctx.Err()
-		}
-		msgs, err := c.Fetch(set, &imap.FetchOptions{
-			UID: true, InternalDate: true,
-			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
-		}).Collect()
-		guard.end()
+		list, err := w.listNew(ctx, c, guard, pos.LastUID)
 		if err != nil {
-			return fmt.Errorf("fetching new mail: %w", err)
+			return err
 		}
-		handled := 0
-		for _, m := range sortByUID(msgs) {
-			if m.UID <= pos.LastUID {
-				continue
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			raw := m.FindBodySection(&imap.FetchItemBodySection{Peek: true})
-			if raw != nil && !m.InternalDate.Before(pos.SkipBefore) {
-				if err := w.Handle(ctx, raw); err != nil {
-					return fmt.Errorf("relaying UID %d: %w", m.UID, err)
-				}
-			}
-			pos.LastUID = m.UID
-			if m.InternalDate.After(pos.LastDate) {
-				pos.LastDate = m.InternalDate
-			}
-			if err := w.save(ctx, *pos); err != nil {
-				return err
-			}
-			handled++
-		}
-		if handled == 0 {
+		if len(list) == 0 {
 			if !pos.SkipBefore.IsZero() {
 				pos.SkipBefore = time.Time{} // caught up after a resync
 				return w.save(ctx, *pos)
 			}
 			return nil
 		}
+		for batch := range slices.Chunk(list, fetchBatch) {
+			if err := w.relayBatch(ctx, c, guard, pos, batch); err != nil {
+				return err
+			}
+		}
 	}
 }
 
-func sortByUID(msgs []*imapclient.FetchMessageBuffer) []*imapclient.FetchMessageBuffer {
-	for i := 1; i < len(msgs); i++ {
-		for j := i; j > 0 && msgs[j].UID < msgs[j-1].UID; j-- {
-			msgs[j], msgs[j-1] = msgs[j-1], msgs[j]
+// listNew lists the messages above last. "UID n:*" always returns the last
+// message even when n is past the end, so UIDs are filtered here too.
+func (w *Watcher) listNew(ctx context.Context, c *imapclient.Client, guard *closeGuard, last imap.UID) ([]pending, error) {
+	var set imap.UIDSet
+	set.AddRange(last+1, 0) // 0 is "*"
+	msgs, err := w.fetch(ctx, c, guard, set, &imap.FetchOptions{UID: true, InternalDate: true})
+	if err != nil {
+		return nil, fmt.Errorf("listing new mail: %w", err)
+	}
+	var list []pending
+	for _, m := range msgs {
+		if m.UID > last {
+			list = append(list, pending{uid: m.UID, date: m.InternalDate})
 		}
 	}
-	return msgs
+	slices.SortFunc(list, func(a, b pending) int { return cmp.Compare(a.uid, b.uid) })
+	return list, nil
+}
+
+// relayBatch reads the bodies of a batch (never more than the configured
+// mail size each: BODY.PEEK[]<0.max>) and relays them in UID order,
+// storing the position after each. Mail older than a resync's SkipBefore
+// was handled under the old UIDVALIDITY and is not even downloaded.
+func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position, batch []pending) error {
+	var set imap.UIDSet
+	for _, m := range batch {
+		if !m.date.Before(pos.SkipBefore) {
+			set.AddNum(m.uid)
+		}
+	}
+	bodies := map[imap.UID][]byte{}
+	if len(set) > 0 {
+		section := w.bodySection()
+		msgs, err := w.fetch(ctx, c, guard, set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+		if err != nil {
+			return fmt.Errorf("fetching new mail: %w", err)
+		}
+		for _, m := range msgs {
+			bodies[m.UID] = m.FindBodySection(section)
+		}
+	}
+	for _, m := range batch {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		raw, listed := bodies[m.uid]
+		switch {
+		case m.date.Before(pos.SkipBefore):
+		case !listed:
+			w.Log.Info().Uint32("uid", uint32(m.uid)).Msg("A mail was deleted before it could be read; skipping it")
+		case raw == nil:
+			// Never skip silently what the server did send.
+			return fmt.Errorf("the server sent UID %d without its body", m.uid)
+		default:
+			if err := w.Handle(ctx, raw); err != nil {
+				return fmt.Errorf("relaying UID %d: %w", m.uid, err)
+			}
+		}
+		pos.LastUID = m.uid
+		if m.date.After(pos.LastDate) {
+			pos.LastDate = m.date
+		}
+		if err := w.save(ctx, *pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bodySection is the whole message, peeked (\Seen stays as it is), and
+// cut at MaxMailBytes when set.
+func (w *Watcher) bodySection() *imap.FetchItemBodySection {
+	s := &imap.FetchItemBodySection{Peek: true}
+	if w.MaxMailBytes > 0 {
+		s.Partial = &imap.SectionPartial{Offset: 0, Size: int64(w.MaxMailBytes)}
+	}
+	return s
+}
+
+// fetch runs one FETCH to the end, unless the watcher is stopping.
+func (w *Watcher) fetch(ctx context.Context, c *imapclient.Client, guard *closeGuard, set imap.UIDSet, opts *imap.FetchOptions) ([]*imapclient.FetchMessageBuffer, error) {
+	if !guard.begin() {
+		return nil, ctx.Err()
+	}
+	defer guard.end()
+	return c.Fetch(set, opts).Collect()
 }
 
 // wait returns when new mail may have arrived: IDLE until the server says

@@ -21,7 +21,8 @@ func startMail(ctx context.Context, g *errgroup.Group, cfg config.Mail, st *stor
 	log = log.With().Str("component", "mail").Logger()
 	metrics := mail.NewMetrics(reg)
 	relay := &mail.Relay{Store: st, Poster: b, Config: cfg, Log: log, Metrics: metrics}
-	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: st, Log: log, Metrics: metrics}
+	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: st, Log: log, Metrics: metrics,
+		MaxMailBytes: cfg.MaxMailBytes}
 	g.Go(func() error {
 		if b.WaitReady(ctx) != nil {
 			return nil

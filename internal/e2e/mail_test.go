@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +76,7 @@ func TestMailRelayThroughDovecot(t *testing.T) {
 	s := newStack(t)
 	cfg := s.config(s.hs.URL)
 	cfg.Mail = mailConfig(d, s.room.String())
+	cfg.Mail.MaxMailBytes = 64 << 10
 	startBot(t, cfg)
 
 	root := listMail("thread-1@example.com", "Koji builds of RHEL 10", "", mailList)
@@ -91,6 +93,15 @@ func TestMailRelayThroughDovecot(t *testing.T) {
 		rel := e.Content.AsMessage().RelatesTo
 		return rel != nil && rel.Type == event.RelThread && rel.EventID == rootEvt.ID && strings.HasPrefix(testenv.Body(e), "Ana Silva: Body of Re:")
 	})
+
+	// Only the first max_mail_bytes of a huge mail are downloaded (a
+	// partial FETCH, which Dovecot must answer in a form go-imap matches).
+	huge := listMail("huge@example.com", "A huge mail", "", mailList)
+	huge = append(huge, bytes.Repeat([]byte("0123456789abcdef\r\n"), 128<<10)...) // 2.25 MB
+	if err := d.Append(huge); err != nil {
+		t.Fatal(err)
+	}
+	s.human.MustWait(t, wait, "the huge mail", threadRootAbout("A huge mail"))
 
 	if err := d.Restart(); err != nil {
 		t.Fatal(err)
