@@ -8,6 +8,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/health"
 )
 
 // Deps is what the commands need from the outside.
@@ -16,6 +17,7 @@ type Deps struct {
 	Started time.Time
 	Now     func() time.Time
 	Status  StatusSource
+	Health  *health.Board // the parts !status reports on; nil: none
 
 	Catalog     *catalog.Catalog
 	Deployments Deployments
@@ -48,6 +50,6 @@ func Register(t *bot.Table, d Deps) error {
 	return t.Add(
 		Ping(d.Now),
 		Version(d.Build, d.Started, d.Now),
-		Status(d.Status, d.Started, d.Now),
+		Status(d.Status, d.Health, d.Started, d.Now),
 	)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/buildinfo"
+	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/golden"
 )
 
@@ -21,6 +22,21 @@ func (q fixedQueue) PendingCount(context.Context) (int, error) {
 	return int(q), nil
 }
 
+// fixedReport is a part whose state is given.
+type fixedReport health.Report
+
+func (r fixedReport) Health() health.Report { return health.Report(r) }
+
+// testBoard has a working mail watcher and a failing poller.
+func testBoard(now time.Time) *health.Board {
+	b := &health.Board{}
+	b.Add(fixedReport{Part: "mail", OK: true, Detail: "watching INBOX on imap.example.org:993",
+		Since: now.Add(-26 * time.Hour), Last: now.Add(-12 * time.Second)})
+	b.Add(fixedReport{Part: "GitHub polling", Detail: "1 of 10 repositories failed (osbuild/osbuild): GitHub is not answering right now",
+		Since: now.Add(-5*time.Minute - 3*time.Second), Last: now.Add(-10 * time.Minute)})
+	return b
+}
+
 func testTable(t *testing.T, now time.Time, queue fixedQueue) *bot.Table {
 	t.Helper()
 	table := bot.NewTable()
@@ -29,6 +45,7 @@ func testTable(t *testing.T, now time.Time, queue fixedQueue) *bot.Table {
 		Started: now.Add(-(26*time.Hour + 5*time.Minute)),
 		Now:     func() time.Time { return now },
 		Status:  queue,
+		Health:  testBoard(now),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/internal/health"
 )
 
 // StatusSource reports the bot's internal state for admins.
@@ -13,17 +14,37 @@ type StatusSource interface {
 	PendingCount(ctx context.Context) (int, error)
 }
 
-// Status shows room admins how the bot is doing: uptime and the outgoing
-// queue.
-func Status(src StatusSource, started time.Time, now func() time.Time) bot.Command {
+// Status shows room admins how the bot is doing: uptime, the outgoing
+// queue, and each long-running part (the mail watcher, the GitHub poller):
+// what it does and when it last did it, or what is wrong and since when.
+func Status(src StatusSource, parts *health.Board, started time.Time, now func() time.Time) bot.Command {
 	return bot.Command{
-		Name: "status", Summary: "show the bot's health: uptime and outgoing queue", Admin: true,
+		Name: "status", Summary: "show the bot's health: uptime, outgoing queue, mail and GitHub", Admin: true,
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
 			pending, err := src.PendingCount(ctx)
 			if err != nil {
 				return bot.Reply{}, fmt.Errorf("reading the queue depth: %w", err)
 			}
-			return bot.TextReply("up %s; %d message(s) waiting to be sent", formatUptime(now().Sub(started)), pending), nil
+			t := now()
+			msg := new(bot.Msg).Textf("up %s; %d message(s) waiting to be sent", formatUptime(t.Sub(started)), pending)
+			for _, r := range parts.Reports() {
+				msg.Line().Text(healthLine(r, t))
+			}
+			return msg.Reply(), nil
 		},
 	}
+}
+
+// healthLine is one part's state in a line:
+// "✓ mail: watching INBOX on imap.example.org:993 (last 12s ago)" or
+// "✗ mail: failing for 5m 3s: connection refused".
+func healthLine(r health.Report, now time.Time) string {
+	if !r.OK {
+		line := fmt.Sprintf("✗ %s: failing for %s: %s", r.Part, formatUptime(now.Sub(r.Since)), r.Detail)
+		if !r.Last.IsZero() {
+			line += fmt.Sprintf(" (last worked %s ago)", formatUptime(now.Sub(r.Last)))
+		}
+		return line
+	}
+	return fmt.Sprintf("✓ %s: %s (last %s ago)", r.Part, r.Detail, formatUptime(now.Sub(r.Last)))
 }

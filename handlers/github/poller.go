@@ -2,11 +2,16 @@ package github
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/health"
 )
 
 // Poller reads repositories for when no webhook can be installed. Every
@@ -22,6 +27,19 @@ type Poller struct {
 	Interval time.Duration
 	Now      func() time.Time
 	Log      zerolog.Logger
+
+	stateOnce sync.Once
+	state     *health.State
+}
+
+// Health says how the last polling cycle went, for !status.
+func (p *Poller) Health() health.Report { return p.health().Health() }
+
+func (p *Poller) health() *health.State {
+	p.stateOnce.Do(func() {
+		p.state = health.NewState("GitHub polling", "not polled yet", p.Now())
+	})
+	return p.state
 }
 
 // Run polls every Interval until ctx ends.
@@ -40,10 +58,21 @@ func (p *Poller) Run(ctx context.Context) error {
 
 // Cycle polls every repository once.
 func (p *Poller) Cycle(ctx context.Context) {
+	var failed []string
+	var last error
 	for _, repo := range p.Repos {
 		if err := p.pollRepo(ctx, repo); err != nil && ctx.Err() == nil {
 			p.Log.Warn().Err(err).Str("repo", repo).Msg("Polling failed; the next cycle catches up from the stored cursor")
+			failed, last = append(failed, repo), err
 		}
+	}
+	switch {
+	case ctx.Err() != nil:
+	case len(failed) == 0:
+		p.health().Working(fmt.Sprintf("%d repositories every %s", len(p.Repos), p.Interval), p.Now())
+	default:
+		p.health().Failing(fmt.Sprintf("%d of %d repositories failed (%s): %s",
+			len(failed), len(p.Repos), strings.Join(failed, ", "), ghclient.Explain(last)), p.Now())
 	}
 }
 

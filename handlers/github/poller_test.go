@@ -112,3 +112,35 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 		t.Errorf("closing seen by two cycles made %d edits, want 1: %+v", edits, e.rec.All())
 	}
 }
+
+// TestPollerReportsItsHealth: !status learns that polling works, that it
+// fails (and why, in words), and that it recovered.
+func TestPollerReportsItsHealth(t *testing.T) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	e := newRelayEnv(t, sub(nil))
+	p := newPoller(t, e, fake, []string{"codertocat/hello-world", "osbuild/osbuild"})
+	if h := p.Health(); h.OK || h.Detail != "not polled yet" {
+		t.Errorf("before the first cycle: %+v", h)
+	}
+	p.Cycle(context.Background())
+	worked := e.now
+	if h := p.Health(); !h.OK || h.Detail != "2 repositories every 1m0s" || !h.Last.Equal(worked) {
+		t.Errorf("after a good cycle: %+v", h)
+	}
+
+	e.now = e.now.Add(time.Minute)
+	fake.FailNext("/repos/osbuild/osbuild/issues", http.StatusBadGateway, nil)
+	p.Cycle(context.Background())
+	h := p.Health()
+	if h.OK || !h.Since.Equal(e.now) || !h.Last.Equal(worked) ||
+		h.Detail != "1 of 2 repositories failed (osbuild/osbuild): GitHub is not answering right now" {
+		t.Errorf("after a failed cycle: %+v", h)
+	}
+
+	e.now = e.now.Add(time.Minute)
+	p.Cycle(context.Background())
+	if h := p.Health(); !h.OK || !h.Since.Equal(e.now) {
+		t.Errorf("after recovering: %+v", h)
+	}
+}

@@ -27,6 +27,7 @@ const testList = "image-builder.lists.example.org"
 type mailEnv struct {
 	maxMailBytes int     // the watcher's mail.max_mail_bytes; 0: whole mails
 	handle       Handler // what the watcher calls; nil: the relay
+	watcher      *Watcher
 	imap         *testenv.IMAPServer
 	store        *store.DB
 	rec          *testenv.Recorder
@@ -64,6 +65,7 @@ func (e *mailEnv) start(t *testing.T) {
 	if e.handle != nil {
 		w.Handle = e.handle
 	}
+	e.watcher = w
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	e.stop = func() { cancel(); <-done }
@@ -385,5 +387,32 @@ func TestHugeMailIsReadFromItsStart(t *testing.T) {
 	defer mu.Unlock()
 	if len(downloaded) != 2 || downloaded[0] != 2000 {
 		t.Errorf("downloaded %v bytes, want the huge mail cut at 2000", downloaded)
+	}
+}
+
+// TestWatcherReportsItsHealth: !status learns that the watcher reads the
+// mailbox, and why it cannot when the server refuses the password.
+func TestWatcherReportsItsHealth(t *testing.T) {
+	e := newMailEnv(t)
+	e.start(t)
+	waitUntil(t, "a healthy report", func() bool { return e.watcher.Health().OK })
+	if h := e.watcher.Health(); h.Part != "mail" || h.Detail != "watching INBOX on "+e.imap.Address || h.Last.IsZero() {
+		t.Errorf("healthy report %+v", h)
+	}
+	e.stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	refused := &Watcher{
+		Config: config.IMAP{Address: e.imap.Address, TLS: "none", Username: e.imap.Username,
+			Password: config.NewSecret("wrong"), Mailbox: "INBOX", PollInterval: time.Second, NoopInterval: time.Second},
+		Handle: e.relay.Handle, Store: e.store, Log: zerolog.Nop(),
+	}
+	done := make(chan struct{})
+	go func() { refused.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "the refusal", func() bool { return strings.Contains(refused.Health().Detail, "refused") })
+	if h := refused.Health(); h.OK || !h.Last.IsZero() {
+		t.Errorf("refused report %+v", h)
 	}
 }

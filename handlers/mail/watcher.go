@@ -18,6 +18,7 @@ import (
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/health"
 )
 
 // KV keeps the watcher's position between runs.
@@ -56,8 +57,31 @@ type Watcher struct {
 	Metrics  *Metrics // nil counts nothing
 	// MaxMailBytes caps how much of one mail is downloaded; 0: all of it.
 	MaxMailBytes int
+	Now          func() time.Time // default time.Now
+
+	stateOnce sync.Once
+	state     *health.State
 	// Dial overrides how the connection is made (tests); nil uses Config.
 	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
+}
+
+// Health says whether the watcher is reading the mailbox, for !status.
+func (w *Watcher) Health() health.Report { return w.health().Health() }
+
+func (w *Watcher) health() *health.State {
+	w.stateOnce.Do(func() {
+		if w.Now == nil {
+			w.Now = time.Now
+		}
+		w.state = health.NewState("mail", "not connected yet", w.Now())
+	})
+	return w.state
+}
+
+// checked records a complete read of the mailbox.
+func (w *Watcher) checked() {
+	w.health().Working(fmt.Sprintf("watching %s on %s", w.Config.Mailbox, w.Config.Address), w.Now())
+	w.Metrics.checked()
 }
 
 func (w *Watcher) key() string {
@@ -66,6 +90,7 @@ func (w *Watcher) key() string {
 
 // Run follows the mailbox until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
+	w.health() // sets the clock
 	b := backoff.Policy{Min: time.Second, Max: 2 * time.Minute}
 	for attempt := 0; ctx.Err() == nil; {
 		err := w.session(ctx)
@@ -73,6 +98,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return nil
 		}
 		wait := b.Delay(attempt)
+		w.health().Failing(err.Error(), w.Now())
 		var refused *refusedError
 		switch {
 		case errors.As(err, &refused):
@@ -172,7 +198,7 @@ func (w *Watcher) session(ctx context.Context) error {
 		if err := w.fetchNew(ctx, c, guard, &pos); err != nil {
 			return err
 		}
-		w.Metrics.checked()
+		w.checked()
 		if err := w.wait(ctx, c, newMail); err != nil {
 			if healthy {
 				return fmt.Errorf("%w: %v", errHealthy, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/osbuild/ibbot/handlers"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
+	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
 )
@@ -60,8 +61,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return err
 	}
 	table := bot.NewTable()
+	board := &health.Board{}
 	if err := handlers.Register(table, handlers.Deps{
-		Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st,
+		Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st, Health: board,
 		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare, Diagram: know.diagram,
 		Newcomers: know.newcomers, NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList,
 	}); err != nil {
@@ -101,8 +103,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	case cfg.HTTP.Listen != "":
 		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
 	}
-	gh.start(gctx, g, b, st, know, srv.Mux, reg, opts.Now, log)
-	startMail(gctx, g, cfg.Mail, st, b, reg, log)
+	gh.start(gctx, g, b, st, know, srv.Mux, reg, board, opts.Now, log)
+	startMail(gctx, g, cfg.Mail, st, b, reg, board, log)
 	g.Go(func() error { return b.Run(gctx) })
 	if w := know.watcher(cfg, st, b, log); w != nil {
 		g.Go(func() error {

@@ -13,6 +13,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
+	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
 )
@@ -64,7 +65,7 @@ func (p *githubParts) commands(b *bot.Bot) []bot.Command {
 // start runs the relay, the poller and a separate webhook listener when
 // configured; the webhook on the shared listener is mounted on mux.
 func (p *githubParts) start(ctx context.Context, g *errgroup.Group, b *bot.Bot, st *store.DB, know *knowledge,
-	mux *http.ServeMux, reg prometheus.Registerer, now func() time.Time, log zerolog.Logger) {
+	mux *http.ServeMux, reg prometheus.Registerer, board *health.Board, now func() time.Time, log zerolog.Logger) {
 	log = log.With().Str("component", "github").Logger()
 	if p.relay != nil && p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: st, Relay: p.relay, Now: now,
@@ -76,6 +77,14 @@ func (p *githubParts) start(ctx context.Context, g *errgroup.Group, b *bot.Bot, 
 			own.Handle(p.cfg.Webhook.Path, wh)
 			srv := ops.NewPlain(own, log)
 			g.Go(func() error { return srv.Serve(ctx, p.cfg.Webhook.Listen) })
+		}
+	}
+	var poller *ghrelay.Poller
+	if p.relay != nil {
+		if repos := p.relay.Rules().Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
+			poller = &ghrelay.Poller{GitHub: know.github, Relay: p.relay, Store: st, Repos: repos,
+				Interval: p.cfg.PollInterval, Now: now, Log: log}
+			board.Add(poller)
 		}
 	}
 	g.Go(func() error {
@@ -95,9 +104,7 @@ func (p *githubParts) start(ctx context.Context, g *errgroup.Group, b *bot.Bot, 
 		if p.relay == nil {
 			return nil
 		}
-		if repos := p.relay.Rules().Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
-			poller := &ghrelay.Poller{GitHub: know.github, Relay: p.relay, Store: st, Repos: repos,
-				Interval: p.cfg.PollInterval, Now: now, Log: log}
+		if poller != nil {
 			g.Go(func() error { return poller.Run(ctx) })
 		}
 		return p.relay.Run(ctx)

@@ -178,3 +178,40 @@ func TestMailKilledMidBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusShowsMailHealth: a room admin's !status says the mailbox is
+// watched, then, while Dovecot is down, that mail is failing and why, and
+// then that it works again.
+func TestStatusShowsMailHealth(t *testing.T) {
+	d := needDovecot(t)
+	s := newStack(t)
+	cfg := s.config(s.hs.URL)
+	cfg.Mail = mailConfig(d, s.room.String())
+	startBot(t, cfg)
+
+	statusUntil := func(what string, ok func(body string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			cmd := s.human.MustSay(t, s.room, "!status")
+			body := testenv.Body(s.human.MustWait(t, wait, "the status", testenv.ReplyTo(cmd)))
+			if ok(body) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("!status never showed %s; last:\n%s", what, body)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	watching := "✓ mail: watching INBOX on " + d.Address
+	statusUntil("the mailbox watched", func(b string) bool { return strings.Contains(b, watching) })
+	d.Stop()
+	statusUntil("mail failing", func(b string) bool {
+		return strings.Contains(b, "✗ mail: failing for ") && strings.Contains(b, "connection refused")
+	})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	statusUntil("the mailbox watched again", func(b string) bool { return strings.Contains(b, watching) })
+}
