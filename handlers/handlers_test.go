@@ -9,8 +9,8 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/buildinfo"
-	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/health"
 )
 
 type fixedQueue int
