@@ -141,8 +141,14 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 	if err != nil {
 		return Change{}, false, fmt.Errorf("%s delivery: %w", event, err)
 	}
+	missing := func(what string) (Change, bool, error) {
+		return Change{}, false, fmt.Errorf("%s delivery without its %s", event, what)
+	}
 	switch e := parsed.(type) {
 	case *gh.IssuesEvent:
+		if e.Issue == nil {
+			return missing("issue")
+		}
 		c = Change{Item: issueItem(e.GetRepo().GetFullName(), e.GetIssue()), Action: e.GetAction(), Actor: e.GetSender().GetLogin()}
 		if e.GetAction() == "transferred" {
 			// go-github v60 does not decode changes.new_repository.
@@ -157,15 +163,24 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 			c.NewRepo = t.Changes.NewRepository.FullName
 		}
 	case *gh.PullRequestEvent:
+		if e.PullRequest == nil {
+			return missing("pull_request")
+		}
 		c = Change{Item: pullItem(e.GetRepo().GetFullName(), e.GetPullRequest()), Action: e.GetAction(), Actor: e.GetSender().GetLogin()}
 	case *gh.ReleaseEvent:
 		if e.GetAction() != "published" {
 			return Change{}, false, nil // "released" and "prereleased" come with "published": announce once
 		}
+		if e.Release == nil {
+			return missing("release")
+		}
 		c = Change{Item: releaseItem(e.GetRepo().GetFullName(), e.GetRelease()), Action: "published", Actor: e.GetSender().GetLogin()}
 	case *gh.IssueCommentEvent:
 		if e.GetAction() != "created" {
 			return Change{}, false, nil
+		}
+		if e.Issue == nil || e.Comment == nil {
+			return missing("issue or comment")
 		}
 		cm := e.GetComment()
 		c = Change{Item: issueItem(e.GetRepo().GetFullName(), e.GetIssue()), Action: "commented", Actor: e.GetSender().GetLogin(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -145,8 +146,17 @@ func (r *Relay) step(ctx context.Context) error {
 
 // processDelivery applies one stored delivery. A malformed one is logged
 // and dropped (it would fail the same way forever); a failure to post is
-// returned, and the delivery stays for the next try.
-func (r *Relay) processDelivery(ctx context.Context, d store.Delivery) error {
+// returned, and the delivery stays for the next try. A delivery that makes
+// the relay panic is dropped too: kept, it would crash the bot again at
+// every start.
+func (r *Relay) processDelivery(ctx context.Context, d store.Delivery) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error().Str("delivery", d.ID).Str("event", d.Event).Interface("panic", p).Str("stack", string(debug.Stack())).
+				Msg("A delivery crashed the relay; dropping it")
+			err = r.store.DeliveryDone(ctx, d.ID)
+		}
+	}()
 	change, ok, err := FromWebhook(d.Event, d.Payload)
 	switch {
 	case err != nil:
@@ -237,7 +247,7 @@ func (r *Relay) firstSight(ctx context.Context, key string, c Change, now time.T
 		return err
 	}
 	if !row.DueAt.IsZero() && r.window <= 0 {
-		return r.decide(ctx, key)
+		return r.decideOrDrop(ctx, key)
 	}
 	return nil
 }
@@ -337,11 +347,28 @@ func (r *Relay) releaseDue(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, key := range keys {
-		if err := r.decide(ctx, key); err != nil {
+		if err := r.decideOrDrop(ctx, key); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// decideOrDrop decides about an item; one that makes the relay panic is
+// taken out of the aggregation queue, or it would crash the bot at every
+// step.
+func (r *Relay) decideOrDrop(ctx context.Context, key string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error().Str("item", key).Interface("panic", p).Str("stack", string(debug.Stack())).
+				Msg("An item crashed the relay; it will not be announced")
+			if row, found, gerr := r.store.Item(ctx, key); gerr == nil && found {
+				row.DueAt = time.Time{}
+				err = r.store.PutItem(ctx, key, row, r.now())
+			}
+		}
+	}()
+	return r.decide(ctx, key)
 }
 
 // decide posts a new item where the rules (with the labels it has now)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/store"
@@ -277,5 +278,55 @@ func TestReopenAfterClose(t *testing.T) {
 	want := []string{"Closed as not planned by Codertocat", "Reopened by Codertocat", "Closed as not planned by Codertocat"}
 	if strings.Join(lines, "|") != strings.Join(want, "|") {
 		t.Errorf("thread lines %q, want %q", lines, want)
+	}
+}
+
+// TestMalformedDeliveryIsDroppedAndTheRelayGoesOn: a signed delivery that
+// lacks its issue (found by fuzzing: it used to crash the relay, and the
+// stored delivery would have crashed it again at every start) is dropped
+// with a log line, and the next delivery is announced.
+func TestMalformedDeliveryIsDroppedAndTheRelayGoesOn(t *testing.T) {
+	e := newRelayEnv(t, sub(nil))
+	for event, body := range map[string]string{
+		"issues": `{"action":"opened","repository":{"full_name":"Codertocat/Hello-World"}}`, "pull_request": `{}`,
+		"release": `{"action":"published"}`, "issue_comment": `{"action":"created"}`,
+	} {
+		if _, ok, err := FromWebhook(event, []byte(body)); err == nil || ok {
+			t.Errorf("%s %s: ok=%v err=%v, want an error", event, body, ok, err)
+		}
+		e.deliver(t, event, []byte(body))
+	}
+	e.deliver(t, "issues", payload(t, "issues.opened.payload.json", nil))
+	e.wait(t)
+	if got := roots(e.rec.All()); len(got) != 1 {
+		t.Errorf("after the malformed deliveries: %+v, want the good one announced", e.rec.All())
+	}
+	if pending, _ := e.store.PendingDeliveries(context.Background(), 10); len(pending) != 0 {
+		t.Errorf("%d deliveries left pending", len(pending))
+	}
+}
+
+// panickyPoster stands for a bug anywhere in posting.
+type panickyPoster struct{ testenv.Recorder }
+
+func (p *panickyPoster) Post(context.Context, string, string, bot.Reply) error {
+	panic("a bug")
+}
+
+// TestWorkThatPanicsIsDropped: a delivery or an item that crashes the
+// relay (a bug) is dropped, so it cannot crash the bot at every start.
+func TestWorkThatPanicsIsDropped(t *testing.T) {
+	for _, window := range []time.Duration{0, 5 * time.Second} {
+		e := newRelayEnv(t, sub(nil))
+		e.relay.window = window
+		e.relay.poster = &panickyPoster{}
+		e.deliver(t, "issues", payload(t, "issues.opened.payload.json", nil))
+		e.wait(t)
+		if pending, _ := e.store.PendingDeliveries(context.Background(), 10); len(pending) != 0 {
+			t.Errorf("window %s: the delivery that panicked is still pending: %+v", window, pending)
+		}
+		if due, _ := e.store.DueItems(context.Background(), e.now.Add(time.Hour)); len(due) != 0 {
+			t.Errorf("window %s: the item that panicked is still waiting: %v", window, due)
+		}
 	}
 }

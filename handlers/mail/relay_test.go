@@ -416,3 +416,23 @@ func TestWatcherReportsItsHealth(t *testing.T) {
 		t.Errorf("refused report %+v", h)
 	}
 }
+
+// TestMailThatPanicsIsSkipped: a mail that crashes the relay (a bug) is
+// skipped, and the mails after it are still relayed.
+func TestMailThatPanicsIsSkipped(t *testing.T) {
+	e := newMailEnv(t)
+	e.handle = func(ctx context.Context, raw []byte) error {
+		if bytes.Contains(raw, []byte("post-1@")) {
+			panic("a bug")
+		}
+		return e.relay.Handle(ctx, raw)
+	}
+	e.start(t)
+	if err := e.imap.Append(listPost(1, "Crashes."), listPost(2, "Fine.")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the mail after the crash", func() bool { return len(e.rec.All()) >= 1 })
+	if msgs := e.rec.All(); len(msgs) != 1 || !strings.HasPrefix(msgs[0].Plain, "✉ post 2 — ") {
+		t.Errorf("relayed %+v, want post 2 only", msgs)
+	}
+}

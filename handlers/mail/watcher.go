@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -372,7 +373,7 @@ func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *c
 			// Never skip silently what the server did send.
 			return fmt.Errorf("the server sent UID %d without its body", m.uid)
 		default:
-			if err := w.Handle(ctx, raw); err != nil {
+			if err := w.handleOrSkip(ctx, m.uid, raw); err != nil {
 				return fmt.Errorf("relaying UID %d: %w", m.uid, err)
 			}
 		}
@@ -385,6 +386,20 @@ func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *c
 		}
 	}
 	return nil
+}
+
+// handleOrSkip relays one mail. A mail that makes the relay panic (a bug)
+// is skipped with a log line: retried, it would crash the bot at every
+// start.
+func (w *Watcher) handleOrSkip(ctx context.Context, uid imap.UID, raw []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.Log.Error().Uint32("uid", uint32(uid)).Interface("panic", p).Str("stack", string(debug.Stack())).
+				Msg("A mail crashed the relay; skipping it")
+			err = nil
+		}
+	}()
+	return w.Handle(ctx, raw)
 }
 
 // bodySection is the whole message, peeked (\Seen stays as it is), and
