@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,7 @@ func (p *Poller) Cycle(ctx context.Context) {
 	var failed []string
 	var last error
 	for _, repo := range p.Repos {
-		if err := p.pollRepo(ctx, repo); err != nil && ctx.Err() == nil {
+		if err := p.pollRepoSafely(ctx, repo); err != nil && ctx.Err() == nil {
 			p.Log.Warn().Err(err).Str("repo", repo).Msg("Polling failed; the next cycle catches up from the stored cursor")
 			failed, last = append(failed, repo), err
 		}
@@ -74,6 +75,18 @@ func (p *Poller) Cycle(ctx context.Context) {
 		p.health().Failing(fmt.Sprintf("%d of %d repositories failed (%s): %s",
 			len(failed), len(p.Repos), strings.Join(failed, ", "), ghclient.Explain(last)), p.Now())
 	}
+}
+
+// pollRepoSafely polls a repository; a panic (a bug) fails that repository
+// for this cycle instead of the whole bot.
+func (p *Poller) pollRepoSafely(ctx context.Context, repo string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.Log.Error().Str("repo", repo).Interface("panic", r).Str("stack", string(debug.Stack())).Msg("Polling crashed")
+			err = fmt.Errorf("polling crashed: %v", r)
+		}
+	}()
+	return p.pollRepo(ctx, repo)
 }
 
 func (p *Poller) pollRepo(ctx context.Context, repo string) error {

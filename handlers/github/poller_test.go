@@ -144,3 +144,27 @@ func TestPollerReportsItsHealth(t *testing.T) {
 		t.Errorf("after recovering: %+v", h)
 	}
 }
+
+// TestPollerSurvivesAPanic: a bug while relaying a polled change fails
+// that repository's cycle (and says so in !status), not the whole bot.
+func TestPollerSurvivesAPanic(t *testing.T) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	e := newRelayEnv(t, sub(nil))
+	e.relay.window = 0
+	p := newPoller(t, e, fake, []string{"codertocat/hello-world"})
+	p.Cycle(context.Background())
+	e.now = e.now.Add(time.Minute)
+	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 51, e.now, nil))
+	p.Cycle(context.Background()) // announced
+
+	e.now = e.now.Add(time.Minute)
+	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 51, e.now.Add(-time.Minute), func(m map[string]any) {
+		m["state"], m["closed_at"], m["updated_at"] = "closed", e.now.Format(time.RFC3339), e.now.Format(time.RFC3339)
+	}))
+	e.relay.poster = &panickyPoster{} // editing the announcement crashes
+	p.Cycle(context.Background())
+	if h := p.Health(); h.OK || !strings.Contains(h.Detail, "1 of 1 repositories failed") {
+		t.Errorf("after a crash: %+v", h)
+	}
+}

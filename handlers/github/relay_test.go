@@ -313,6 +313,10 @@ func (p *panickyPoster) Post(context.Context, string, string, bot.Reply) error {
 	panic("a bug")
 }
 
+func (p *panickyPoster) Edit(context.Context, string, string, string, bot.Reply) error {
+	panic("a bug")
+}
+
 // TestWorkThatPanicsIsDropped: a delivery or an item that crashes the
 // relay (a bug) is dropped, so it cannot crash the bot at every start.
 func TestWorkThatPanicsIsDropped(t *testing.T) {
