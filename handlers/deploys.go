@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/prodhash"
 )
 
@@ -38,6 +41,23 @@ type DeployWatcher struct {
 	Interval   time.Duration
 	MaxChanges int
 	Log        zerolog.Logger
+	Now        func() time.Time // default time.Now
+
+	stateOnce sync.Once
+	state     *health.State
+}
+
+// Health says how the last deploy check went, for !status.
+func (w *DeployWatcher) Health() health.Report { return w.health().Health() }
+
+func (w *DeployWatcher) health() *health.State {
+	w.stateOnce.Do(func() {
+		if w.Now == nil {
+			w.Now = time.Now
+		}
+		w.state = health.NewState("deploy announcements", "not checked yet", w.Now())
+	})
+	return w.state
 }
 
 // Run checks at once and then every Interval until ctx ends.
@@ -45,8 +65,14 @@ func (w *DeployWatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(w.Interval)
 	defer t.Stop()
 	for {
-		if err := w.Check(ctx); err != nil && ctx.Err() == nil {
+		err := w.checkSafely(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
 			w.Log.Warn().Err(err).Msg("Deploy check failed; will try again")
+			w.health().Failing(err.Error(), w.Now())
+		default:
+			w.health().Working(fmt.Sprintf("checking %d components every %s", len(w.Catalog.Services()), w.Interval), w.Now())
 		}
 		select {
 		case <-ctx.Done():
@@ -54,6 +80,17 @@ func (w *DeployWatcher) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// checkSafely checks; a panic (a bug) fails this check, not the bot.
+func (w *DeployWatcher) checkSafely(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.Log.Error().Interface("panic", p).Str("stack", string(debug.Stack())).Msg("The deploy check crashed")
+			err = fmt.Errorf("the check crashed: %v", p)
+		}
+	}()
+	return w.Check(ctx)
 }
 
 // Check compares every component's production commit with the last one

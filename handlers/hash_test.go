@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/fixtures"
@@ -100,3 +102,50 @@ func TestHashWhenGitHubFails(t *testing.T) {
 		t.Errorf("GitHub down should still name the commit:\n%s", got)
 	}
 }
+
+// TestDeployWatcherReportsItsHealth: !status learns that deploy checks
+// work, or why they fail.
+func TestDeployWatcherReportsItsHealth(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		fake := testenv.NewGitHub()
+		gh, _ := ghclient.New(ghclient.Options{BaseURL: fake.URL})
+		now := func() time.Time { return time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC) }
+		cat := catalog.Default()
+		if failing {
+			for range 10 {
+				fake.FailNext(testenv.DiagramPath, http.StatusBadGateway, nil)
+			}
+		}
+		w := &DeployWatcher{
+			Catalog: cat, Deploys: prodhash.NewService(prodhash.NewDiagramSource(fake.DiagramURL(), cat, gh, http.DefaultClient, time.Minute, now), nil, now),
+			Compare: prodhash.NewComparer(gh, time.Minute, now), Store: memKV{}, Poster: &testenv.Recorder{},
+			Rooms: []string{"!r:x"}, Interval: time.Hour, Log: zerolog.Nop(), Now: now,
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for w.Health().Last.IsZero() && !strings.Contains(w.Health().Detail, "502") && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		fake.Close()
+		h := w.Health()
+		switch {
+		case !failing && (!h.OK || !strings.HasPrefix(h.Detail, "checking 4 components every 1h0m0s")):
+			t.Errorf("working: %+v", h)
+		case failing && (h.OK || !strings.Contains(h.Detail, "502")):
+			t.Errorf("failing: %+v", h)
+		}
+	}
+}
+
+// memKV is a KV in memory.
+type memKV map[string]string
+
+func (m memKV) Get(_ context.Context, k string) (string, bool, error) {
+	v, ok := m[k]
+	return v, ok, nil
+}
+func (m memKV) Put(_ context.Context, k, v string) error { m[k] = v; return nil }

@@ -106,7 +106,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	gh.start(gctx, g, b, st, know, srv.Mux, reg, board, opts.Now, log)
 	startMail(gctx, g, cfg.Mail, st, b, reg, board, log)
 	g.Go(func() error { return b.Run(gctx) })
-	if w := know.watcher(cfg, st, b, log); w != nil {
+	if w := know.watcher(cfg, st, b, opts.Now, log); w != nil {
+		board.Add(w)
 		g.Go(func() error {
 			if b.WaitReady(gctx) != nil {
 				return nil

@@ -67,13 +67,13 @@ func newKnowledge(cfg *config.Config, now func() time.Time) (*knowledge, error) 
 	}, nil
 }
 
-func (k *knowledge) watcher(cfg *config.Config, store handlers.KV, poster handlers.Poster, log zerolog.Logger) *handlers.DeployWatcher {
+func (k *knowledge) watcher(cfg *config.Config, store handlers.KV, poster handlers.Poster, now func() time.Time, log zerolog.Logger) *handlers.DeployWatcher {
 	if cfg.ProdHash.CheckInterval <= 0 || len(cfg.ProdHash.Rooms) == 0 {
 		return nil
 	}
 	return &handlers.DeployWatcher{
 		Catalog: k.catalog, Deploys: k.deploys, Compare: k.compare, Store: store, Poster: poster,
 		Rooms: cfg.ProdHash.Rooms, Interval: cfg.ProdHash.CheckInterval, MaxChanges: cfg.ProdHash.MaxChanges,
-		Log: log.With().Str("component", "deploys").Logger(),
+		Log: log.With().Str("component", "deploys").Logger(), Now: now,
 	}
 }

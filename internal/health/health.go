@@ -22,8 +22,8 @@ type Reporter interface {
 	Health() Report
 }
 
-// Board gathers the reporters. Parts are added while the bot is wired,
-// before the first command is answered.
+// Board gathers the reporters. Parts are added while the bot is wired;
+// Add and Reports may run at the same time.
 type Board struct {
 	mu    sync.Mutex
 	parts []Reporter
