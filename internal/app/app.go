@@ -96,24 +96,20 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	s := &services{ctx: gctx, group: g, bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log}
 	srv := ops.New(reg, b.Ready, log.With().Str("component", "http").Logger())
 	switch {
 	case opts.Listener != nil:
-		g.Go(func() error { return srv.ServeListener(gctx, opts.Listener) })
+		s.goRun(func(ctx context.Context) error { return srv.ServeListener(ctx, opts.Listener) })
 	case cfg.HTTP.Listen != "":
-		g.Go(func() error { return srv.Serve(gctx, cfg.HTTP.Listen) })
+		s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, cfg.HTTP.Listen) })
 	}
-	gh.start(gctx, g, b, st, know, srv.Mux, reg, board, opts.Now, log)
-	startMail(gctx, g, cfg.Mail, st, b, reg, board, log)
-	g.Go(func() error { return b.Run(gctx) })
+	gh.start(s, know, srv.Mux)
+	startMail(s, cfg.Mail)
+	s.goRun(b.Run)
 	if w := know.watcher(cfg, st, b, opts.Now, log); w != nil {
 		board.Add(w)
-		g.Go(func() error {
-			if b.WaitReady(gctx) != nil {
-				return nil
-			}
-			return w.Run(gctx)
-		})
+		s.afterReady(w.Run)
 	}
 	return g.Wait()
 }

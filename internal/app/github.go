@@ -6,14 +6,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
-	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
 )
@@ -64,49 +61,47 @@ func (p *githubParts) commands(b *bot.Bot) []bot.Command {
 
 // start runs the relay, the poller and a separate webhook listener when
 // configured; the webhook on the shared listener is mounted on mux.
-func (p *githubParts) start(ctx context.Context, g *errgroup.Group, b *bot.Bot, st *store.DB, know *knowledge,
-	mux *http.ServeMux, reg prometheus.Registerer, board *health.Board, now func() time.Time, log zerolog.Logger) {
-	log = log.With().Str("component", "github").Logger()
+func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
+	log := s.log.With().Str("component", "github").Logger()
 	if p.relay != nil && p.cfg.Webhook.Path != "" {
-		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: st, Relay: p.relay, Now: now,
-			Log: log, Metrics: ghrelay.NewWebhookMetrics(reg)}
+		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Relay: p.relay, Now: s.now,
+			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg)}
 		if p.cfg.Webhook.Listen == "" {
 			mux.Handle(p.cfg.Webhook.Path, wh)
 		} else {
 			own := http.NewServeMux()
 			own.Handle(p.cfg.Webhook.Path, wh)
 			srv := ops.NewPlain(own, log)
-			g.Go(func() error { return srv.Serve(ctx, p.cfg.Webhook.Listen) })
+			s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, p.cfg.Webhook.Listen) })
 		}
 	}
-	var poller *ghrelay.Poller
-	if p.relay != nil {
-		if repos := p.relay.Rules().Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
-			poller = &ghrelay.Poller{GitHub: know.github, Relay: p.relay, Store: st, Repos: repos,
-				Interval: p.cfg.PollInterval, Now: now, Log: log}
-			board.Add(poller)
-		}
-	}
-	g.Go(func() error {
-		if b.WaitReady(ctx) != nil {
-			return nil
-		}
-		for room, rc := range p.cfg.Rooms {
-			if rc.DefaultRepo == "" {
-				continue
-			}
-			if id, err := b.ResolveRoom(ctx, room); err == nil {
-				p.links.SetDefault(id, rc.DefaultRepo)
-			} else {
-				log.Warn().Err(err).Str("room", room).Msg("github.rooms: cannot resolve the room")
-			}
-		}
-		if p.relay == nil {
-			return nil
-		}
-		if poller != nil {
-			g.Go(func() error { return poller.Run(ctx) })
-		}
-		return p.relay.Run(ctx)
+	s.afterReady(func(ctx context.Context) error {
+		p.resolveDefaultRepos(ctx, s.bot, log)
+		return nil
 	})
+	if p.relay == nil {
+		return
+	}
+	s.afterReady(p.relay.Run)
+	if repos := p.relay.Rules().Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
+		poller := &ghrelay.Poller{GitHub: know.github, Relay: p.relay, Store: s.store, Repos: repos,
+			Interval: p.cfg.PollInterval, Now: s.now, Log: log}
+		s.board.Add(poller)
+		s.afterReady(poller.Run)
+	}
+}
+
+// resolveDefaultRepos tells the link previews which repository `#123`
+// means in each room that has one.
+func (p *githubParts) resolveDefaultRepos(ctx context.Context, b *bot.Bot, log zerolog.Logger) {
+	for room, rc := range p.cfg.Rooms {
+		if rc.DefaultRepo == "" {
+			continue
+		}
+		if id, err := b.ResolveRoom(ctx, room); err == nil {
+			p.links.SetDefault(id, rc.DefaultRepo)
+		} else {
+			log.Warn().Err(err).Str("room", room).Msg("github.rooms: cannot resolve the room")
+		}
+	}
 }
