@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/golden"
 )
 
@@ -65,6 +66,18 @@ func FuzzParse(f *testing.F) {
 		}
 		if len([]rune(m.Body)) > 2001 {
 			t.Fatalf("body of %d characters beyond the limit", len([]rune(m.Body)))
+		}
+		// Whatever the mail says, what is posted pings no one and carries
+		// no markup of the sender's.
+		for _, r := range []bot.Reply{RenderThread(m, 400, 0), RenderThread(m, 0, 3), RenderReply(m, 400)} {
+			for _, text := range []string{r.Plain, r.HTML} {
+				if strings.Contains(strings.ToLower(text), "@room") {
+					t.Fatalf("rendered text can ping the room: %q", text)
+				}
+			}
+			if strings.Contains(strings.ToLower(r.HTML), "<script") || strings.Contains(strings.ToLower(r.HTML), "<img") {
+				t.Fatalf("the sender's markup reached the HTML: %q", r.HTML)
+			}
 		}
 	})
 }
