@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/golden"
 	"github.com/osbuild/ibbot/internal/testenv"
@@ -134,10 +135,19 @@ func FuzzFromWebhook(f *testing.F) {
 		if c.Item.Repo == "" {
 			t.Fatal("change without a repository")
 		}
-		RenderItem(c.Item)
-		RenderLine(c)
+		replies := []bot.Reply{RenderItem(c.Item), RenderLine(c)}
 		if c.Comment != nil {
-			RenderComment(c)
+			replies = append(replies, RenderComment(c))
+		}
+		// Whatever a title or comment says, what is posted pings no one and
+		// carries no markup of its author's.
+		for _, r := range replies {
+			if strings.Contains(strings.ToLower(r.Plain+r.HTML), "@room") {
+				t.Fatalf("rendered text can ping the room: %+v", r)
+			}
+			if html := strings.ToLower(r.HTML); strings.Contains(html, "<script") || strings.Contains(html, "<img") {
+				t.Fatalf("an author's markup reached the HTML: %q", r.HTML)
+			}
 		}
 	})
 }
