@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -43,21 +42,19 @@ type DeployWatcher struct {
 	Log        zerolog.Logger
 	Now        func() time.Time // default time.Now
 
-	stateOnce sync.Once
-	state     *health.State
+	state health.State
 }
 
 // Health says how the last deploy check went, for !status.
-func (w *DeployWatcher) Health() health.Report { return w.health().Health() }
+func (w *DeployWatcher) Health() health.Report {
+	return w.state.Report("deploy announcements", "not checked yet")
+}
 
-func (w *DeployWatcher) health() *health.State {
-	w.stateOnce.Do(func() {
-		if w.Now == nil {
-			w.Now = time.Now
-		}
-		w.state = health.NewState("deploy announcements", "not checked yet", w.Now())
-	})
-	return w.state
+func (w *DeployWatcher) now() time.Time {
+	if w.Now == nil {
+		return time.Now()
+	}
+	return w.Now()
 }
 
 // Run checks at once and then every Interval until ctx ends.
@@ -70,9 +67,9 @@ func (w *DeployWatcher) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 		case err != nil:
 			w.Log.Warn().Err(err).Msg("Deploy check failed; will try again")
-			w.health().Failing(err.Error(), w.Now())
+			w.state.Failing(err.Error(), w.now())
 		default:
-			w.health().Working(fmt.Sprintf("checking %d components every %s", len(w.Catalog.Services()), w.Interval), w.Now())
+			w.state.Working(fmt.Sprintf("checking %d components every %s", len(w.Catalog.Services()), w.Interval), w.now())
 		}
 		select {
 		case <-ctx.Done():

@@ -27,13 +27,15 @@ type fixedReport health.Report
 
 func (r fixedReport) Health() health.Report { return health.Report(r) }
 
-// testBoard has a working mail watcher and a failing poller.
+// testBoard has a working mail watcher, a failing poller and deploy checks
+// that have not run yet.
 func testBoard(now time.Time) *health.Board {
 	b := &health.Board{}
 	b.Add(fixedReport{Part: "mail", OK: true, Detail: "watching INBOX on imap.example.org:993",
 		Since: now.Add(-26 * time.Hour), Last: now.Add(-12 * time.Second)})
 	b.Add(fixedReport{Part: "GitHub polling", Detail: "1 of 10 repositories failed (osbuild/osbuild): GitHub is not answering right now",
 		Since: now.Add(-5*time.Minute - 3*time.Second), Last: now.Add(-10 * time.Minute)})
+	b.Add(fixedReport{Part: "deploy announcements", Detail: "not checked yet"})
 	return b
 }
 

@@ -39,6 +39,9 @@ func Status(src StatusSource, parts *health.Board, started time.Time, now func()
 // "✓ mail: watching INBOX on imap.example.org:993 (last 12s ago)" or
 // "✗ mail: failing for 5m 3s: connection refused".
 func healthLine(r health.Report, now time.Time) string {
+	if !r.OK && r.Since.IsZero() { // has not run yet
+		return fmt.Sprintf("… %s: %s", r.Part, r.Detail)
+	}
 	if !r.OK {
 		line := fmt.Sprintf("✗ %s: failing for %s: %s", r.Part, formatUptime(now.Sub(r.Since)), r.Detail)
 		if !r.Last.IsZero() {

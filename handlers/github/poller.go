@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -29,19 +28,11 @@ type Poller struct {
 	Now      func() time.Time
 	Log      zerolog.Logger
 
-	stateOnce sync.Once
-	state     *health.State
+	state health.State
 }
 
 // Health says how the last polling cycle went, for !status.
-func (p *Poller) Health() health.Report { return p.health().Health() }
-
-func (p *Poller) health() *health.State {
-	p.stateOnce.Do(func() {
-		p.state = health.NewState("GitHub polling", "not polled yet", p.Now())
-	})
-	return p.state
-}
+func (p *Poller) Health() health.Report { return p.state.Report("GitHub polling", "not polled yet") }
 
 // Run polls every Interval until ctx ends.
 func (p *Poller) Run(ctx context.Context) error {
@@ -70,9 +61,9 @@ func (p *Poller) Cycle(ctx context.Context) {
 	switch {
 	case ctx.Err() != nil:
 	case len(failed) == 0:
-		p.health().Working(fmt.Sprintf("%d repositories every %s", len(p.Repos), p.Interval), p.Now())
+		p.state.Working(fmt.Sprintf("%d repositories every %s", len(p.Repos), p.Interval), p.Now())
 	default:
-		p.health().Failing(fmt.Sprintf("%d of %d repositories failed (%s): %s",
+		p.state.Failing(fmt.Sprintf("%d of %d repositories failed (%s): %s",
 			len(failed), len(p.Repos), strings.Join(failed, ", "), ghclient.Explain(last)), p.Now())
 	}
 }

@@ -60,28 +60,24 @@ type Watcher struct {
 	MaxMailBytes int
 	Now          func() time.Time // default time.Now
 
-	stateOnce sync.Once
-	state     *health.State
+	state health.State
 	// Dial overrides how the connection is made (tests); nil uses Config.
 	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
 }
 
 // Health says whether the watcher is reading the mailbox, for !status.
-func (w *Watcher) Health() health.Report { return w.health().Health() }
+func (w *Watcher) Health() health.Report { return w.state.Report("mail", "not connected yet") }
 
-func (w *Watcher) health() *health.State {
-	w.stateOnce.Do(func() {
-		if w.Now == nil {
-			w.Now = time.Now
-		}
-		w.state = health.NewState("mail", "not connected yet", w.Now())
-	})
-	return w.state
+func (w *Watcher) now() time.Time {
+	if w.Now == nil {
+		return time.Now()
+	}
+	return w.Now()
 }
 
 // checked records a complete read of the mailbox.
 func (w *Watcher) checked() {
-	w.health().Working(fmt.Sprintf("watching %s on %s", w.Config.Mailbox, w.Config.Address), w.Now())
+	w.state.Working(fmt.Sprintf("watching %s on %s", w.Config.Mailbox, w.Config.Address), w.now())
 	w.Metrics.checked()
 }
 
@@ -91,7 +87,6 @@ func (w *Watcher) key() string {
 
 // Run follows the mailbox until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
-	w.health() // sets the clock
 	b := backoff.Policy{Min: time.Second, Max: 2 * time.Minute}
 	for attempt := 0; ctx.Err() == nil; {
 		err := w.session(ctx)
@@ -99,7 +94,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return nil
 		}
 		wait := b.Delay(attempt)
-		w.health().Failing(err.Error(), w.Now())
+		w.state.Failing(err.Error(), w.now())
 		var refused *refusedError
 		switch {
 		case errors.As(err, &refused):

@@ -28,13 +28,7 @@ func TestThousandDeliveriesAcrossARestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 1,000 deliveries")
 	}
-	t.Run("sqlite", func(t *testing.T) { thousandDeliveries(t, newStack(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		pg := testenv.NewPostgres(t)
-		s := newStack(t)
-		s.dbPath = pg.EmptyDB(t)
-		thousandDeliveries(t, s)
-	})
+	onBothDatabases(t, thousandDeliveries)
 }
 
 func thousandDeliveries(t *testing.T, s *stack) {

@@ -49,6 +49,18 @@ func newStack(t testing.TB) *stack {
 	return &stack{hs: hs, github: gh, human: human, botUser: botUser, room: room, dbPath: filepath.Join(t.TempDir(), "ibbot.db")}
 }
 
+// onBothDatabases runs test on a stack with a SQLite file and on one with
+// a real PostgreSQL database.
+func onBothDatabases(t *testing.T, test func(t *testing.T, s *stack)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, newStack(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		pg := testenv.NewPostgres(t)
+		s := newStack(t)
+		s.dbPath = pg.EmptyDB(t)
+		test(t, s)
+	})
+}
+
 func (s *stack) config(homeserver string) *config.Config {
 	cfg := config.Defaults()
 	cfg.Matrix.Homeserver = homeserver

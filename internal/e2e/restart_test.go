@@ -13,15 +13,7 @@ import (
 // TestRestart stops and starts the bot on the same database, SQLite and
 // PostgreSQL: it must reuse its session and device, never answer an old
 // command again, and answer a command sent while it was down exactly once.
-func TestRestart(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { testRestart(t, newStack(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		pg := testenv.NewPostgres(t)
-		s := newStack(t)
-		s.dbPath = pg.EmptyDB(t)
-		testRestart(t, s)
-	})
-}
+func TestRestart(t *testing.T) { onBothDatabases(t, testRestart) }
 
 func testRestart(t *testing.T, s *stack) {
 	cfg := s.config(s.hs.URL)

@@ -52,15 +52,11 @@ func (b *Board) Reports() []Report {
 }
 
 // State is a part's state, kept by the part itself and safe to update
-// from its goroutine while !status reads it.
+// from its goroutine while !status reads it. The zero value is a part that
+// has not run yet.
 type State struct {
 	mu sync.Mutex
 	r  Report
-}
-
-// NewState starts a part's state as not yet working.
-func NewState(part, detail string, now time.Time) *State {
-	return &State{r: Report{Part: part, Detail: detail, Since: now}}
 }
 
 // Working records that the part did its job at now.
@@ -83,9 +79,15 @@ func (s *State) Failing(problem string, now time.Time) {
 	s.r.Detail = problem
 }
 
-// Health returns the current report.
-func (s *State) Health() Report {
+// Report is the part's current state under its name; idle describes a
+// part that has not run yet.
+func (s *State) Report(part, idle string) Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.r
+	r := s.r
+	r.Part = part
+	if r.Detail == "" {
+		r.Detail = idle
+	}
+	return r
 }
