@@ -150,25 +150,33 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 }
 
 func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
+	switch r.Config.Replies {
+	case "thread":
+		for _, room := range r.Config.Rooms {
+			key := "mail:reply:" + room + ":" + m.MessageID
+			if err := r.Poster.PostInThread(ctx, key, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars)); err != nil {
+				return err
+			}
+		}
+	case "count":
+		return r.editReplyCount(ctx, root)
+	}
+	return nil
+}
+
+// editReplyCount edits the root's announcement to count one more reply:
+// this one, which is recorded only after posting, so the edit's key (with
+// the new count) is the same when a failed post is retried.
+func (r *Relay) editReplyCount(ctx context.Context, root string) error {
 	thread, ok, err := r.Store.MailThread(ctx, root)
-	if err != nil {
+	if err != nil || !ok { // !ok cannot happen: threadRoot found the root stored
 		return err
 	}
-	if !ok { // cannot happen: threadRoot found the root stored
-		return r.postRoot(ctx, m)
-	}
-	count := thread.Replies + 1 // with this one, which is recorded after posting
+	count := thread.Replies + 1
 	rootMail := &Mail{MessageID: root, Subject: thread.Subject, Author: thread.Author, ArchiveURL: thread.ArchiveURL, Date: thread.SentAt}
 	for _, room := range r.Config.Rooms {
-		var err error
-		switch r.Config.Replies {
-		case "thread":
-			err = r.Poster.PostInThread(ctx, "mail:reply:"+room+":"+m.MessageID, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars))
-		case "count":
-			err = r.Poster.Edit(ctx, fmt.Sprintf("mail:count:%s:%s:%d", room, root, count), room, rootKey(room, root),
-				RenderThread(rootMail, 0, count))
-		}
-		if err != nil {
+		key := fmt.Sprintf("mail:count:%s:%s:%d", room, root, count)
+		if err := r.Poster.Edit(ctx, key, room, rootKey(room, root), RenderThread(rootMail, 0, count)); err != nil {
 			return err
 		}
 	}
