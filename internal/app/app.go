@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	know, err := newKnowledge(cfg, opts.Now)
+	know, err := newKnowledge(cfg, opts.Now, reg)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/config"
@@ -28,12 +29,16 @@ type knowledge struct {
 	newcomers handlers.IssueFinder
 }
 
-func newKnowledge(cfg *config.Config, now func() time.Time) (*knowledge, error) {
+func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Registerer) (*knowledge, error) {
 	cat, err := catalog.Load(cfg.Catalog.File, cfg.Catalog.Replace)
 	if err != nil {
 		return nil, fmt.Errorf("catalog.file: %w", err)
 	}
-	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL})
+	remaining := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ibbot_github_rate_limit_remaining", Help: "GitHub API requests left in the current rate-limit window.",
+	})
+	reg.MustRegister(remaining)
+	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL, RateLimitRemaining: remaining})
 	if err != nil {
 		return nil, err
 	}

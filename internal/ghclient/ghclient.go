@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure New.
@@ -26,6 +28,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// CacheEntries bounds the conditional-request cache; default 512.
 	CacheEntries int
+	// RateLimitRemaining, when set, follows X-RateLimit-Remaining of every
+	// answer, so an operator can see the budget running out.
+	RateLimitRemaining prometheus.Gauge
 }
 
 // New returns a go-github client with conditional requests.
@@ -38,7 +43,7 @@ func New(opts Options) (*github.Client, error) {
 		opts.CacheEntries = 512
 	}
 	hc := &http.Client{
-		Transport: &conditionalTransport{next: base, token: opts.Token, cache: newLRU(opts.CacheEntries)},
+		Transport: &conditionalTransport{next: base, token: opts.Token, cache: newLRU(opts.CacheEntries), remaining: opts.RateLimitRemaining},
 		Timeout:   30 * time.Second,
 	}
 	c := github.NewClient(hc)
@@ -71,9 +76,10 @@ func mustPath(raw string) string {
 // conditional requests, answering a 304 from its cache. Cached answers carry
 // X-From-Cache, which go-github reads to leave its rate-limit state alone.
 type conditionalTransport struct {
-	next  http.RoundTripper
-	token string
-	cache *lru
+	next      http.RoundTripper
+	token     string
+	cache     *lru
+	remaining prometheus.Gauge // may be nil
 }
 
 type cached struct {
@@ -108,6 +114,7 @@ func (t *conditionalTransport) RoundTrip(req *http.Request) (*http.Response, err
 	if err != nil {
 		return nil, err
 	}
+	t.noteRateLimit(resp)
 	switch {
 	case resp.StatusCode == http.StatusNotModified && hit:
 		resp.Body.Close()
@@ -125,6 +132,15 @@ func (t *conditionalTransport) RoundTrip(req *http.Request) (*http.Response, err
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return resp, nil
+}
+
+func (t *conditionalTransport) noteRateLimit(resp *http.Response) {
+	if t.remaining == nil {
+		return
+	}
+	if n, err := strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining")); err == nil {
+		t.remaining.Set(float64(n))
+	}
 }
 
 // response rebuilds the cached answer, with the fresh rate-limit headers of

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -70,5 +72,25 @@ func TestPrimaryRateLimitSaysUntilWhen(t *testing.T) {
 	fake.SetRemaining(10)
 	if _, err := compare(c); err == nil {
 		t.Error("request sent before X-RateLimit-Reset")
+	}
+}
+
+// TestRateLimitRemainingIsExported: /metrics follows GitHub's count of
+// requests left; a 304 costs nothing, and the gauge shows that too.
+func TestRateLimitRemainingIsExported(t *testing.T) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "remaining"})
+	c, err := New(Options{BaseURL: fake.URL, RateLimitRemaining: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(c)
+	if got := testutil.ToFloat64(g); got != 4999 {
+		t.Errorf("after one request the gauge says %v, want 4999", got)
+	}
+	compare(c) // answered 304
+	if got := testutil.ToFloat64(g); got != 4999 {
+		t.Errorf("after a 304 the gauge says %v, want still 4999", got)
 	}
 }
