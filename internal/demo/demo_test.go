@@ -27,7 +27,8 @@ func TestDemoTranscript(t *testing.T) {
 		"[image architecture.png, 1520x", "demo: !contribute frontend", "npm ci",
 		"image-builder-composer deployed: 0e2daa2", "→ 4f3c2b1",
 		"Codertocat/Hello-World#1 Spelling error in the README file", "(edits its message) Codertocat/Hello-World#2", "merged",
-		"2 dependency updates in Codertocat/Hello-World", "demo: the bug in #1 again?",
+		"dependency update", "bump golang.org/x/net from 0.40.0 to 0.41.0", "bump golang.org/x/net from 0.41.0 to 0.42.0",
+		"demo: the bug in #1 again?",
 		"✉ Building RHEL 10 images for Azure — Ana Silva", "(in its thread) ibbot: Ondrej Novak: Yes: image-builder build vhd",
 		"(in its thread) ibbot: Ana Silva: That worked, thank you!",
 	} {
