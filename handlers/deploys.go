@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,6 +12,7 @@ import (
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/prodhash"
+	"github.com/osbuild/ibbot/internal/safe"
 )
 
 // Poster queues an announcement for a room (id or alias). The key makes it
@@ -80,14 +80,8 @@ func (w *DeployWatcher) Run(ctx context.Context) error {
 }
 
 // checkSafely checks; a panic (a bug) fails this check, not the bot.
-func (w *DeployWatcher) checkSafely(ctx context.Context) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			w.Log.Error().Interface("panic", p).Str("stack", string(debug.Stack())).Msg("The deploy check crashed")
-			err = fmt.Errorf("the check crashed: %v", p)
-		}
-	}()
-	return w.Check(ctx)
+func (w *DeployWatcher) checkSafely(ctx context.Context) error {
+	return safe.Call(w.Log, "The deploy check crashed", func() error { return w.Check(ctx) })
 }
 
 // Check compares every component's production commit with the last one

@@ -3,7 +3,6 @@ package github
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/safe"
 )
 
 // Poller reads repositories for when no webhook can be installed. Every
@@ -70,14 +70,8 @@ func (p *Poller) Cycle(ctx context.Context) {
 
 // pollRepoSafely polls a repository; a panic (a bug) fails that repository
 // for this cycle instead of the whole bot.
-func (p *Poller) pollRepoSafely(ctx context.Context, repo string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			p.Log.Error().Str("repo", repo).Interface("panic", r).Str("stack", string(debug.Stack())).Msg("Polling crashed")
-			err = fmt.Errorf("polling crashed: %v", r)
-		}
-	}()
-	return p.pollRepo(ctx, repo)
+func (p *Poller) pollRepoSafely(ctx context.Context, repo string) error {
+	return safe.Call(p.Log.With().Str("repo", repo).Logger(), "Polling crashed", func() error { return p.pollRepo(ctx, repo) })
 }
 
 func (p *Poller) pollRepo(ctx context.Context, repo string) error {

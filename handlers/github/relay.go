@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/safe"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -149,14 +149,17 @@ func (r *Relay) step(ctx context.Context) error {
 // returned, and the delivery stays for the next try. A delivery that makes
 // the relay panic is dropped too: kept, it would crash the bot again at
 // every start.
-func (r *Relay) processDelivery(ctx context.Context, d store.Delivery) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.log.Error().Str("delivery", d.ID).Str("event", d.Event).Interface("panic", p).Str("stack", string(debug.Stack())).
-				Msg("A delivery crashed the relay; dropping it")
-			err = r.store.DeliveryDone(ctx, d.ID)
-		}
-	}()
+func (r *Relay) processDelivery(ctx context.Context, d store.Delivery) error {
+	log := r.log.With().Str("delivery", d.ID).Str("event", d.Event).Logger()
+	err := safe.Call(log, "A delivery crashed the relay; dropping it", func() error { return r.applyDelivery(ctx, d) })
+	var crashed *safe.Panic
+	if errors.As(err, &crashed) {
+		return r.store.DeliveryDone(ctx, d.ID)
+	}
+	return err
+}
+
+func (r *Relay) applyDelivery(ctx context.Context, d store.Delivery) error {
 	change, ok, err := FromWebhook(d.Event, d.Payload)
 	switch {
 	case err != nil:
@@ -357,18 +360,18 @@ func (r *Relay) releaseDue(ctx context.Context) error {
 // decideOrDrop decides about an item; one that makes the relay panic is
 // taken out of the aggregation queue, or it would crash the bot at every
 // step.
-func (r *Relay) decideOrDrop(ctx context.Context, key string) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.log.Error().Str("item", key).Interface("panic", p).Str("stack", string(debug.Stack())).
-				Msg("An item crashed the relay; it will not be announced")
-			if row, found, gerr := r.store.Item(ctx, key); gerr == nil && found {
-				row.DueAt = time.Time{}
-				err = r.store.PutItem(ctx, key, row, r.now())
-			}
-		}
-	}()
-	return r.decide(ctx, key)
+func (r *Relay) decideOrDrop(ctx context.Context, key string) error {
+	err := safe.Call(r.log.With().Str("item", key).Logger(), "An item crashed the relay; it will not be announced", func() error { return r.decide(ctx, key) })
+	var crashed *safe.Panic
+	if !errors.As(err, &crashed) {
+		return err
+	}
+	row, found, err := r.store.Item(ctx, key)
+	if err != nil || !found {
+		return err
+	}
+	row.DueAt = time.Time{}
+	return r.store.PutItem(ctx, key, row, r.now())
 }
 
 // decide posts a new item where the rules (with the labels it has now)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/backoff"
 	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/safe"
 )
 
 // KV keeps the watcher's position between runs.
@@ -386,15 +386,13 @@ func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *c
 // handleOrSkip relays one mail. A mail that makes the relay panic (a bug)
 // is skipped with a log line: retried, it would crash the bot at every
 // start.
-func (w *Watcher) handleOrSkip(ctx context.Context, uid imap.UID, raw []byte) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			w.Log.Error().Uint32("uid", uint32(uid)).Interface("panic", p).Str("stack", string(debug.Stack())).
-				Msg("A mail crashed the relay; skipping it")
-			err = nil
-		}
-	}()
-	return w.Handle(ctx, raw)
+func (w *Watcher) handleOrSkip(ctx context.Context, uid imap.UID, raw []byte) error {
+	err := safe.Call(w.Log.With().Uint32("uid", uint32(uid)).Logger(), "A mail crashed the relay; skipping it", func() error { return w.Handle(ctx, raw) })
+	var crashed *safe.Panic
+	if errors.As(err, &crashed) {
+		return nil
+	}
+	return err
 }
 
 // bodySection is the whole message, peeked (\Seen stays as it is), and
