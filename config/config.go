@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/suggest"
 )
 
 // Config is the whole configuration of one ibbot instance.
@@ -29,14 +32,81 @@ type Config struct {
 	Contact    Contact    `yaml:"contact"`
 	Welcome    Welcome    `yaml:"welcome"`
 	Mail       Mail       `yaml:"mail"`
+	Retention  Retention  `yaml:"retention"`
 }
+
+// Retention bounds how long the database keeps what it no longer needs.
+type Retention struct {
+	// Outbox is how long sent messages stay in the outgoing queue; their
+	// keys deduplicate for that long.
+	Outbox time.Duration `yaml:"outbox"`
+	// Relations is how long the bot remembers which Matrix event an
+	// announcement (an issue, a mail thread) was posted as, counted from
+	// its last edit or thread line; later changes edit it and reply in its
+	// thread. 0 keeps them forever.
+	Relations time.Duration `yaml:"relations"`
+	// Deliveries is how long processed webhook deliveries are kept; their
+	// ids deduplicate GitHub's redeliveries for that long.
+	Deliveries time.Duration `yaml:"deliveries"`
+}
+
+// Enum-like settings are typed, so a consumer cannot compare against a
+// misspelt literal; Validate checks each against its constants.
+type (
+	// TLSMode is how the IMAP connection is secured.
+	TLSMode string
+	// Replies is what the mail relay does with replies.
+	Replies string
+	// BotPolicy is how bot pull requests are shown.
+	BotPolicy string
+	// DraftPolicy is how draft pull requests are shown.
+	DraftPolicy string
+	// Event is a kind of GitHub activity a subscription relays.
+	Event string
+	// LogFormat is how log lines are written.
+	LogFormat string
+	// SourceType is a kind of production-hash source.
+	SourceType string
+)
+
+const (
+	TLSImplicit TLSMode = "tls"
+	TLSStartTLS TLSMode = "starttls"
+	TLSNone     TLSMode = "none" // loopback only
+
+	RepliesThread Replies = "thread"
+	RepliesCount  Replies = "count"
+	RepliesOff    Replies = "off"
+
+	BotsShow   BotPolicy = "show"
+	BotsDigest BotPolicy = "digest"
+	BotsHide   BotPolicy = "hide"
+
+	DraftsShow DraftPolicy = "show"
+	DraftsHide DraftPolicy = "hide"
+
+	EventIssues   Event = "issues"
+	EventPulls    Event = "pulls"
+	EventReleases Event = "releases"
+	EventComments Event = "comments"
+
+	LogAuto    LogFormat = "auto"
+	LogJSON    LogFormat = "json"
+	LogConsole LogFormat = "console"
+
+	SourceJSON   SourceType = "json"
+	SourceStatic SourceType = "static"
+)
+
+// DefaultEvents are what a subscription without events relays.
+var DefaultEvents = []Event{EventIssues, EventPulls, EventReleases}
 
 // Mail configures the mailing-list relay. Empty imap.address turns it off.
 type Mail struct {
 	IMAP    IMAP     `yaml:"imap"`
 	ListID  []string `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
 	Rooms   []string `yaml:"rooms"`
-	Replies string   `yaml:"replies"` // thread (default), count or off
+	Replies Replies  `yaml:"replies"`
 	// Backfill is how many existing mails to post on the very first start.
 	Backfill int `yaml:"backfill"`
 	// ArchiveURL is a link template for lists whose mail carries none
@@ -52,7 +122,7 @@ type Mail struct {
 // IMAP is the mailbox subscribed to the list.
 type IMAP struct {
 	Address      string        `yaml:"address"` // host:port
-	TLS          string        `yaml:"tls"`     // tls (default), starttls, none (loopback only)
+	TLS          TLSMode       `yaml:"tls"`
 	Username     string        `yaml:"username"`
 	Password     Secret        `yaml:"password"` // or env IBBOT_IMAP_PASSWORD
 	Mailbox      string        `yaml:"mailbox"`
@@ -70,11 +140,14 @@ type GitHub struct {
 	PollInterval time.Duration `yaml:"poll_interval"` // 0 turns polling off
 	// AggregationWindow holds a new item back this long, so labels that
 	// automation adds right after opening count for the filters.
-	AggregationWindow time.Duration         `yaml:"aggregation_window"`
-	DigestInterval    time.Duration         `yaml:"digest_interval"` // how often bot PRs are summed up
-	LinkCooldown      time.Duration         `yaml:"link_cooldown"`   // one link preview per item and room within this
-	Subscriptions     []Subscription        `yaml:"subscriptions"`
-	Rooms             map[string]GitHubRoom `yaml:"rooms"`
+	AggregationWindow time.Duration `yaml:"aggregation_window"`
+	DigestInterval    time.Duration `yaml:"digest_interval"` // how often bot PRs are summed up
+	LinkCooldown      time.Duration `yaml:"link_cooldown"`   // one link preview per item and room within this
+	// LinkRepos are repositories (globs allowed) whose issues any room may
+	// preview and look up with !issue, besides those the room follows.
+	LinkRepos     []string              `yaml:"link_repos"`
+	Subscriptions []Subscription        `yaml:"subscriptions"`
+	Rooms         map[string]GitHubRoom `yaml:"rooms"`
 }
 
 // Webhook configures the receiver of GitHub's deliveries.
@@ -82,18 +155,20 @@ type Webhook struct {
 	Path   string `yaml:"path"`   // empty: no webhook
 	Listen string `yaml:"listen"` // empty: served on http.listen
 	Secret Secret `yaml:"secret"` // or env IBBOT_GITHUB_WEBHOOK_SECRET
+	// MaxConcurrent bounds the requests served at once; more wait.
+	MaxConcurrent int `yaml:"max_concurrent"`
 }
 
 // Subscription is one rule: which activity of which repositories goes to
 // which rooms.
 type Subscription struct {
-	Rooms   []string `yaml:"rooms"`
-	Repos   []string `yaml:"repos"`  // owner/name; globs like osbuild/* (webhooks only)
-	Events  []string `yaml:"events"` // issues, pulls, releases, comments
-	Labels  Filter   `yaml:"labels"`
-	Authors Filter   `yaml:"authors"`
-	Bots    string   `yaml:"bots"`   // show, digest (default) or hide
-	Drafts  string   `yaml:"drafts"` // show or hide (default)
+	Rooms   []string    `yaml:"rooms"`
+	Repos   []string    `yaml:"repos"`  // owner/name; globs like osbuild/* (webhooks only)
+	Events  []Event     `yaml:"events"` // default DefaultEvents
+	Labels  Filter      `yaml:"labels"`
+	Authors Filter      `yaml:"authors"`
+	Bots    BotPolicy   `yaml:"bots"`   // default digest
+	Drafts  DraftPolicy `yaml:"drafts"` // default hide
 }
 
 // Filter includes and excludes by name; an empty include list includes all.
@@ -128,12 +203,14 @@ type ProdHash struct {
 
 // HashSource is a non-default production-hash source for one component.
 type HashSource struct {
-	Type         string `yaml:"type"` // json or static
-	URL          string `yaml:"url"`
-	Field        string `yaml:"field"`
-	AuthHeader   string `yaml:"auth_header"`
-	AuthValueEnv string `yaml:"auth_value_env"` // the env variable holding the header's value
-	SHA          string `yaml:"sha"`
+	Type         SourceType `yaml:"type"`
+	URL          string     `yaml:"url"`
+	Field        string     `yaml:"field"`
+	AuthHeader   string     `yaml:"auth_header"`
+	AuthValueEnv string     `yaml:"auth_value_env"` // the env variable holding the header's value
+	SHA          string     `yaml:"sha"`
+	// AuthValue is the header's value, read from AuthValueEnv at load.
+	AuthValue Secret `yaml:"-"`
 }
 
 // Contribute configures !contribute's live list of newcomer issues.
@@ -201,8 +278,8 @@ type HTTP struct {
 
 // Log configures the structured logger.
 type Log struct {
-	Level  string `yaml:"level"`
-	Format string `yaml:"format"` // auto, json or console
+	Level  string    `yaml:"level"`
+	Format LogFormat `yaml:"format"`
 }
 
 // Shutdown bounds how long a stop may take to flush the outgoing queue.
@@ -222,11 +299,12 @@ func Defaults() Config {
 		},
 		Database: "ibbot.db",
 		HTTP:     HTTP{Listen: "127.0.0.1:9090"},
-		Log:      Log{Level: "info", Format: "auto"},
+		Log:      Log{Level: "info", Format: LogAuto},
 		Shutdown: Shutdown{Timeout: 10 * time.Second},
 		GitHub: GitHub{
 			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
 			AggregationWindow: 5 * time.Second, DigestInterval: time.Hour, LinkCooldown: 10 * time.Minute,
+			Webhook: Webhook{MaxConcurrent: 16},
 		},
 		ProdHash: ProdHash{
 			SVGURL:        "https://raw.githubusercontent.com/osbuild/osbuild.github.io/main/docs/hosted/architecture/architecture.svg",
@@ -242,255 +320,354 @@ func Defaults() Config {
 		},
 		Welcome: Welcome{MaxPerMinute: 3},
 		Mail: Mail{
-			IMAP:    IMAP{TLS: "tls", Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute},
-			Replies: "thread", MaxMailBytes: 10 << 20, ExcerptChars: 400,
+			IMAP:    IMAP{TLS: TLSImplicit, Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute},
+			Replies: RepliesThread, MaxMailBytes: 10 << 20, ExcerptChars: 400,
 		},
+		Retention: Retention{Outbox: 7 * 24 * time.Hour, Relations: 365 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour},
 	}
 }
 
 // Validate reports every problem of c, each prefixed with its key path, joined
 // into one error; nil means the configuration is usable.
-func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+func (c *Config) Validate() error { return errors.Join(c.problems()...) }
+
+// checker collects problems, each naming its key.
+type checker struct{ errs []error }
+
+func (ch *checker) bad(key, format string, args ...any) {
+	ch.errs = append(ch.errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// ints checks lo <= v <= hi.
+func (ch *checker) ints(key string, v, lo, hi int, zero string) {
+	if v < lo || v > hi {
+		ch.bad(key, "must be between %d and %d%s, got %d", lo, hi, zeroNote(zero), v)
 	}
+}
+
+// durations checks lo <= v <= hi; with off != "", 0 is allowed too and
+// means that.
+func (ch *checker) durations(key string, v, lo, hi time.Duration, off string) {
+	if v == 0 && off != "" {
+		return
+	}
+	if v < lo || v > hi {
+		ch.bad(key, "must be between %s and %s%s, got %s", fmtDur(lo), fmtDur(hi), zeroNote(off), fmtDur(v))
+	}
+}
+
+func zeroNote(zero string) string {
+	if zero == "" {
+		return ""
+	}
+	return " (or 0: " + zero + ")"
+}
+
+// fmtDur writes whole days as days ("30d"), which time.Duration does not.
+func fmtDur(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}
+
+// oneOf checks an enum-like value, suggesting the nearest allowed one.
+func oneOf[T ~string](ch *checker, key string, v T, allowed ...T) {
+	if slices.Contains(allowed, v) {
+		return
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	msg := fmt.Sprintf("%q is not one of %s", v, strings.Join(names, ", "))
+	if best := suggest.Closest(string(v), names); best != "" {
+		msg += fmt.Sprintf("; did you mean %q?", best)
+	}
+	ch.bad(key, "%s", msg)
+}
+
+func (ch *checker) rooms(key string, rooms []string, required bool) {
+	if required && len(rooms) == 0 {
+		ch.bad(key, "is required: room ids (!id:server) or aliases (#name:server)")
+	}
+	for i, room := range rooms {
+		if !validRoomRef(room) {
+			ch.bad(fmt.Sprintf("%s[%d]", key, i), "%q is neither a room id (!id:server) nor an alias (#name:server)", room)
+		}
+	}
+}
+
+func (ch *checker) repos(key string, repos []string, globs bool) {
+	for i, r := range repos {
+		if !ValidRepo(r, globs) {
+			ch.bad(fmt.Sprintf("%s[%d]", key, i), "%q is not owner/name", r)
+		}
+	}
+}
+
+// problems lists every problem of c.
+func (c *Config) problems() []error {
+	ch := &checker{}
+	c.checkMatrix(ch)
+	if _, err := DatabaseDriver(c.Database); err != nil {
+		ch.bad("database", "%v", err)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); c.HTTP.Listen != "" && err != nil {
+		ch.bad("http.listen", "%q is not host:port: %v", c.HTTP.Listen, err)
+	}
+	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		oneOf(ch, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
+	}
+	oneOf(ch, "log.format", c.Log.Format, LogAuto, LogJSON, LogConsole)
+	ch.durations("shutdown.timeout", c.Shutdown.Timeout, time.Second, 10*time.Minute, "")
+	c.checkRetention(ch)
+	if !isHTTPURL(c.GitHub.APIURL) {
+		ch.bad("github.api_url", "%q is not an http(s) URL", c.GitHub.APIURL)
+	}
+	c.checkProdHash(ch)
+	c.checkGitHub(ch)
+	c.checkMail(ch)
+	ch.repos("contribute.repos", c.Contribute.Repos, false)
+	ch.ints("contribute.max_issues", c.Contribute.MaxIssues, 0, 20, "no search")
+	ch.durations("contribute.cache_ttl", c.Contribute.CacheTTL, time.Minute, 7*24*time.Hour, "search every time")
+	ch.rooms("welcome.rooms", c.Welcome.Rooms, false)
+	ch.ints("welcome.max_per_minute", c.Welcome.MaxPerMinute, 1, 60, "")
+	return ch.errs
+}
+
+func (c *Config) checkMatrix(ch *checker) {
 	m := &c.Matrix
 	if u, err := url.Parse(m.Homeserver); m.Homeserver == "" {
-		bad("matrix.homeserver", "is required (e.g. https://matrix.example.org)")
+		ch.bad("matrix.homeserver", "is required (e.g. https://matrix.example.org)")
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("matrix.homeserver", "%q is not an http(s) URL", m.Homeserver)
+		ch.bad("matrix.homeserver", "%q is not an http(s) URL", m.Homeserver)
 	}
 	if m.UserID == "" {
-		bad("matrix.user_id", "is required (e.g. \"@ibbot:example.org\")")
+		ch.bad("matrix.user_id", "is required (e.g. \"@ibbot:example.org\")")
 	} else if _, _, err := m.UserID.ParseAndValidateRelaxed(); err != nil {
-		bad("matrix.user_id", "%q is not a Matrix user id: %v", m.UserID, err)
+		ch.bad("matrix.user_id", "%q is not a Matrix user id: %v", m.UserID, err)
 	}
 	if m.Password.Value() == "" && m.AccessToken.Value() == "" {
-		bad("matrix.password", "either a password or an access_token is required (env IBBOT_MATRIX_PASSWORD or IBBOT_MATRIX_ACCESS_TOKEN)")
+		ch.bad("matrix.password", "either a password or an access_token is required (env IBBOT_MATRIX_PASSWORD or IBBOT_MATRIX_ACCESS_TOKEN)")
 	}
-	for i, room := range m.Rooms {
-		if !validRoomRef(room) {
-			bad(fmt.Sprintf("matrix.rooms[%d]", i), "%q is neither a room id (!id:server) nor an alias (#name:server)", room)
-		}
-	}
+	ch.rooms("matrix.rooms", m.Rooms, false)
 	if strings.TrimSpace(m.CommandPrefix) == "" || strings.ContainsAny(m.CommandPrefix, " \t\n") {
-		bad("matrix.command_prefix", "must be non-empty and without spaces, got %q", m.CommandPrefix)
+		ch.bad("matrix.command_prefix", "must be non-empty and without spaces, got %q", m.CommandPrefix)
 	}
-	if m.CommandMaxAge <= 0 {
-		bad("matrix.command_max_age", "must be positive, got %s", m.CommandMaxAge)
-	}
+	ch.durations("matrix.command_max_age", m.CommandMaxAge, time.Second, 24*time.Hour, "")
 	for i, u := range m.IgnoreUsers {
 		if _, _, err := u.ParseAndValidateRelaxed(); err != nil {
-			bad(fmt.Sprintf("matrix.ignore_users[%d]", i), "%q is not a Matrix user id", u)
+			ch.bad(fmt.Sprintf("matrix.ignore_users[%d]", i), "%q is not a Matrix user id", u)
 		}
+	}
+	if m.AdminPowerLevel < 0 {
+		ch.bad("matrix.admin_power_level", "must be 0 or more, got %d", m.AdminPowerLevel)
 	}
 	for i, who := range m.Invites.Allow {
 		if who == "" || strings.ContainsAny(who, " \t") {
-			bad(fmt.Sprintf("matrix.invites.allow[%d]", i), "%q is neither a user id nor a server name", who)
+			ch.bad(fmt.Sprintf("matrix.invites.allow[%d]", i), "%q is neither a user id nor a server name", who)
 		}
 	}
-	if m.Flood.Commands < 0 {
-		bad("matrix.flood.commands", "must be 0 (off) or more, got %d", m.Flood.Commands)
+	ch.ints("matrix.flood.commands", m.Flood.Commands, 0, 1000, "no limit")
+	if m.Flood.Commands > 0 {
+		ch.durations("matrix.flood.window", m.Flood.Window, time.Second, 24*time.Hour, "")
 	}
-	if m.Flood.Commands > 0 && m.Flood.Window <= 0 {
-		bad("matrix.flood.window", "must be positive when flood.commands is set, got %s", m.Flood.Window)
-	}
-	if _, err := DatabaseDriver(c.Database); err != nil {
-		bad("database", "%v", err)
-	}
-	if _, _, err := net.SplitHostPort(c.HTTP.Listen); c.HTTP.Listen != "" && err != nil {
-		bad("http.listen", "%q is not host:port: %v", c.HTTP.Listen, err)
-	}
-	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
-		bad("log.level", "%q is not one of trace, debug, info, warn, error", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "auto", "json", "console":
-	default:
-		bad("log.format", "%q is not one of auto, json, console", c.Log.Format)
-	}
-	if c.Shutdown.Timeout <= 0 {
-		bad("shutdown.timeout", "must be positive, got %s", c.Shutdown.Timeout)
-	}
-	if !isHTTPURL(c.GitHub.APIURL) {
-		bad("github.api_url", "%q is not an http(s) URL", c.GitHub.APIURL)
-	}
-	c.validateProdHash(bad)
-	c.validateGitHub(bad)
-	c.validateMail(bad)
-	for i, r := range c.Contribute.Repos {
-		if strings.Count(r, "/") != 1 {
-			bad(fmt.Sprintf("contribute.repos[%d]", i), "%q is not owner/name", r)
-		}
-	}
-	if c.Contribute.MaxIssues < 0 {
-		bad("contribute.max_issues", "must be 0 or more")
-	}
-	for i, room := range c.Welcome.Rooms {
-		if !validRoomRef(room) {
-			bad(fmt.Sprintf("welcome.rooms[%d]", i), "%q is neither a room id nor an alias", room)
-		}
-	}
-	if len(c.Welcome.Rooms) > 0 && c.Welcome.MaxPerMinute <= 0 {
-		bad("welcome.max_per_minute", "must be positive")
-	}
-	return errors.Join(errs...)
 }
 
-func (c *Config) validateProdHash(bad func(key, format string, args ...any)) {
+func (c *Config) checkRetention(ch *checker) {
+	r := c.Retention
+	ch.durations("retention.outbox", r.Outbox, time.Hour, 365*24*time.Hour, "")
+	if r.Outbox > 0 && r.Outbox <= c.Matrix.CommandMaxAge {
+		ch.bad("retention.outbox", "must be longer than matrix.command_max_age (%s), or a command answered just before a restart could be answered again", fmtDur(c.Matrix.CommandMaxAge))
+	}
+	ch.durations("retention.relations", r.Relations, 30*24*time.Hour, 100*365*24*time.Hour, "keep forever")
+	ch.durations("retention.deliveries", r.Deliveries, 24*time.Hour, 365*24*time.Hour, "")
+}
+
+func (c *Config) checkProdHash(ch *checker) {
 	p := &c.ProdHash
 	if !isHTTPURL(p.SVGURL) {
-		bad("prodhash.svg_url", "%q is not an http(s) URL", p.SVGURL)
+		ch.bad("prodhash.svg_url", "%q is not an http(s) URL", p.SVGURL)
 	}
-	if p.CheckInterval < 0 || (p.CheckInterval > 0 && p.CheckInterval < 10*time.Second) {
-		bad("prodhash.check_interval", "must be 0 (off) or at least 10s, got %s", p.CheckInterval)
-	}
-	if p.CacheTTL < 0 {
-		bad("prodhash.cache_ttl", "must not be negative")
-	}
-	for i, room := range p.Rooms {
-		if !validRoomRef(room) {
-			bad(fmt.Sprintf("prodhash.rooms[%d]", i), "%q is neither a room id nor an alias", room)
-		}
-	}
-	for id, src := range p.Sources {
-		key := "prodhash.sources." + id
+	ch.durations("prodhash.check_interval", p.CheckInterval, 10*time.Second, 24*time.Hour, "no deploy announcements")
+	ch.durations("prodhash.cache_ttl", p.CacheTTL, time.Second, 24*time.Hour, "ask every time")
+	ch.rooms("prodhash.rooms", p.Rooms, false)
+	ch.ints("prodhash.max_changes", p.MaxChanges, 0, 50, "list none")
+	for _, id := range sortedKeys(p.Sources) {
+		src, key := p.Sources[id], "prodhash.sources."+id
 		switch src.Type {
-		case "json":
+		case SourceJSON:
 			if !isHTTPURL(src.URL) {
-				bad(key+".url", "%q is not an http(s) URL", src.URL)
+				ch.bad(key+".url", "%q is not an http(s) URL", src.URL)
 			}
 			if src.Field == "" {
-				bad(key+".field", "is required for a json source (e.g. src_hash)")
+				ch.bad(key+".field", "is required for a json source (e.g. src_hash)")
 			}
-		case "static":
+			if (src.AuthHeader == "") != (src.AuthValueEnv == "") {
+				ch.bad(key+".auth_value_env", "auth_header and auth_value_env go together")
+			} else if src.AuthHeader != "" && src.AuthValue.Value() == "" {
+				ch.bad(key+".auth_value_env", "the environment variable %s is not set (or empty)", src.AuthValueEnv)
+			}
+		case SourceStatic:
 			if len(src.SHA) < 7 || strings.Trim(strings.ToLower(src.SHA), "0123456789abcdef") != "" {
-				bad(key+".sha", "%q is not a commit sha", src.SHA)
+				ch.bad(key+".sha", "%q is not a commit sha", src.SHA)
 			}
 		default:
-			bad(key+".type", "%q is not one of json, static", src.Type)
+			oneOf(ch, key+".type", src.Type, SourceJSON, SourceStatic)
 		}
 	}
 }
 
-func (c *Config) validateGitHub(bad func(key, format string, args ...any)) {
+func (c *Config) checkGitHub(ch *checker) {
 	g := &c.GitHub
 	if g.Webhook.Path != "" {
 		if !strings.HasPrefix(g.Webhook.Path, "/") {
-			bad("github.webhook.path", "%q must start with /", g.Webhook.Path)
+			ch.bad("github.webhook.path", "%q must start with /", g.Webhook.Path)
 		}
 		if g.Webhook.Secret.Value() == "" {
-			bad("github.webhook.secret", "is required with a webhook path (env IBBOT_GITHUB_WEBHOOK_SECRET): unsigned deliveries are refused")
+			ch.bad("github.webhook.secret", "is required with a webhook path (env IBBOT_GITHUB_WEBHOOK_SECRET): unsigned deliveries are refused")
 		}
 		if g.Webhook.Listen == "" && c.HTTP.Listen == "" {
-			bad("github.webhook.listen", "is required when http.listen is off")
+			ch.bad("github.webhook.listen", "is required when http.listen is off")
 		}
 	}
 	if _, _, err := net.SplitHostPort(g.Webhook.Listen); g.Webhook.Listen != "" && err != nil {
-		bad("github.webhook.listen", "%q is not host:port", g.Webhook.Listen)
+		ch.bad("github.webhook.listen", "%q is not host:port", g.Webhook.Listen)
 	}
-	if g.PollInterval < 0 || (g.PollInterval > 0 && g.PollInterval < 30*time.Second) {
-		bad("github.poll_interval", "must be 0 (off) or at least 30s, got %s", g.PollInterval)
-	}
-	if g.AggregationWindow < 0 || g.AggregationWindow > 10*time.Minute {
-		bad("github.aggregation_window", "must be between 0 and 10m, got %s", g.AggregationWindow)
-	}
-	if g.DigestInterval <= 0 {
-		bad("github.digest_interval", "must be positive")
-	}
+	ch.ints("github.webhook.max_concurrent", g.Webhook.MaxConcurrent, 1, 1000, "")
+	ch.durations("github.poll_interval", g.PollInterval, 30*time.Second, 24*time.Hour, "no polling")
+	ch.durations("github.aggregation_window", g.AggregationWindow, time.Second, 10*time.Minute, "post at once")
+	ch.durations("github.digest_interval", g.DigestInterval, time.Minute, 7*24*time.Hour, "")
+	ch.durations("github.link_cooldown", g.LinkCooldown, time.Second, 7*24*time.Hour, "preview every mention")
+	ch.repos("github.link_repos", g.LinkRepos, true)
 	for i, sub := range g.Subscriptions {
 		key := fmt.Sprintf("github.subscriptions[%d]", i)
-		if len(sub.Rooms) == 0 {
-			bad(key+".rooms", "is required")
-		}
-		for j, r := range sub.Rooms {
-			if !validRoomRef(r) {
-				bad(fmt.Sprintf("%s.rooms[%d]", key, j), "%q is neither a room id nor an alias", r)
-			}
-		}
+		ch.rooms(key+".rooms", sub.Rooms, true)
 		if len(sub.Repos) == 0 {
-			bad(key+".repos", "is required (owner/name, globs allowed)")
+			ch.bad(key+".repos", "is required (owner/name, globs allowed)")
 		}
-		for j, r := range sub.Repos {
-			if strings.Count(r, "/") != 1 {
-				bad(fmt.Sprintf("%s.repos[%d]", key, j), "%q is not owner/name", r)
-			}
+		ch.repos(key+".repos", sub.Repos, true)
+		if len(sub.Events) == 0 {
+			ch.bad(key+".events", "must name at least one of issues, pulls, releases, comments (leave the key out for issues, pulls, releases)")
 		}
 		for j, e := range sub.Events {
-			switch e {
-			case "issues", "pulls", "releases", "comments":
-			default:
-				bad(fmt.Sprintf("%s.events[%d]", key, j), "%q is not one of issues, pulls, releases, comments", e)
-			}
+			oneOf(ch, fmt.Sprintf("%s.events[%d]", key, j), e, EventIssues, EventPulls, EventReleases, EventComments)
 		}
-		switch sub.Bots {
-		case "", "show", "digest", "hide":
-		default:
-			bad(key+".bots", "%q is not one of show, digest, hide", sub.Bots)
-		}
-		switch sub.Drafts {
-		case "", "show", "hide":
-		default:
-			bad(key+".drafts", "%q is not one of show, hide", sub.Drafts)
-		}
+		oneOf(ch, key+".bots", sub.Bots, BotsShow, BotsDigest, BotsHide)
+		oneOf(ch, key+".drafts", sub.Drafts, DraftsShow, DraftsHide)
 	}
-	for room, rc := range g.Rooms {
+	for _, room := range sortedKeys(g.Rooms) {
+		rc := g.Rooms[room]
 		if !validRoomRef(room) {
-			bad("github.rooms."+room, "is neither a room id nor an alias")
+			ch.bad("github.rooms."+room, "is neither a room id nor an alias")
 		}
-		if rc.DefaultRepo != "" && strings.Count(rc.DefaultRepo, "/") != 1 {
-			bad("github.rooms."+room+".default_repo", "%q is not owner/name", rc.DefaultRepo)
+		if rc.DefaultRepo != "" && !ValidRepo(rc.DefaultRepo, false) {
+			ch.bad("github.rooms."+room+".default_repo", "%q is not owner/name", rc.DefaultRepo)
 		}
 	}
 }
 
-func (c *Config) validateMail(bad func(key, format string, args ...any)) {
+func (c *Config) checkMail(ch *checker) {
 	m := &c.Mail
 	if m.IMAP.Address == "" {
 		return
 	}
 	host, _, err := net.SplitHostPort(m.IMAP.Address)
 	if err != nil {
-		bad("mail.imap.address", "%q is not host:port", m.IMAP.Address)
+		ch.bad("mail.imap.address", "%q is not host:port", m.IMAP.Address)
 	}
-	switch m.IMAP.TLS {
-	case "tls", "starttls":
-	case "none":
+	oneOf(ch, "mail.imap.tls", m.IMAP.TLS, TLSImplicit, TLSStartTLS, TLSNone)
+	if m.IMAP.TLS == TLSNone {
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			bad("mail.imap.tls", "none is allowed on loopback only; %s would send the password in clear", host)
+			ch.bad("mail.imap.tls", "none is allowed on loopback only; %s would send the password in clear", host)
 		}
-	default:
-		bad("mail.imap.tls", "%q is not one of tls, starttls, none", m.IMAP.TLS)
 	}
 	if m.IMAP.Username == "" {
-		bad("mail.imap.username", "is required")
+		ch.bad("mail.imap.username", "is required")
 	}
 	if m.IMAP.Password.Value() == "" {
-		bad("mail.imap.password", "is required (or env IBBOT_IMAP_PASSWORD)")
+		ch.bad("mail.imap.password", "is required (or env IBBOT_IMAP_PASSWORD)")
 	}
+	if m.IMAP.Mailbox == "" {
+		ch.bad("mail.imap.mailbox", "is required (usually INBOX)")
+	}
+	ch.durations("mail.imap.poll_interval", m.IMAP.PollInterval, 10*time.Second, 24*time.Hour, "")
+	// RFC 2177: a server may drop a connection idle for 30 minutes.
+	ch.durations("mail.imap.noop_interval", m.IMAP.NoopInterval, 10*time.Second, 29*time.Minute, "")
 	if len(m.ListID) == 0 {
-		bad("mail.list_id", "is required: the List-Id of the list to relay (other mail is ignored)")
+		ch.bad("mail.list_id", "is required: the List-Id of the list to relay (other mail is ignored)")
 	}
-	if len(m.Rooms) == 0 {
-		bad("mail.rooms", "is required")
+	ch.rooms("mail.rooms", m.Rooms, true)
+	oneOf(ch, "mail.replies", m.Replies, RepliesThread, RepliesCount, RepliesOff)
+	ch.ints("mail.backfill", m.Backfill, 0, 1000, "none")
+	ch.ints("mail.max_mail_bytes", m.MaxMailBytes, 4<<10, 100<<20, "")
+	ch.ints("mail.excerpt_chars", m.ExcerptChars, 0, 4000, "no excerpt")
+	if m.ArchiveURL != "" && !strings.Contains(m.ArchiveURL, "{msgid}") && !strings.Contains(m.ArchiveURL, "{hash}") {
+		ch.bad("mail.archive_url", "%q names neither {msgid} nor {hash}: every mail would link to the same page", m.ArchiveURL)
 	}
-	for i, r := range m.Rooms {
-		if !validRoomRef(r) {
-			bad(fmt.Sprintf("mail.rooms[%d]", i), "%q is neither a room id nor an alias", r)
+	if m.ArchiveURL != "" && !isHTTPURL(strings.NewReplacer("{msgid}", "x", "{hash}", "x").Replace(m.ArchiveURL)) {
+		ch.bad("mail.archive_url", "%q is not an http(s) URL", m.ArchiveURL)
+	}
+}
+
+// AllRooms is every room the configuration names, in any list, each once
+// and in the order first named: the bot joins all of them at start.
+func (c *Config) AllRooms() []string {
+	var out []string
+	add := func(rooms ...string) {
+		for _, r := range rooms {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
 		}
 	}
-	switch m.Replies {
-	case "thread", "count", "off":
-	default:
-		bad("mail.replies", "%q is not one of thread, count, off", m.Replies)
+	add(c.Matrix.Rooms...)
+	add(c.Welcome.Rooms...)
+	add(c.ProdHash.Rooms...)
+	add(c.Mail.Rooms...)
+	for _, s := range c.GitHub.Subscriptions {
+		add(s.Rooms...)
 	}
-	if m.Backfill < 0 {
-		bad("mail.backfill", "must be 0 or more")
+	add(sortedKeys(c.GitHub.Rooms)...)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	if m.IMAP.PollInterval <= 0 || m.IMAP.NoopInterval <= 0 {
-		bad("mail.imap.poll_interval", "poll_interval and noop_interval must be positive")
+	slices.Sort(keys)
+	return keys
+}
+
+// ValidRepo reports whether s is owner/name as GitHub allows them (with
+// globs in either part when globs is set). It keeps "..", slashes and
+// other path tricks out of API paths built from it.
+func ValidRepo(s string, globs bool) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	if !ok {
+		return false
 	}
+	extra := ""
+	if globs {
+		extra = "*?[]"
+	}
+	return validPart(owner, 39, "-"+extra) && validPart(name, 100, "-_."+extra) && name != "." && name != ".."
+}
+
+func validPart(s string, maxLen int, allowed string) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(allowed, r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func isHTTPURL(s string) bool {

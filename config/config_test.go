@@ -149,3 +149,210 @@ func TestDatabaseSetting(t *testing.T) {
 		}
 	}
 }
+
+const minimal = "matrix: {homeserver: \"https://hs\", user_id: \"@b:hs\", password: x}\n"
+
+// TestTyposInsideListsAreErrors: a typo inside a list entry (or in a value
+// of a list) names its full path with the index and its line, and the
+// config is refused, instead of the rule silently matching everything.
+func TestTyposInsideListsAreErrors(t *testing.T) {
+	cfg := `matrix:
+  homeserver: "https://hs"
+  user_id: "@b:hs"
+  password: x
+  rooms: ["#x:hs", "x"]
+  ignore_users: ["@zodbot:fp.o", "zodbot"]
+  invites: {allow: ["ok.org", ""]}
+github:
+  subscriptions:
+    - rooms: ["#a:hs"]
+      repos: [osbuild/osbuild]
+    - rooms: ["#b:hs"]
+      repos: [osbuild/osbuild]
+      lables: {include: [bug]}
+      evnets: [issues]
+      labels: {inclde: [bug]}
+      authors: {exclude: [x], exlude: [y]}
+      events: [isues, pulls]
+      bots: digst
+      drafts: hidden
+      rooms: ["#ok:hs", "general"]
+      repos: [osbuild/osbuild, "../../orgs"]
+  link_repos: [osbuild/*, "a/b/c"]
+  rooms:
+    "#b:hs": {default_repo: nope, no_thread: true}
+prodhash:
+  rooms: ["nope"]
+  sources:
+    composer: {type: statik, sha: abc1234}
+mail:
+  imap: {address: "127.0.0.1:143", tls: none, username: u, password: p}
+  list_id: [x]
+  rooms: ["#m:hs", "m"]
+welcome:
+  rooms: ["w"]
+contribute:
+  repos: ["nope"]
+`
+	_, err := Parse([]byte(cfg), noEnv)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`matrix.rooms[1] (line 5)`,
+		`matrix.ignore_users[1] (line 6)`,
+		`matrix.invites.allow[1] (line 7)`,
+		`github.subscriptions[1].lables (line 14): unknown key; did you mean "labels"?`,
+		`github.subscriptions[1].evnets (line 15): unknown key; did you mean "events"?`,
+		`github.subscriptions[1].labels.inclde (line 16): unknown key; did you mean "include"?`,
+		`github.subscriptions[1].authors.exlude (line 17): unknown key; did you mean "exclude"?`,
+		`github.subscriptions[1].events[0] (line 18): "isues" is not one of issues, pulls, releases, comments; did you mean "issues"?`,
+		`github.subscriptions[1].bots (line 19): "digst" is not one of show, digest, hide; did you mean "digest"?`,
+		`github.subscriptions[1].drafts (line 20): "hidden" is not one of show, hide`,
+		`github.subscriptions[1].rooms (line 21): is set twice (first on line 12)`,
+		`github.subscriptions[1].repos (line 22): is set twice (first on line 13)`,
+		`github.link_repos[1] (line 23)`,
+		`github.rooms.#b:hs.no_thread (line 25): unknown key; did you mean "no_threads"?`,
+		`github.rooms.#b:hs.default_repo (line 25)`,
+		`prodhash.rooms[0] (line 27)`,
+		`prodhash.sources.composer.type (line 29): "statik" is not one of json, static; did you mean "static"?`,
+		`mail.rooms[1] (line 33)`,
+		`welcome.rooms[0] (line 35)`,
+		`contribute.repos[0] (line 37)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %s\n", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(err)
+	}
+	// A list entry's values are checked like any other: the second
+	// subscription's repos, given once, must be owner/name.
+	_, err = Parse([]byte(minimal+"github: {subscriptions: [{rooms: [\"#a:hs\"], repos: [\"osbuild/..\"]}]}\n"), noEnv)
+	if err == nil || !strings.Contains(err.Error(), `github.subscriptions[0].repos[0] (line 2): "osbuild/.." is not owner/name`) {
+		t.Errorf("path trick accepted: %v", err)
+	}
+}
+
+// TestZeroMeansOff: every duration where 0 means off accepts a bare 0, and
+// durations may be written in days.
+func TestZeroMeansOff(t *testing.T) {
+	cfg, err := Parse([]byte(minimal+`github: {poll_interval: 0, aggregation_window: 0, link_cooldown: 0}
+prodhash: {check_interval: 0, cache_ttl: 0}
+contribute: {cache_ttl: 0, max_issues: 0}
+retention: {relations: 0, outbox: 14d, deliveries: 1d12h}
+mail: {imap: {address: "127.0.0.1:1", tls: none, username: u, password: p}, list_id: [l], rooms: ["!r:hs"], excerpt_chars: 0}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GitHub.PollInterval != 0 || cfg.ProdHash.CheckInterval != 0 || cfg.Retention.Relations != 0 {
+		t.Errorf("0 not read as 0: %+v", cfg.GitHub)
+	}
+	if cfg.Retention.Outbox != 14*24*time.Hour || cfg.Retention.Deliveries != 36*time.Hour {
+		t.Errorf("days: %s, %s", cfg.Retention.Outbox, cfg.Retention.Deliveries)
+	}
+	_, err = Parse([]byte("matrix: {homeserver: \"https://hs\", user_id: \"@b:hs\", password: x, command_max_age: 0}\nshutdown: {timeout: 0}\n"), noEnv)
+	for _, want := range []string{"shutdown.timeout (line 2): must be between 1s and 10m0s, got 0s", "matrix.command_max_age (line 1)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a 0 where 0 means nothing is accepted; want %q in %v", want, err)
+		}
+	}
+}
+
+// TestNumbersAreBounded: numeric keys out of their range are refused with
+// the range, and mail.max_mail_bytes: 0 no longer drops every mail.
+func TestNumbersAreBounded(t *testing.T) {
+	_, err := Parse([]byte(minimal+`mail:
+  imap: {address: "127.0.0.1:1", tls: none, username: u, password: p}
+  list_id: [l]
+  rooms: ["!r:hs"]
+  max_mail_bytes: 0
+  excerpt_chars: -1
+  backfill: 1000000
+prodhash: {max_changes: 500}
+contribute: {max_issues: -2}
+welcome: {max_per_minute: 0}
+http: {listen: "127.0.0.1:1"}
+retention: {outbox: 1m}
+`), noEnv)
+	for _, want := range []string{
+		"mail.max_mail_bytes (line 6): must be between 4096 and 104857600, got 0",
+		"mail.excerpt_chars (line 7): must be between 0 and 4000 (or 0: no excerpt), got -1",
+		"mail.backfill (line 8)", "prodhash.max_changes (line 9)", "contribute.max_issues (line 10)",
+		"welcome.max_per_minute (line 11)", "retention.outbox (line 13)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in:\n%v", want, err)
+		}
+	}
+}
+
+// TestAuthValueEnvMustExist: a header value named by auth_value_env is
+// read at load (so nothing else reads the environment) and must be set.
+func TestAuthValueEnvMustExist(t *testing.T) {
+	src := minimal + "prodhash:\n  sources:\n    crc: {type: json, url: \"https://x/v\", field: build_commit, auth_header: Authorization, auth_value_env: CRC_AUTH}\n"
+	_, err := Parse([]byte(src), noEnv)
+	if err == nil || !strings.Contains(err.Error(), "prodhash.sources.crc.auth_value_env (line 4): the environment variable CRC_AUTH is not set") {
+		t.Fatalf("missing env accepted: %v", err)
+	}
+	cfg, err := Parse([]byte(src), func(k string) (string, bool) { return "Bearer t0k", k == "CRC_AUTH" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ProdHash.Sources["crc"].AuthValue.Value(); got != "Bearer t0k" {
+		t.Errorf("auth value = %q", got)
+	}
+}
+
+// TestListDefaultsAreFilledAtLoad: a subscription without events, bots or
+// drafts gets the documented defaults once, here.
+func TestListDefaultsAreFilledAtLoad(t *testing.T) {
+	cfg, err := Parse([]byte(minimal+"github: {subscriptions: [{rooms: [\"!r:hs\"], repos: [a/b]}]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.GitHub.Subscriptions[0]
+	if len(s.Events) != 3 || s.Bots != BotsDigest || s.Drafts != DraftsHide {
+		t.Errorf("defaults not filled: %+v", s)
+	}
+	if _, err := Parse([]byte(minimal+"github: {subscriptions: [{rooms: [\"!r:hs\"], repos: [a/b], events: []}]}\n"), noEnv); err == nil {
+		t.Error("a subscription with an empty events list (relays nothing) was accepted")
+	}
+}
+
+// TestAllRoomsIsTheUnionOfEveryRoomList: the bot joins every room the
+// config names, not only matrix.rooms.
+func TestAllRoomsIsTheUnionOfEveryRoomList(t *testing.T) {
+	cfg, err := Parse([]byte(`matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x, rooms: ["#main:hs"]}
+prodhash: {rooms: ["#deploys:hs", "#main:hs"]}
+welcome: {rooms: ["#welcome:hs"]}
+mail: {imap: {address: "127.0.0.1:1", tls: none, username: u, password: p}, list_id: [l], rooms: ["!mail:hs"]}
+github:
+  subscriptions: [{rooms: ["#gh:hs"], repos: [a/b]}]
+  rooms: {"#defaults:hs": {default_repo: a/b}}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(cfg.AllRooms(), " ")
+	if want := "#main:hs #welcome:hs #deploys:hs !mail:hs #gh:hs #defaults:hs"; got != want {
+		t.Errorf("AllRooms = %s, want %s", got, want)
+	}
+}
+
+func TestValidRepo(t *testing.T) {
+	for repo, want := range map[string]bool{
+		"osbuild/osbuild": true, "RedHatInsights/image-builder-frontend": true, "a/b.c_d-e": true,
+		"osbuild/..": false, "../x": false, "a/b/c": false, "a": false, "a/": false, "/b": false,
+		"a/b?x=1": false, "a b/c": false, "osbuild/*": false, "-/x": true,
+	} {
+		if got := ValidRepo(repo, false); got != want {
+			t.Errorf("ValidRepo(%q) = %v, want %v", repo, got, want)
+		}
+	}
+	if !ValidRepo("osbuild/*", true) || ValidRepo("../*", true) {
+		t.Error("globs")
+	}
+}

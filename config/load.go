@@ -9,7 +9,9 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -53,25 +55,50 @@ func Load(path string, env LookupEnv) (*Config, error) {
 // Parse is Load for configuration already in memory.
 func Parse(data []byte, env LookupEnv) (*Config, error) {
 	cfg := Defaults()
-	var errs []error
-	if err := decodeStrict(data, &cfg); err != nil {
-		errs = append(errs, err)
-	}
-	if err := applySecretEnv(&cfg, env); err != nil {
-		errs = append(errs, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	lines, err := decodeStrict(data, &cfg)
+	errs := []error{err}
+	cfg.fillListDefaults()
+	errs = append(errs, applySecretEnv(&cfg, env))
+	errs = append(errs, withLines(cfg.problems(), lines)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
 }
 
+// fillListDefaults gives list entries the defaults that Defaults cannot
+// (it has no entries), so no consumer needs its own idea of them.
+func (c *Config) fillListDefaults() {
+	for i := range c.GitHub.Subscriptions {
+		s := &c.GitHub.Subscriptions[i]
+		if s.Events == nil {
+			s.Events = slices.Clone(DefaultEvents)
+		}
+		if s.Bots == "" {
+			s.Bots = BotsDigest
+		}
+		if s.Drafts == "" {
+			s.Drafts = DraftsHide
+		}
+	}
+}
+
+// withLines gives each problem the line of its key in the file, or of the
+// nearest enclosing key written there.
+func withLines(errs []error, lines map[string]int) []error {
+	for _, err := range errs {
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Line > 0 {
+			continue
+		}
+		ke.Line = lines[ke.Key]
+	}
+	return errs
+}
+
 func applySecretEnv(cfg *Config, env LookupEnv) error {
 	if env == nil {
-		return nil
+		env = func(string) (string, bool) { return "", false }
 	}
 	var errs []error
 	for _, s := range secretEnv {
@@ -90,68 +117,174 @@ func applySecretEnv(cfg *Config, env LookupEnv) error {
 		}
 		*s.get(cfg) = NewSecret(strings.TrimSpace(string(b)))
 	}
+	for id, src := range cfg.ProdHash.Sources {
+		if src.AuthValueEnv != "" {
+			v, _ := env(src.AuthValueEnv)
+			src.AuthValue = NewSecret(v)
+			cfg.ProdHash.Sources[id] = src
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // decodeStrict decodes YAML into out key by key, so that an unknown key or
 // a value of the wrong type is reported with its full path and line, and
-// every such problem is reported, not just the first.
-func decodeStrict(data []byte, out any) error {
+// every such problem is reported, not just the first. It returns the line
+// of every key it saw, so later checks can name lines too.
+func decodeStrict(data []byte, out any) (lines map[string]int, err error) {
+	lines = map[string]int{}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // an empty file means all defaults
+			return lines, nil // an empty file means all defaults
 		}
-		return fmt.Errorf("not valid YAML: %w", err)
+		return lines, fmt.Errorf("not valid YAML: %w", err)
 	}
 	if len(doc.Content) == 0 {
-		return nil
+		return lines, nil
 	}
-	var errs []error
-	decodeNode(doc.Content[0], reflect.ValueOf(out).Elem(), "", &errs)
-	return errors.Join(errs...)
+	d := decoder{lines: lines}
+	d.node(doc.Content[0], reflect.ValueOf(out).Elem(), "")
+	return lines, errors.Join(d.errs...)
 }
 
-func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
-	if v.Kind() == reflect.Map && v.Type().Elem().Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
-		decodeStructMap(n, v, path, errs)
-		return
-	}
-	if v.Kind() != reflect.Struct || isLeafStruct(v) {
-		if err := n.Decode(v.Addr().Interface()); err != nil {
-			*errs = append(*errs, &KeyError{Key: orRoot(path), Line: n.Line, Msg: typeErrorText(err)})
+// decoder walks a YAML tree beside the Go value it fills.
+type decoder struct {
+	lines map[string]int
+	errs  []error
+}
+
+func (d *decoder) fail(path string, line int, msg string) {
+	d.errs = append(d.errs, &KeyError{Key: orRoot(path), Line: line, Msg: msg})
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+func (d *decoder) node(n *yaml.Node, v reflect.Value, path string) {
+	d.lines[path] = n.Line
+	switch {
+	case v.Type() == durationType:
+		d.duration(n, v, path)
+	case v.Kind() == reflect.Map && isStruct(v.Type().Elem()) && n.Kind == yaml.MappingNode:
+		d.structMap(n, v, path)
+	case v.Kind() == reflect.Slice && isStruct(v.Type().Elem()) && n.Kind == yaml.SequenceNode:
+		d.structList(n, v, path)
+	case v.Kind() == reflect.Struct && !isLeafStruct(v):
+		d.structFields(n, v, path)
+	default:
+		if n.Kind == yaml.SequenceNode {
+			for i, item := range n.Content {
+				d.lines[fmt.Sprintf("%s[%d]", path, i)] = item.Line
+			}
 		}
-		return
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.fail(path, n.Line, typeErrorText(err))
+		}
 	}
+}
+
+func (d *decoder) structFields(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
-		*errs = append(*errs, &KeyError{Key: orRoot(path), Line: n.Line, Msg: "must be a mapping of keys"})
+		d.fail(path, n.Line, "must be a mapping of keys")
 		return
 	}
 	fields := yamlFields(v)
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		sub := joinPath(path, key.Value)
-		f, ok := fields[key.Value]
-		if !ok {
-			*errs = append(*errs, &KeyError{Key: sub, Line: key.Line, Msg: unknownKeyText(key.Value, fields)})
+		if first, dup := seen[key.Value]; dup {
+			d.fail(sub, key.Line, fmt.Sprintf("is set twice (first on line %d); only one can count", first))
 			continue
 		}
-		decodeNode(val, f, sub, errs)
+		seen[key.Value] = key.Line
+		f, ok := fields[key.Value]
+		if !ok {
+			d.fail(sub, key.Line, unknownKeyText(key.Value, fields))
+			continue
+		}
+		d.node(val, f, sub)
 	}
 }
 
-// decodeStructMap decodes a map of structs entry by entry, so unknown keys
+// structMap decodes a map of structs entry by entry, so unknown keys
 // inside each entry are caught too.
-func decodeStructMap(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+func (d *decoder) structMap(n *yaml.Node, v reflect.Value, path string) {
 	if v.IsNil() {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		name := n.Content[i].Value
+		if first, dup := seen[name]; dup {
+			d.fail(joinPath(path, name), n.Content[i].Line, fmt.Sprintf("is set twice (first on line %d); only one can count", first))
+			continue
+		}
+		seen[name] = n.Content[i].Line
 		elem := reflect.New(v.Type().Elem()).Elem()
-		decodeNode(n.Content[i+1], elem, joinPath(path, n.Content[i].Value), errs)
+		d.node(n.Content[i+1], elem, joinPath(path, n.Content[i].Value))
 		v.SetMapIndex(reflect.ValueOf(n.Content[i].Value), elem)
 	}
+}
+
+// structList decodes a list of structs entry by entry (path[0], path[1],
+// ...), so a typo inside a list entry is an error like anywhere else.
+func (d *decoder) structList(n *yaml.Node, v reflect.Value, path string) {
+	list := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.node(item, list.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(list)
+}
+
+// duration reads a Go duration ("90s", "5m", "1h30m"), a number of days
+// ("30d", "1d12h"), or a bare 0 (which many keys read as "off").
+func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode {
+		d.fail(path, n.Line, "must be a duration like 30s, 5m, 2h or 30d")
+		return
+	}
+	dur, err := ParseDuration(n.Value)
+	if err != nil {
+		d.fail(path, n.Line, err.Error())
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+// ParseDuration is time.ParseDuration plus whole days ("90d", "1d12h")
+// and a bare "0".
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	days, rest, hasDays := strings.Cut(s, "d")
+	if !hasDays {
+		if dur, err := time.ParseDuration(s); err == nil {
+			return dur, nil
+		}
+		return 0, fmt.Errorf("%q is not a duration like 30s, 5m, 2h or 30d", s)
+	}
+	n, err := strconv.Atoi(days)
+	if err != nil || n < 0 || n > 100*365 {
+		return 0, fmt.Errorf("%q is not a duration like 30s, 5m, 2h or 30d", s)
+	}
+	dur := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return dur, nil
+	}
+	more, err := time.ParseDuration(rest)
+	if err != nil || more < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 30s, 5m, 2h or 30d", s)
+	}
+	return dur + more, nil
+}
+
+func isStruct(t reflect.Type) bool {
+	_, leaf := reflect.New(t).Interface().(interface{ UnmarshalText([]byte) error })
+	return t.Kind() == reflect.Struct && !leaf
 }
 
 // isLeafStruct is true for structs decoded as one scalar (Secret).

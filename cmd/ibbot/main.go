@@ -82,6 +82,9 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, errors.New("-config FILE is required (see `ibbot example-config`)")
 	}
 	cfg, err := config.Load(path, os.LookupEnv)
+	if err == nil {
+		err = app.Check(cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, indent(err))
 	}

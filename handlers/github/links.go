@@ -213,9 +213,9 @@ func inRoom(ctx context.Context, rooms []string, here id.RoomID, resolve func(co
 }
 
 func describeRule(m *bot.Msg, s config.Subscription) {
-	events := s.Events
-	if len(events) == 0 {
-		events = []string{"issues", "pulls", "releases"}
+	events := make([]string, len(s.Events))
+	for i, e := range s.Events {
+		events[i] = string(e)
 	}
 	m.Text("• " + strings.Join(events, ", ") + " of " + strings.Join(s.Repos, ", "))
 	if len(s.Labels.Include) > 0 {
@@ -227,13 +227,5 @@ func describeRule(m *bot.Msg, s config.Subscription) {
 	if len(s.Authors.Exclude) > 0 {
 		m.Text("; not by " + strings.Join(s.Authors.Exclude, ", "))
 	}
-	bots := s.Bots
-	if bots == "" {
-		bots = "digest"
-	}
-	drafts := s.Drafts
-	if drafts == "" {
-		drafts = "hide"
-	}
-	m.Textf("; bot PRs: %s; drafts: %s", bots, drafts)
+	m.Textf("; bot PRs: %s; drafts: %s", s.Bots, s.Drafts)
 }

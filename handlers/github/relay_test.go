@@ -77,7 +77,7 @@ func (e *relayEnv) wait(t *testing.T) {
 }
 
 func sub(edit func(*config.Subscription)) config.Subscription {
-	s := config.Subscription{Rooms: []string{"!room:x"}, Repos: []string{"Codertocat/*"}, Events: []string{"issues", "pulls", "releases"}}
+	s := config.Subscription{Rooms: []string{"!room:x"}, Repos: []string{"Codertocat/*"}, Events: config.DefaultEvents}
 	if edit != nil {
 		edit(&s)
 	}
@@ -156,7 +156,7 @@ func TestFilters(t *testing.T) {
 		{"included label missing", func(s *config.Subscription) { s.Labels.Include = []string{"good first issue"} }, "issues", "issues.opened.payload.json", nil, false},
 		{"excluded author", func(s *config.Subscription) { s.Authors.Exclude = []string{"codertocat"} }, "issues", "issues.opened.payload.json", nil, false},
 		{"other repo", func(s *config.Subscription) { s.Repos = []string{"osbuild/*"} }, "issues", "issues.opened.payload.json", nil, false},
-		{"pulls not subscribed", func(s *config.Subscription) { s.Events = []string{"issues"} }, "pull_request", "pull_request.opened.payload.json", nil, false},
+		{"pulls not subscribed", func(s *config.Subscription) { s.Events = []config.Event{config.EventIssues} }, "pull_request", "pull_request.opened.payload.json", nil, false},
 		{"bot PR hidden", func(s *config.Subscription) { s.Bots = "hide" }, "pull_request", "pull_request.opened.payload.json", botAuthor, false},
 		{"bot PR shown", func(s *config.Subscription) { s.Bots = "show" }, "pull_request", "pull_request.opened.payload.json", botAuthor, true},
 		{"draft hidden", nil, "pull_request", "pull_request.opened.payload.json", draft, false},

@@ -23,16 +23,16 @@ type Rules struct{ subs []config.Subscription }
 func NewRules(subs []config.Subscription) Rules { return Rules{subs: subs} }
 
 // eventOf names the subscription event an item belongs to.
-func eventOf(it Item, comment bool) string {
+func eventOf(it Item, comment bool) config.Event {
 	switch {
 	case comment:
-		return "comments"
+		return config.EventComments
 	case it.Kind == KindPull:
-		return "pulls"
+		return config.EventPulls
 	case it.Kind == KindRelease:
-		return "releases"
+		return config.EventReleases
 	default:
-		return "issues"
+		return config.EventIssues
 	}
 }
 
@@ -72,15 +72,13 @@ func (r Rules) Repos() []string {
 // Subscriptions lists the rules (for !gh subscriptions).
 func (r Rules) Subscriptions() []config.Subscription { return r.subs }
 
-func match(s config.Subscription, it Item, ev string) (Mode, bool) {
-	events := s.Events
-	if len(events) == 0 {
-		events = []string{"issues", "pulls", "releases"}
-	}
-	if !slices.Contains(events, ev) || !anyGlob(s.Repos, it.Repo) {
+// match applies one rule to an item. The rule's defaults were filled in
+// when the config was loaded.
+func match(s config.Subscription, it Item, ev config.Event) (Mode, bool) {
+	if !slices.Contains(s.Events, ev) || !anyGlob(s.Repos, it.Repo) {
 		return "", false
 	}
-	if it.Draft && s.Drafts != "show" {
+	if it.Draft && s.Drafts != config.DraftsShow {
 		return "", false
 	}
 	if len(s.Labels.Include) > 0 && !anyLabel(it.Labels, s.Labels.Include) {
@@ -94,9 +92,9 @@ func match(s config.Subscription, it Item, ev string) (Mode, bool) {
 	}
 	if it.AuthorIsBot {
 		switch s.Bots {
-		case "hide":
+		case config.BotsHide:
 			return "", false
-		case "show":
+		case config.BotsShow:
 			return Show, true
 		default:
 			if it.Kind == KindPull {

@@ -151,14 +151,14 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 
 func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
 	switch r.Config.Replies {
-	case "thread":
+	case config.RepliesThread:
 		for _, room := range r.Config.Rooms {
 			key := "mail:reply:" + room + ":" + m.MessageID
 			if err := r.Poster.PostInThread(ctx, key, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars)); err != nil {
 				return err
 			}
 		}
-	case "count":
+	case config.RepliesCount:
 		return r.editReplyCount(ctx, root)
 	}
 	return nil

@@ -251,8 +251,8 @@ func (p *flakyPoster) Edit(ctx context.Context, key, room, target string, rep bo
 // (or the bot dies right then), the watcher retries the same mail; it must
 // then be posted, once, and counted once, not mistaken for a duplicate.
 func TestReplyIsPostedWhenRetriedAfterAFailure(t *testing.T) {
-	for _, mode := range []string{"thread", "count"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []config.Replies{config.RepliesThread, config.RepliesCount} {
+		t.Run(string(mode), func(t *testing.T) {
 			e := newMailEnv(t)
 			p := &flakyPoster{failures: 1}
 			e.relay.Poster, e.relay.Config.Replies = p, mode

@@ -152,9 +152,9 @@ func (w *Watcher) dial() (*imapclient.Client, chan struct{}, error) {
 	var c *imapclient.Client
 	var err error
 	switch w.Config.TLS {
-	case "none":
+	case config.TLSNone:
 		c, err = imapclient.DialInsecure(w.Config.Address, opts)
-	case "starttls":
+	case config.TLSStartTLS:
 		c, err = imapclient.DialStartTLS(w.Config.Address, opts)
 	default:
 		c, err = imapclient.DialTLS(w.Config.Address, opts)

@@ -1,9 +1,10 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -29,10 +30,41 @@ type knowledge struct {
 	newcomers handlers.IssueFinder
 }
 
-func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Registerer) (*knowledge, error) {
+// Check finds what the config alone cannot tell: a catalogue file that does
+// not load, a production-hash source for a component the catalogue lacks.
+// `ibbot check-config` runs it too, so it refuses whatever `run` would.
+func Check(cfg *config.Config) error {
+	_, err := loadCatalog(cfg)
+	return err
+}
+
+func loadCatalog(cfg *config.Config) (*catalog.Catalog, error) {
 	cat, err := catalog.Load(cfg.Catalog.File, cfg.Catalog.Replace)
 	if err != nil {
-		return nil, fmt.Errorf("catalog.file: %w", err)
+		return nil, &config.KeyError{Key: "catalog.file", Msg: err.Error()}
+	}
+	var errs []error
+	for id := range cfg.ProdHash.Sources {
+		if _, ok := cat.Find(id); !ok {
+			errs = append(errs, &config.KeyError{Key: "prodhash.sources." + id,
+				Msg: fmt.Sprintf("the catalogue has no component %q (try one of %s)", id, componentIDs(cat))})
+		}
+	}
+	return cat, errors.Join(errs...)
+}
+
+func componentIDs(cat *catalog.Catalog) string {
+	var ids []string
+	for _, c := range cat.Services() {
+		ids = append(ids, c.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Registerer) (*knowledge, error) {
+	cat, err := loadCatalog(cfg)
+	if err != nil {
+		return nil, err
 	}
 	remaining := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "ibbot_github_rate_limit_remaining", Help: "GitHub API requests left in the current rate-limit window.",
@@ -47,17 +79,14 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	diagram := prodhash.NewDiagramSource(p.SVGURL, cat, gh, web, p.CacheTTL, now)
 	sources := map[string]prodhash.Source{}
 	for id, src := range p.Sources {
-		if _, ok := cat.Find(id); !ok {
-			return nil, fmt.Errorf("prodhash.sources.%s: the catalogue has no component %q", id, id)
-		}
 		switch src.Type {
-		case "json":
+		case config.SourceJSON:
 			header := http.Header{}
 			if src.AuthHeader != "" {
-				header.Set(src.AuthHeader, os.Getenv(src.AuthValueEnv))
+				header.Set(src.AuthHeader, src.AuthValue.Value())
 			}
 			sources[id] = prodhash.NewJSONSource(src.URL, src.Field, header, web, p.CacheTTL, now)
-		case "static":
+		case config.SourceStatic:
 			sources[id] = prodhash.StaticSource{SHA: src.SHA}
 		}
 	}

@@ -159,7 +159,7 @@ func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string
 	cfg.GitHub.AggregationWindow = 500 * time.Millisecond
 	cfg.GitHub.DigestInterval = 2 * time.Second
 	cfg.GitHub.PollInterval = 0
-	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"Codertocat/*"}}}
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"Codertocat/*"}, Events: config.DefaultEvents, Bots: config.BotsDigest, Drafts: config.DraftsHide}}
 	cfg.GitHub.Rooms = map[string]config.GitHubRoom{room.String(): {DefaultRepo: "Codertocat/Hello-World"}}
 	return &cfg
 }

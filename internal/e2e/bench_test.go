@@ -208,7 +208,7 @@ func BenchmarkWebhookToRoom(b *testing.B) {
 	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
 	cfg.GitHub.AggregationWindow = 0
 	cfg.GitHub.PollInterval = 0
-	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []string{"issues"}}}
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []config.Event{config.EventIssues}}}
 	startBot(b, cfg)
 	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 	ctx := context.Background()

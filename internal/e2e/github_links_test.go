@@ -18,7 +18,7 @@ import (
 func TestIssueLinks(t *testing.T) {
 	s := newStack(t)
 	cfg := s.config(s.hs.URL)
-	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/*"}, Events: []string{"issues"}}}
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/*"}, Events: []config.Event{config.EventIssues}}}
 	cfg.GitHub.Rooms = map[string]config.GitHubRoom{s.room.String(): {DefaultRepo: "Codertocat/Hello-World"}}
 	cfg.GitHub.PollInterval = 0
 	s.github.SetIssues("Codertocat/Hello-World", issueObject(t, delivery(t, "issues.opened.payload.json", numbered(7, "Crash on <empty> blueprint @room"))))

@@ -38,7 +38,7 @@ func thousandDeliveries(t *testing.T, s *stack) {
 	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
 	cfg.GitHub.AggregationWindow = 0
 	cfg.GitHub.PollInterval = 0
-	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []string{"issues"}}}
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []config.Event{config.EventIssues}}}
 	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 
 	const total, workers = 1000, 8

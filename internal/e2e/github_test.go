@@ -59,9 +59,9 @@ func githubConfig(s *stack, port int, room2 id.RoomID) *config.Config {
 	g.DigestInterval = 500 * time.Millisecond
 	g.PollInterval = 200 * time.Millisecond
 	g.Subscriptions = []config.Subscription{
-		{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []string{"issues", "pulls"},
+		{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []config.Event{config.EventIssues, config.EventPulls},
 			Labels: config.Filter{Exclude: []string{"wontfix"}}, Authors: config.Filter{Exclude: []string{"mallory"}}},
-		{Rooms: []string{room2.String()}, Repos: []string{"codertocat/*"}, Events: []string{"issues"},
+		{Rooms: []string{room2.String()}, Repos: []string{"codertocat/*"}, Events: []config.Event{config.EventIssues},
 			Labels: config.Filter{Include: []string{"good first issue"}}},
 	}
 	return cfg

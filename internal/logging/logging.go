@@ -19,7 +19,7 @@ func New(w io.Writer, cfg config.Log) zerolog.Logger {
 	if err != nil {
 		level = zerolog.InfoLevel
 	}
-	if cfg.Format == "console" || (cfg.Format == "auto" && isTerminal(w)) {
+	if cfg.Format == config.LogConsole || (cfg.Format == config.LogAuto && isTerminal(w)) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckConfigNamesTyposInLists runs `ibbot check-config` on a file a
+// person might write: typos inside list entries fail it, each named with
+// its full path and line; the same file without them passes.
+func TestCheckConfigNamesTyposInLists(t *testing.T) {
+	dir := t.TempDir()
+	good := `matrix: {homeserver: "https://hs.example", user_id: "@ibbot:hs.example", password: x}
+github:
+  poll_interval: 0
+  subscriptions:
+    - rooms: ["#a:hs.example"]
+      repos: [osbuild/osbuild]
+      labels: {include: [bug]}
+      events: [issues]
+`
+	bad := strings.NewReplacer("labels:", "lables:", "events:", "evnets:").Replace(good)
+	for name, text := range map[string]string{"good.yaml": good, "bad.yaml": bad} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "-config", filepath.Join(dir, "good.yaml")}, &out, &out); err != nil {
+		t.Fatalf("a good config (with poll_interval: 0) was refused: %v", err)
+	}
+	err := run(context.Background(), []string{"check-config", "-config", filepath.Join(dir, "bad.yaml")}, &out, &out)
+	if err == nil {
+		t.Fatal("typos inside a list entry passed check-config")
+	}
+	for _, want := range []string{
+		`github.subscriptions[0].lables (line 7): unknown key; did you mean "labels"?`,
+		`github.subscriptions[0].evnets (line 8): unknown key; did you mean "events"?`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("check-config does not say %s:\n%v", want, err)
+		}
+	}
+}
+
+// TestCheckConfigRefusesWhatRunRefuses: a source for a component the
+// catalogue lacks fails at start; check-config says so first.
+func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte(`matrix: {homeserver: "https://hs.example", user_id: "@ibbot:hs.example", password: x}
+prodhash: {sources: {compser: {type: static, sha: 0e2daa201f0a0d97358a12740bfad416c9e4f7b4}}}
+`), 0o600)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-config", file}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), `prodhash.sources.compser: the catalogue has no component "compser"`) {
+		t.Fatalf("check-config: %v", err)
+	}
+}
