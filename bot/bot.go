@@ -42,6 +42,9 @@ type Options struct {
 	HTTPClient      *http.Client     // default: mautrix's
 	Welcome         *WelcomeOptions  // nil: no greetings
 	Listeners       []Listener       // react to ordinary messages
+	// Retention is how long sent messages and relations are kept; default
+	// 7 days and forever.
+	Retention store.Retention
 }
 
 // Bot is a running Matrix bot.
@@ -94,6 +97,10 @@ func New(opts Options) (*Bot, error) {
 	}
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.sender.synced = b.readyCh
+	b.sender.retention = opts.Retention
+	if b.sender.retention.Outbox <= 0 {
+		b.sender.retention.Outbox = 7 * 24 * time.Hour
+	}
 	b.router = &router{
 		table:      opts.Commands,
 		listeners:  opts.Listeners,
@@ -196,6 +203,22 @@ func (b *Bot) Post(ctx context.Context, key, room string, r Reply) error {
 		return err
 	}
 	return b.enqueue(ctx, key, roomID, noticeContent(r, "", ""))
+}
+
+// PostRoot is Post for a message that later ones edit or answer in its
+// thread (an issue's announcement, a mail thread): its event id is kept as
+// a relation long after the outbox forgets the message (retention.relations).
+func (b *Bot) PostRoot(ctx context.Context, key, room string, r Reply) error {
+	roomID, err := b.resolveRoom(ctx, room)
+	if err != nil {
+		return err
+	}
+	raw, err := jsonMarshal(noticeContent(r, "", ""))
+	if err != nil {
+		return err
+	}
+	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: roomID.String(), EventType: event.EventMessage.Type,
+		Content: raw, Anchor: true})
 }
 
 // Edit queues a new version of the message posted under targetKey; it

@@ -29,14 +29,10 @@ type Queue interface {
 	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
 	MarkAttempt(ctx context.Context, id int64, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
-	PruneDone(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneDone(ctx context.Context, now time.Time, r store.Retention) (int64, error)
 	EventID(ctx context.Context, key string) (string, error)
 	MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error)
 }
-
-// keepDone is how long sent messages stay in the outbox. Their keys keep
-// deduplicating for that long, far beyond matrix.command_max_age.
-const keepDone = 7 * 24 * time.Hour
 
 // eventSender is what the sender asks of Matrix: sending, and reading
 // recent messages to find out whether an interrupted send went through.
@@ -55,7 +51,9 @@ type sender struct {
 	log     zerolog.Logger
 	now     func() time.Time
 	backoff backoff.Policy
-	wake    chan struct{}
+	// retention is how long sent messages and relations are kept.
+	retention store.Retention
+	wake      chan struct{}
 	// synced is closed after the bot's first sync, which reports the
 	// messages an interrupted run had in fact sent (MarkSentByTxn).
 	synced <-chan struct{}
@@ -106,7 +104,7 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 	for {
 		if s.now().Sub(lastPrune) > 24*time.Hour {
 			lastPrune = s.now()
-			if n, err := s.queue.PruneDone(ctx, lastPrune.Add(-keepDone)); err != nil {
+			if n, err := s.queue.PruneDone(ctx, lastPrune, s.retention); err != nil {
 				s.log.Warn().Err(err).Msg("Pruning the outbox failed")
 			} else if n > 0 {
 				s.log.Info().Int64("deleted", n).Msg("Pruned old sent messages from the outbox")

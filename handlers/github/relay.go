@@ -37,6 +37,7 @@ type Store interface {
 // idempotent, so a replay after a crash posts nothing twice.
 type Poster interface {
 	Post(ctx context.Context, key, room string, r bot.Reply) error
+	PostRoot(ctx context.Context, key, room string, r bot.Reply) error
 	Edit(ctx context.Context, key, room, targetKey string, r bot.Reply) error
 	PostInThread(ctx context.Context, key, room, rootKey string, r bot.Reply) error
 	Posted(ctx context.Context, key string) (bool, error)
@@ -47,14 +48,15 @@ type Poster interface {
 // thread. Webhooks and polling feed the same state, so a change seen by
 // both is announced once.
 type Relay struct {
-	store       Store
-	poster      Poster
-	rules       Rules
-	rooms       map[string]config.GitHubRoom
-	window      time.Duration
-	digestEvery time.Duration
-	now         func() time.Time
-	log         zerolog.Logger
+	store          Store
+	poster         Poster
+	rules          Rules
+	rooms          map[string]config.GitHubRoom
+	window         time.Duration
+	digestEvery    time.Duration
+	keepDeliveries time.Duration
+	now            func() time.Time
+	log            zerolog.Logger
 
 	mu         sync.Mutex // one change at a time: the item state has one owner
 	wake       chan struct{}
@@ -67,8 +69,11 @@ type RelayOptions struct {
 	Store  Store
 	Poster Poster
 	Config config.GitHub
-	Now    func() time.Time
-	Log    zerolog.Logger
+	// KeepDeliveries is how long processed deliveries are kept (their ids
+	// deduplicate redeliveries); default 30 days.
+	KeepDeliveries time.Duration
+	Now            func() time.Time
+	Log            zerolog.Logger
 }
 
 // NewRelay builds the relay.
@@ -76,7 +81,10 @@ func NewRelay(o RelayOptions) *Relay {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Relay{
+	if o.KeepDeliveries <= 0 {
+		o.KeepDeliveries = 30 * 24 * time.Hour
+	}
+	return &Relay{keepDeliveries: o.KeepDeliveries,
 		store: o.Store, poster: o.Poster, rules: NewRules(o.Config.Subscriptions), rooms: o.Config.Rooms,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
 		wake: make(chan struct{}, 1), lastDigest: o.Now(),
@@ -137,7 +145,7 @@ func (r *Relay) step(ctx context.Context) error {
 	}
 	if r.now().Sub(r.lastPrune) >= 24*time.Hour {
 		r.lastPrune = r.now()
-		if _, err := r.store.PruneDeliveries(ctx, r.now().Add(-30*24*time.Hour)); err != nil {
+		if _, err := r.store.PruneDeliveries(ctx, r.now().Add(-r.keepDeliveries)); err != nil {
 			r.log.Warn().Err(err).Msg("Pruning old deliveries failed")
 		}
 	}
@@ -319,7 +327,7 @@ func (r *Relay) announceChange(ctx context.Context, it Item, c Change, version i
 				}
 			}
 		case routes[room] == Show:
-			if err := r.poster.Post(ctx, root, room, RenderItem(it)); err != nil {
+			if err := r.poster.PostRoot(ctx, root, room, RenderItem(it)); err != nil {
 				return err
 			}
 		}
@@ -334,7 +342,7 @@ func (r *Relay) announceNewMatches(ctx context.Context, it Item) error {
 		if mode != Show {
 			continue
 		}
-		if err := r.poster.Post(ctx, rootKey(room, it.Key()), room, RenderItem(it)); err != nil {
+		if err := r.poster.PostRoot(ctx, rootKey(room, it.Key()), room, RenderItem(it)); err != nil {
 			return err
 		}
 	}
@@ -388,7 +396,7 @@ func (r *Relay) decide(ctx context.Context, key string) error {
 	for room, mode := range r.rules.Route(it, false) {
 		switch mode {
 		case Show:
-			err = r.poster.Post(ctx, rootKey(room, key), room, RenderItem(it))
+			err = r.poster.PostRoot(ctx, rootKey(room, key), room, RenderItem(it))
 		case Digest:
 			err = r.store.AddDigest(ctx, store.DigestEntry{Room: room, Repo: it.Repo, ItemKey: key, Title: it.Title, URL: it.URL, AddedAt: r.now()})
 		}

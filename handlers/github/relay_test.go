@@ -313,6 +313,10 @@ func (p *panickyPoster) Post(context.Context, string, string, bot.Reply) error {
 	panic("a bug")
 }
 
+func (p *panickyPoster) PostRoot(context.Context, string, string, bot.Reply) error {
+	panic("a bug")
+}
+
 func (p *panickyPoster) Edit(context.Context, string, string, string, bot.Reply) error {
 	panic("a bug")
 }

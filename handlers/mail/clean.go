@@ -198,6 +198,9 @@ func truncate(s string, n int) string {
 // quoted lines and their "On … wrote:" are left out (the thread shows what
 // was quoted), unless the mail is nothing else.
 func (m *Mail) Excerpt(n int) string {
+	if n <= 0 {
+		return "" // excerpt_chars: 0 shows none
+	}
 	var own []string
 	for _, line := range strings.Split(m.Body, "\n") {
 		t := strings.TrimSpace(line)

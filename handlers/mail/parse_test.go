@@ -69,7 +69,7 @@ func FuzzParse(f *testing.F) {
 		}
 		// Whatever the mail says, what is posted pings no one and carries
 		// no markup of the sender's.
-		for _, r := range []bot.Reply{RenderThread(m, 400, 0), RenderThread(m, 0, 3), RenderReply(m, 400)} {
+		for _, r := range []bot.Reply{RenderThread(m, m.Excerpt(400), 0), RenderThread(m, m.Excerpt(400), 3), RenderReply(m, 400)} {
 			for _, text := range []string{r.Plain, r.HTML} {
 				if strings.Contains(strings.ToLower(text), "@room") {
 					t.Fatalf("rendered text can ping the room: %q", text)

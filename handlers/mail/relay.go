@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ type Store interface {
 // Poster sends the relay's messages, idempotent by key.
 type Poster interface {
 	Post(ctx context.Context, key, room string, r bot.Reply) error
+	PostRoot(ctx context.Context, key, room string, r bot.Reply) error
 	Edit(ctx context.Context, key, room, targetKey string, r bot.Reply) error
 	PostInThread(ctx context.Context, key, room, rootKey string, r bot.Reply) error
 }
@@ -85,6 +87,9 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 		return err
 	}
 	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date}
+	if root == m.MessageID {
+		row.Excerpt, row.Attachments = m.Excerpt(r.Config.ExcerptChars), encodeAttachments(m.Attachments)
+	}
 	if _, err := r.Store.AddMail(ctx, row); err != nil {
 		return err
 	}
@@ -140,9 +145,9 @@ func reversed(s []string) []string {
 func rootKey(room, msgID string) string { return "mail:root:" + room + ":" + msgID }
 
 func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
-	reply := RenderThread(m, r.Config.ExcerptChars, 0)
+	reply := RenderThread(m, m.Excerpt(r.Config.ExcerptChars), 0)
 	for _, room := range r.Config.Rooms {
-		if err := r.Poster.Post(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
+		if err := r.Poster.PostRoot(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
 			return err
 		}
 	}
@@ -173,26 +178,43 @@ func (r *Relay) editReplyCount(ctx context.Context, root string) error {
 		return err
 	}
 	count := thread.Replies + 1
-	rootMail := &Mail{MessageID: root, Subject: thread.Subject, Author: thread.Author, ArchiveURL: thread.ArchiveURL, Date: thread.SentAt}
+	rootMail := &Mail{MessageID: root, Subject: thread.Subject, Author: thread.Author, ArchiveURL: thread.ArchiveURL,
+		Date: thread.SentAt, Attachments: decodeAttachments(thread.Attachments)}
 	for _, room := range r.Config.Rooms {
 		key := fmt.Sprintf("mail:count:%s:%s:%d", room, root, count)
-		if err := r.Poster.Edit(ctx, key, room, rootKey(room, root), RenderThread(rootMail, 0, count)); err != nil {
+		if err := r.Poster.Edit(ctx, key, room, rootKey(room, root), RenderThread(rootMail, thread.Excerpt, count)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// RenderThread announces a new mail thread: subject, author, an excerpt,
+func encodeAttachments(as []Attachment) string {
+	if len(as) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(as)
+	return string(b)
+}
+
+func decodeAttachments(s string) []Attachment {
+	var as []Attachment
+	if s != "" {
+		json.Unmarshal([]byte(s), &as) // a row from an older version has none
+	}
+	return as
+}
+
+// RenderThread announces a new mail thread: subject, author, the excerpt,
 // attachments and the archive link. With replies > 0 it is the reply-count
 // version of the same message.
-func RenderThread(m *Mail, excerpt, replies int) bot.Reply {
+func RenderThread(m *Mail, excerpt string, replies int) bot.Reply {
 	msg := new(bot.Msg).Text("✉ ").Bold(m.Subject).Textf(" — %s", m.Author)
 	if replies > 0 {
 		msg.Textf(" · %s", plural(replies, "reply", "replies"))
 	}
-	if excerpt > 0 && m.Body != "" {
-		msg.Line().Text(m.Excerpt(excerpt))
+	if excerpt != "" {
+		msg.Line().Text(excerpt)
 	}
 	if len(m.Attachments) > 0 {
 		msg.Line().Text("Attachments: ")

@@ -166,7 +166,7 @@ func TestRenderFixturesGolden(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		root, reply := RenderThread(m, 400, 0), RenderReply(m, 400)
+		root, reply := RenderThread(m, m.Excerpt(400), 0), RenderReply(m, 400)
 		golden.Check(t, "render-"+strings.TrimSuffix(filepath.Base(f), ".eml")+".golden",
 			"as a thread:\n"+root.Plain+"\n\nhtml:\n"+root.HTML+"\n\nas a reply:\n"+reply.Plain+"\n")
 	}
@@ -198,6 +198,35 @@ func TestReplyCountMode(t *testing.T) {
 	msgs := e.rec.All()
 	if len(msgs) != 3 || msgs[2].Rel != "edit" || msgs[2].Target != msgs[0].Key || !strings.Contains(msgs[2].Plain, "· 2 replies") {
 		t.Errorf("count mode: %+v", msgs)
+	}
+}
+
+// TestReplyCountEditKeepsTheRoot: the count edit replaces the root's
+// message, so it must still show the root's excerpt and attachments.
+func TestReplyCountEditKeepsTheRoot(t *testing.T) {
+	e := newMailEnv(t)
+	e.relay.Config.Replies = config.RepliesCount
+	e.relay.Config.ListID = []string{"list1.mm3test.fedoraproject.org"}
+	ctx := context.Background()
+	if err := e.relay.Handle(ctx, fixture(t, "hyperkitty-mm3-archived-at-attachment.eml")); err != nil {
+		t.Fatal(err)
+	}
+	reply := "From: Ana <ana@example.org>\r\nTo: list1@mm3test.fedoraproject.org\r\nSubject: Re: x\r\n" +
+		"Message-ID: <reply-1@example.org>\r\nIn-Reply-To: <CAHmoxtXXb3un1C=ZvYNtz-eYghm-GH925gDVHyjhvL2YEsZ-Yw@mail.gmail.com>\r\n" +
+		"List-Id: <list1.mm3test.fedoraproject.org>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n\r\nThanks!\r\n"
+	if err := e.relay.Handle(ctx, []byte(reply)); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.rec.All()
+	if len(msgs) != 2 || msgs[1].Rel != "edit" {
+		t.Fatalf("want the root and one count edit: %+v", msgs)
+	}
+	root, edit := msgs[0].Plain, msgs[1].Plain
+	if want := strings.Replace(root, "\n", " · 1 reply\n", 1); edit != want {
+		t.Errorf("the count edit lost part of the root:\nroot: %q\nedit: %q\nwant: %q", root, edit, want)
+	}
+	if !strings.Contains(edit, "todo-déjeuner.txt") {
+		t.Errorf("attachment missing from the edit: %q", edit)
 	}
 }
 

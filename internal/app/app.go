@@ -78,11 +78,12 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 			Render: handlers.Welcome(know.catalog.Project),
 		},
 		Listeners: []bot.Listener{gh.links},
+		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
 	})
 	if err != nil {
 		return err
 	}
-	gh.newRelay(st, b, opts.Now, log)
+	gh.newRelay(st, b, cfg.Retention.Deliveries, opts.Now, log)
 	if err := table.Add(gh.commands(b)...); err != nil {
 		return err
 	}

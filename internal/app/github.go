@@ -44,9 +44,9 @@ func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *
 	return p
 }
 
-func (p *githubParts) newRelay(st *store.DB, b *bot.Bot, now func() time.Time, log zerolog.Logger) {
+func (p *githubParts) newRelay(st *store.DB, b *bot.Bot, keepDeliveries time.Duration, now func() time.Time, log zerolog.Logger) {
 	if len(p.cfg.Subscriptions) > 0 || p.cfg.Webhook.Path != "" {
-		p.relay = ghrelay.NewRelay(ghrelay.RelayOptions{Store: st, Poster: b, Config: p.cfg, Now: now,
+		p.relay = ghrelay.NewRelay(ghrelay.RelayOptions{Store: st, Poster: b, Config: p.cfg, KeepDeliveries: keepDeliveries, Now: now,
 			Log: log.With().Str("component", "github").Logger()})
 	}
 }

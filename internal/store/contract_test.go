@@ -135,13 +135,71 @@ func TestOutboxLifecycle(t *testing.T) {
 			}
 		}
 		// Pruning forgets finished messages older than the cutoff only.
-		if n, _ := s.PruneDone(ctx, time.Now().Add(-24*time.Hour)); n != 2 {
+		if n, _ := s.PruneDone(ctx, time.Now(), store.Retention{Outbox: 24 * time.Hour}); n != 2 {
 			t.Errorf("pruned %d, want 2 (first and second)", n)
 		}
 		for key, want := range map[string]bool{"first": false, "second": false, "third": true} {
 			if known, _ := s.Known(ctx, key); known != want {
 				t.Errorf("Known(%s) = %v after pruning, want %v", key, known, want)
 			}
+		}
+	})
+}
+
+// TestAnchorsOutliveTheOutbox: pruning the outbox forgets ordinary keys
+// but keeps an anchor's event id as a relation, refreshed by each edit
+// pruned with it, and dropped only after retention.relations without use.
+func TestAnchorsOutliveTheOutbox(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		day := 24 * time.Hour
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		keep := store.Retention{Outbox: 7 * day, Relations: 90 * day}
+		send := func(key string, at time.Time, m store.Outgoing) {
+			t.Helper()
+			m.Key, m.RoomID, m.EventType, m.Content, m.CreatedAt, m.TxnID = key, "!r:hs", "m.room.message", []byte("{}"), at, "txn-"+key
+			if added, err := s.Enqueue(ctx, m); !added || err != nil {
+				t.Fatalf("Enqueue(%s) = %v, %v", key, added, err)
+			}
+			if ok, err := s.MarkSentByTxn(ctx, "txn-"+key, "$"+key, at); !ok || err != nil {
+				t.Fatalf("could not mark %s sent", key)
+			}
+		}
+		send("root", t0, store.Outgoing{Anchor: true})
+		send("notice", t0, store.Outgoing{})
+		if _, err := s.PruneDone(ctx, t0.Add(20*day), keep); err != nil {
+			t.Fatal(err)
+		}
+		if evt, _ := s.EventID(ctx, "root"); evt != "$root" {
+			t.Errorf("after 20 days the anchor's event id is %q, want $root", evt)
+		}
+		if known, _ := s.Known(ctx, "notice"); known {
+			t.Error("an ordinary key outlived the outbox retention")
+		}
+		// The same anchor key is never posted twice, even after pruning.
+		if added, _ := s.Enqueue(ctx, store.Outgoing{Key: "root", RoomID: "!r:hs", EventType: "m.room.message", Content: []byte("{}"), CreatedAt: t0}); added {
+			t.Error("an anchor's key was enqueued again after its outbox row was pruned")
+		}
+		// An edit on day 80 keeps the relation alive past day 90 + 20.
+		send("edit", t0.Add(80*day), store.Outgoing{Relation: "replace", TargetKey: "root"})
+		s.PruneDone(ctx, t0.Add(100*day), keep)
+		if evt, _ := s.EventID(ctx, "root"); evt != "$root" {
+			t.Errorf("a relation used on day 80 was dropped on day 100: %q", evt)
+		}
+		s.PruneDone(ctx, t0.Add(150*day), keep)
+		if evt, _ := s.EventID(ctx, "root"); evt != "$root" {
+			t.Errorf("a relation last used on day ~93 was dropped on day 150: %q", evt)
+		}
+		s.PruneDone(ctx, t0.Add(200*day), keep)
+		if evt, _ := s.EventID(ctx, "root"); evt != "" {
+			t.Errorf("a relation unused for over 90 days is still kept: %q", evt)
+		}
+		// Relations: 0 keeps them forever.
+		send("root2", t0.Add(200*day), store.Outgoing{Anchor: true})
+		s.PruneDone(ctx, t0.Add(5000*day), store.Retention{Outbox: 7 * day})
+		if evt, _ := s.EventID(ctx, "root2"); evt != "$root2" {
+			t.Errorf("retention.relations 0 dropped a relation: %q", evt)
 		}
 	})
 }

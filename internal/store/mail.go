@@ -13,6 +13,9 @@ type MailRow struct {
 	MessageID, RootID, Subject, Author, ArchiveURL string
 	SentAt                                         time.Time
 	Replies                                        int
+	// Excerpt and Attachments (JSON) are what a root's notice showed, so
+	// a reply-count edit can show them again.
+	Excerpt, Attachments string
 }
 
 // MailRoot returns the thread root of a handled mail, and false when the
@@ -32,8 +35,8 @@ func (s *DB) MailThread(ctx context.Context, rootID string) (MailRow, bool, erro
 	var r MailRow
 	var at int64
 	err := s.db.QueryRowContext(ctx,
-		s.q(`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = ?`), rootID).
-		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies)
+		s.q(`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, excerpt, attachments FROM mail_messages WHERE message_id = ?`), rootID).
+		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.Excerpt, &r.Attachments)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
@@ -50,9 +53,9 @@ func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
-		s.q(`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at) VALUES (?, ?, ?, ?, ?, ?)
+		s.q(`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (message_id) DO NOTHING`),
-		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli())
+		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli(), r.Excerpt, r.Attachments)
 	if err != nil {
 		return 0, err
 	}

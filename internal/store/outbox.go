@@ -22,6 +22,11 @@ type Outgoing struct {
 	TargetKey string
 	// TxnID is the Matrix transaction id the message is sent with.
 	TxnID string
+	// Anchor marks a message later ones relate to (edits, thread lines):
+	// its event id outlives the outbox's retention (see PruneDone).
+	Anchor bool
+	// LastError is why the last attempt failed (or why it was given up).
+	LastError string
 }
 
 // State is where an outgoing message is in its life.
@@ -33,13 +38,16 @@ const (
 	Failed  State = "failed"
 )
 
-// Enqueue adds msg unless a message with the same key was ever enqueued; it
-// reports whether msg was added.
+// Enqueue adds msg unless a message with the same key is in the outbox or
+// is a kept relation (an anchor posted long ago); it reports whether msg
+// was added.
 func (s *DB) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		s.q(`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		s.q(`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id, anchor)
+		 SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM relations WHERE key = ?)
 		 ON CONFLICT (key) DO NOTHING`),
-		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey, msg.TxnID)
+		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey, msg.TxnID,
+		boolInt(msg.Anchor), msg.Key)
 	if err != nil {
 		return false, err
 	}
@@ -47,10 +55,19 @@ func (s *DB) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	return n == 1, err
 }
 
-// Known reports whether a message with key was ever enqueued.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Known reports whether a message with key is in the outbox or is a kept
+// relation.
 func (s *DB) Known(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT 1 FROM outbox WHERE key = ?`), key).Scan(&one)
+	err := s.db.QueryRowContext(ctx,
+		s.q(`SELECT 1 FROM outbox WHERE key = ? UNION ALL SELECT 1 FROM relations WHERE key = ?`), key, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -113,26 +130,68 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Ti
 	return err
 }
 
-// EventID returns the Matrix event id the message with key was posted as,
-// or "" while it is not sent.
+// EventID returns the Matrix event id the message with key was posted as
+// (from the outbox, or from the kept relations once it was pruned), or ""
+// while it is not sent.
 func (s *DB) EventID(ctx context.Context, key string) (string, error) {
 	var evt string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT event_id FROM outbox WHERE key = ?`), key).Scan(&evt)
+	err := s.db.QueryRowContext(ctx,
+		s.q(`SELECT event_id FROM outbox WHERE key = ? UNION ALL SELECT event_id FROM relations WHERE key = ?`), key, key).Scan(&evt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	return evt, err
 }
 
-// PruneDone deletes sent and failed messages finished before cutoff, so the
-// table does not grow forever. Keys younger than cutoff still deduplicate.
-func (s *DB) PruneDone(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx,
-		s.q(`DELETE FROM outbox WHERE state != 'pending' AND done_at < ?`), cutoff.UnixMilli())
+// stmt is one statement of a transaction.
+type stmt struct {
+	query string
+	args  []any
+}
+
+// Retention says how long PruneDone keeps things. Relations 0 keeps them
+// forever.
+type Retention struct {
+	Outbox    time.Duration
+	Relations time.Duration
+}
+
+// PruneDone deletes sent and failed messages finished more than
+// r.Outbox before now, so the table does not grow forever; younger keys
+// still deduplicate. Anchors among them keep their key and event id as a
+// relation, whose last use is refreshed by every edit or thread line that
+// is pruned with them; relations unused for r.Relations are deleted.
+func (s *DB) PruneDone(ctx context.Context, now time.Time, r Retention) (int64, error) {
+	cutoff := now.Add(-r.Outbox).UnixMilli()
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	defer tx.Rollback()
+	steps := []stmt{
+		{`INSERT INTO relations (key, room_id, event_id, used_at)
+		  SELECT key, room_id, event_id, done_at FROM outbox WHERE anchor = 1 AND state = 'sent' AND done_at < ?
+		  ON CONFLICT (key) DO NOTHING`, []any{cutoff}},
+		{`UPDATE relations SET used_at = ? WHERE used_at < ? AND key IN
+		  (SELECT target_key FROM outbox WHERE target_key != '' AND state = 'sent' AND done_at < ?)`, []any{cutoff, cutoff, cutoff}},
+	}
+	if r.Relations > 0 {
+		steps = append(steps, stmt{`DELETE FROM relations WHERE used_at < ?`, []any{now.Add(-r.Relations).UnixMilli()}})
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, s.q(st.query), st.args...); err != nil {
+			return 0, err
+		}
+	}
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE state != 'pending' AND done_at < ?`), cutoff)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }
 
 // MarkSentByTxn records that the pending message sent with txnID is in the

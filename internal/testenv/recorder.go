@@ -10,7 +10,7 @@ import (
 // Sent is one message a relay asked to post.
 type Sent struct {
 	Key, Room string
-	Rel       string // "", "edit" or "thread"
+	Rel       string // "", "root", "edit" or "thread"
 	Target    string // the key edited or threaded under
 	Plain     string
 }
@@ -40,6 +40,11 @@ func (r *Recorder) add(s Sent) error {
 // Post records a message.
 func (r *Recorder) Post(_ context.Context, key, room string, rep bot.Reply) error {
 	return r.add(Sent{Key: key, Room: room, Plain: rep.Plain})
+}
+
+// PostRoot records a message later ones relate to.
+func (r *Recorder) PostRoot(_ context.Context, key, room string, rep bot.Reply) error {
+	return r.add(Sent{Key: key, Room: room, Rel: "root", Plain: rep.Plain})
 }
 
 // Edit records an edit of the message posted under target.
