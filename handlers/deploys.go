@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -85,8 +87,10 @@ func (w *DeployWatcher) checkSafely(ctx context.Context) error {
 }
 
 // Check compares every component's production commit with the last one
-// seen and announces changes.
+// seen and announces changes. It revalidates every cached document first
+// (a conditional request each), so it never announces from stale data.
 func (w *DeployWatcher) Check(ctx context.Context) error {
+	ctx = prodhash.Revalidating(ctx, w.now())
 	var errs []error
 	for _, comp := range w.Catalog.Services() {
 		if err := w.checkOne(ctx, comp); err != nil {
@@ -94,6 +98,33 @@ func (w *DeployWatcher) Check(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deployState is the last deploy seen of a component: its number (the
+// count of deploys announced so far) and commit. The number is part of the
+// announcement's key, so A → B → A announces the return to A too.
+type deployState struct {
+	N   int
+	SHA string
+}
+
+func (w *DeployWatcher) loadState(ctx context.Context, compID string) (deployState, bool, error) {
+	raw, known, err := w.Store.Get(ctx, "prodhash.seen."+compID)
+	if err != nil || !known {
+		return deployState{}, known, err
+	}
+	// Older versions stored the bare sha.
+	if n, sha, ok := strings.Cut(raw, " "); ok {
+		num, err := strconv.Atoi(n)
+		if err == nil {
+			return deployState{N: num, SHA: sha}, true, nil
+		}
+	}
+	return deployState{SHA: raw}, true, nil
+}
+
+func (w *DeployWatcher) saveState(ctx context.Context, compID string, st deployState) error {
+	return w.Store.Put(ctx, "prodhash.seen."+compID, fmt.Sprintf("%d %s", st.N, st.SHA))
 }
 
 func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) error {
@@ -107,28 +138,41 @@ func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) e
 	if dep.Stale {
 		return nil // a stale value is an old value: nothing new to say
 	}
-	key := "prodhash.seen." + comp.ID
-	prev, known, err := w.Store.Get(ctx, key)
-	if err != nil {
+	prev, known, err := w.loadState(ctx, comp.ID)
+	if err != nil || prev.SHA == dep.SHA {
 		return err
 	}
-	if prev == dep.SHA {
-		return nil
-	}
+	next := deployState{N: prev.N + 1, SHA: dep.SHA}
 	if known {
-		cmp, err := w.Compare.Compare(ctx, comp.Repo, prev, dep.SHA)
-		if err != nil {
-			w.Log.Warn().Err(err).Str("component", comp.ID).Msg("Comparing the deploy failed; announcing without details")
-		}
-		reply := RenderDeploy(comp, prev, dep.SHA, cmp, w.MaxChanges)
+		reply := w.describe(ctx, comp, prev.SHA, dep.SHA)
 		for _, room := range w.Rooms {
-			if err := w.Poster.Post(ctx, "deploy:"+comp.ID+":"+dep.SHA+":"+room, room, reply); err != nil {
+			key := fmt.Sprintf("deploy:%s:%d:%s:%s", comp.ID, next.N, dep.SHA, room)
+			if err := w.Poster.Post(ctx, key, room, reply); err != nil {
 				return err
 			}
 		}
-		w.Log.Info().Str("component", comp.ID).Str("from", prev).Str("to", dep.SHA).Msg("Deploy announced")
+		w.Log.Info().Str("component", comp.ID).Str("from", prev.SHA).Str("to", dep.SHA).Int("deploy", next.N).Msg("Deploy announced")
 	}
-	return w.Store.Put(ctx, key, dep.SHA)
+	return w.saveState(ctx, comp.ID, next)
+}
+
+// describe renders a deploy from one commit to another: forward with the
+// changes it brings, or a rollback with the changes it takes out.
+func (w *DeployWatcher) describe(ctx context.Context, comp *catalog.Component, from, to string) bot.Reply {
+	cmp, err := w.Compare.Compare(ctx, comp.Repo, from, to)
+	if err != nil {
+		w.Log.Warn().Err(err).Str("component", comp.ID).Msg("Comparing the deploy failed; announcing without details")
+		return RenderDeploy(comp, from, to, nil, w.MaxChanges)
+	}
+	if cmp.Behind > 0 || cmp.Removed == 0 {
+		return RenderDeploy(comp, from, to, cmp, w.MaxChanges)
+	}
+	undone, err := w.Compare.Compare(ctx, comp.Repo, to, from)
+	if err != nil {
+		w.Log.Warn().Err(err).Str("component", comp.ID).Msg("Listing what a rollback undoes failed")
+		undone = nil
+	}
+	return RenderRollback(comp, from, to, cmp.Removed, undone, w.MaxChanges)
 }
 
 // RenderDeploy is the announcement of one deploy.
@@ -140,7 +184,26 @@ func RenderDeploy(comp *catalog.Component, from, to string, cmp *prodhash.Compar
 		return m.Text(".").Reply()
 	}
 	m.Textf(", %s. ", plural(cmp.Behind, "commit")).Link("Compare", cmp.URL)
-	merged := cmp.Merged()
+	listChanges(m, comp, cmp.Merged(), maxChanges)
+	return m.Reply()
+}
+
+// RenderRollback is the announcement of a return to an older commit: how
+// many commits it takes out of production, and which merged changes.
+func RenderRollback(comp *catalog.Component, from, to string, removed int, undone *prodhash.Comparison, maxChanges int) bot.Reply {
+	m := new(bot.Msg).Bold(comp.Name+" rolled back").Text(": ").
+		Link(short(from), "https://github.com/"+comp.Repo+"/commit/"+from).Text(" → ").
+		Link(short(to), "https://github.com/"+comp.Repo+"/commit/"+to).
+		Textf(", %s taken out of production.", plural(removed, "commit"))
+	if undone == nil {
+		return m.Reply()
+	}
+	m.Text(" ").Link("Compare", undone.URL)
+	listChanges(m, comp, undone.Merged(), maxChanges)
+	return m.Reply()
+}
+
+func listChanges(m *bot.Msg, comp *catalog.Component, merged []prodhash.Commit, maxChanges int) {
 	for i, c := range merged {
 		if i == maxChanges {
 			m.Line().Textf("…and %d more", len(merged)-maxChanges)
@@ -148,5 +211,4 @@ func RenderDeploy(comp *catalog.Component, from, to string, cmp *prodhash.Compar
 		}
 		m.Line().Text("• ").Link(fmt.Sprintf("#%d", c.PR), fmt.Sprintf("https://github.com/%s/pull/%d", comp.Repo, c.PR)).Text(" " + c.Title)
 	}
-	return m.Reply()
 }

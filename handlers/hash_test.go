@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -149,3 +150,98 @@ func (m memKV) Get(_ context.Context, k string) (string, bool, error) {
 	return v, ok, nil
 }
 func (m memKV) Put(_ context.Context, k, v string) error { m[k] = v; return nil }
+
+// deployEnv is a deploy watcher over the fake GitHub with a clock the test
+// moves, and the diagram cached for five minutes as by default.
+type deployEnv struct {
+	fake *testenv.GitHub
+	rec  *testenv.Recorder
+	w    *DeployWatcher
+	now  time.Time
+}
+
+func newDeployEnv(t *testing.T) *deployEnv {
+	e := &deployEnv{fake: testenv.NewGitHub(), rec: &testenv.Recorder{}, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	t.Cleanup(e.fake.Close)
+	gh, _ := ghclient.New(ghclient.Options{BaseURL: e.fake.URL})
+	now := func() time.Time { return e.now }
+	cat := catalog.Default()
+	e.w = &DeployWatcher{
+		Catalog: cat, Deploys: prodhash.NewService(prodhash.NewDiagramSource(e.fake.DiagramURL(), cat, gh, http.DefaultClient, 5*time.Minute, now), nil, now),
+		Compare: prodhash.NewComparer(gh, 5*time.Minute, now), Store: memKV{}, Poster: e.rec,
+		Rooms: []string{"!r:x"}, Interval: time.Minute, MaxChanges: 2, Log: zerolog.Nop(), Now: now,
+	}
+	return e
+}
+
+const (
+	composerA = "0e2daa201f0a0d97358a12740bfad416c9e4f7b4" // in the newest diagram
+	composerB = "1111111111111111111111111111111111111111"
+)
+
+// deployComposer serves a diagram whose composer link names sha.
+func (e *deployEnv) deployComposer(sha string) {
+	e.fake.SetDiagram(bytes.ReplaceAll(fixtures.Read(fixtures.DiagramNewest), []byte(composerA), []byte(sha)), e.now)
+}
+
+func (e *deployEnv) check(t *testing.T, after time.Duration) {
+	t.Helper()
+	e.now = e.now.Add(after)
+	if err := e.w.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRollbacksAndRepeatDeploysAreAnnounced: A → B → A → B is three
+// announcements, the second saying it is a rollback, even though the
+// same commits come back within the outbox's retention.
+func TestRollbacksAndRepeatDeploysAreAnnounced(t *testing.T) {
+	e := newDeployEnv(t)
+	e.check(t, 0) // the first check only records A
+	e.deployComposer(composerB)
+	e.check(t, 10*time.Minute)
+	e.fake.SetOlder("osbuild/osbuild-composer", composerA)
+	e.deployComposer(composerA)
+	e.check(t, 10*time.Minute)
+	e.check(t, 10*time.Minute) // nothing new
+	e.deployComposer(composerB)
+	e.check(t, 10*time.Minute)
+	var got []string
+	for _, m := range e.rec.All() {
+		got = append(got, strings.SplitN(m.Plain, "\n", 2)[0])
+	}
+	want := []string{
+		"image-builder-composer deployed: 0e2daa2 (",
+		"image-builder-composer rolled back: 1111111 (",
+		"image-builder-composer deployed: 0e2daa2 (",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("announcements:\n%s\nwant %d", strings.Join(got, "\n"), len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("announcement %d = %q, want it to start %q", i, got[i], want[i])
+		}
+	}
+	if !strings.Contains(got[1], "taken out of production") {
+		t.Errorf("the rollback does not say what it takes out: %q", got[1])
+	}
+}
+
+// TestDeployCheckNeverReadsACachedDiagram: a check one minute after the
+// diagram changed announces the deploy, although answers are cached for
+// five minutes; an unchanged diagram costs a 304.
+func TestDeployCheckNeverReadsACachedDiagram(t *testing.T) {
+	e := newDeployEnv(t)
+	e.check(t, 0)
+	e.deployComposer(composerB)
+	e.check(t, time.Minute)
+	if n := len(e.rec.All()); n != 1 {
+		t.Fatalf("a deploy one minute old was not announced (%d announcements): the check read a cached diagram", n)
+	}
+	before := e.fake.NotModified()
+	e.check(t, time.Minute)
+	if e.fake.NotModified() <= before {
+		t.Error("an unchanged diagram was not revalidated with a conditional request")
+	}
+}

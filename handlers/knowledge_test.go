@@ -101,4 +101,5 @@ func TestDeployAnnouncementGolden(t *testing.T) {
 	}
 	golden.Check(t, "deploy.golden", render(RenderDeploy(comp, "abc1234000", "def5678000", cmp, 2)))
 	golden.Check(t, "deploy-no-details.golden", render(RenderDeploy(comp, "abc1234000", "def5678000", nil, 2)))
+	golden.Check(t, "rollback.golden", render(RenderRollback(comp, "def5678000", "abc1234000", 12, cmp, 2)))
 }

@@ -25,6 +25,7 @@ type Commit struct {
 type Comparison struct {
 	Base    Commit   // the deployed commit
 	Behind  int      // commits on the branch not deployed
+	Removed int      // commits of base that head lacks: head is older (a rollback) or diverged
 	Pending []Commit // those commits, oldest first (GitHub returns at most 250)
 	URL     string   // GitHub's compare page
 }
@@ -64,7 +65,7 @@ func (c *Comparer) Compare(ctx context.Context, repo, base, head string) (*Compa
 	if err != nil {
 		return nil, err
 	}
-	cmp := &Comparison{Base: toCommit(raw.GetBaseCommit()), Behind: raw.GetAheadBy(), URL: raw.GetHTMLURL()}
+	cmp := &Comparison{Base: toCommit(raw.GetBaseCommit()), Behind: raw.GetAheadBy(), Removed: raw.GetBehindBy(), URL: raw.GetHTMLURL()}
 	for _, rc := range raw.Commits {
 		cmp.Pending = append(cmp.Pending, toCommit(rc))
 	}

@@ -27,12 +27,30 @@ type document struct {
 	version      int // increases when the body changes
 }
 
-// get returns the body, refreshing it when older than the TTL. changed
-// reports a new body since the previous call's version.
+type revalidateKey struct{}
+
+// Revalidating returns a context under which lookups ask the server again
+// about every document last checked before since, whatever its TTL. The
+// question is a conditional request: free when nothing changed. Deploy
+// checks use it, so they never announce from a cached diagram.
+func Revalidating(ctx context.Context, since time.Time) context.Context {
+	return context.WithValue(ctx, revalidateKey{}, since)
+}
+
+func (d *document) fresh(ctx context.Context) bool {
+	if d.body == nil || d.now().Sub(d.checked) >= d.ttl {
+		return false
+	}
+	since, ok := ctx.Value(revalidateKey{}).(time.Time)
+	return !ok || !d.checked.Before(since)
+}
+
+// get returns the body, refreshing it when older than the TTL (or than
+// the context's Revalidating time). version increases when the body changes.
 func (d *document) get(ctx context.Context) (body []byte, version int, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.body != nil && d.now().Sub(d.checked) < d.ttl {
+	if d.fresh(ctx) {
 		return d.body, d.version, nil
 	}
 	if err := d.refresh(ctx); err != nil {

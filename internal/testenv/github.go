@@ -29,7 +29,8 @@ type GitHub struct {
 	remaining int
 	diagram   []byte
 	diagramAt time.Time
-	ahead     map[string]int // repo -> commits the default branch is ahead
+	ahead     map[string]int  // repo -> commits the default branch is ahead
+	older     map[string]bool // repo@sha -> an older commit (rollback target)
 	failures  []failure
 	down      bool                         // the diagram answers 503
 	issues    map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
@@ -48,7 +49,7 @@ const DiagramPath = "/osbuild/osbuild.github.io/main/docs/hosted/architecture/ar
 
 // NewGitHub starts the fake on loopback, serving the newest diagram.
 func NewGitHub() *GitHub {
-	g := &GitHub{remaining: 5000, ahead: map[string]int{}, issues: map[string][]json.RawMessage{}, releases: map[string][]json.RawMessage{},
+	g := &GitHub{remaining: 5000, ahead: map[string]int{}, older: map[string]bool{}, issues: map[string][]json.RawMessage{}, releases: map[string][]json.RawMessage{},
 		diagram: fixtures.Read(fixtures.DiagramNewest), diagramAt: time.Date(2025, 7, 21, 9, 30, 0, 0, time.UTC)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{spec}", g.compare)
@@ -85,6 +86,14 @@ func (g *GitHub) SetAhead(repo string, n int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.ahead[repo] = n
+}
+
+// SetOlder marks sha as an older commit of repo: a comparison from any
+// other commit to it says "behind" (a rollback), with no new commits.
+func (g *GitHub) SetOlder(repo, sha string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.older[strings.ToLower(repo)+"@"+sha] = true
 }
 
 // FailNext makes the next request whose path starts with prefix fail with
@@ -226,12 +235,16 @@ func (g *GitHub) compare(w http.ResponseWriter, r *http.Request) {
 	doc["permalink_url"] = doc["html_url"]
 	g.mu.Lock()
 	ahead, set := g.ahead[repo]
+	older := g.older[strings.ToLower(repo)+"@"+head] && head != base
 	g.mu.Unlock()
 	if !set {
 		ahead = len(commits)
 	}
 	doc["ahead_by"], doc["total_commits"] = ahead, ahead
-	if ahead == 0 {
+	switch {
+	case older:
+		doc["status"], doc["commits"], doc["ahead_by"], doc["behind_by"], doc["total_commits"] = "behind", []any{}, 0, len(commits), 0
+	case ahead == 0:
 		doc["status"], doc["commits"] = "identical", []any{}
 	}
 	body, _ := json.Marshal(doc)
