@@ -21,6 +21,7 @@ import (
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	// Retention is how long sent messages and relations are kept; default
 	// 7 days and forever.
 	Retention store.Retention
+	// JoinRooms are joined at start: every room the configuration names
+	// (config.AllRooms); default Config.Rooms.
+	JoinRooms []string
 }
 
 // Bot is a running Matrix bot.
@@ -67,6 +71,7 @@ type Bot struct {
 	readyCh         chan struct{}
 	greeter         *greeter  // nil when greetings are off
 	firstStart      time.Time // when this bot (this database) first ran
+	joinRooms       []string
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -91,12 +96,17 @@ func New(opts Options) (*Bot, error) {
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
 		syncBackoff: backoff.Policy{Min: time.Second, Max: time.Minute},
 		readyCh:     make(chan struct{}),
+		joinRooms:   opts.JoinRooms,
+	}
+	if b.joinRooms == nil {
+		b.joinRooms = opts.Config.Rooms
 	}
 	if opts.Welcome != nil && len(opts.Welcome.Rooms) > 0 {
 		b.greeter = newGreeter(*opts.Welcome)
 	}
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.sender.synced = b.readyCh
+	b.sender.resolve, b.sender.join = b.resolveRoom, b.joinRoom
 	b.sender.retention = opts.Retention
 	if b.sender.retention.Outbox <= 0 {
 		b.sender.retention.Outbox = 7 * 24 * time.Hour
@@ -170,16 +180,31 @@ func (b *Bot) Run(ctx context.Context) error {
 	return syncErr
 }
 
+// joinConfiguredRooms joins every room the configuration names anywhere
+// (Options.JoinRooms), so no announcement goes to a room the bot is not in.
 func (b *Bot) joinConfiguredRooms(ctx context.Context) {
-	for _, room := range b.cfg.Rooms {
-		resp, err := b.client.JoinRoom(ctx, room, nil)
-		if err != nil {
-			b.log.Error().Err(err).Str("room", room).Msg("Joining a configured room failed; check matrix.rooms and that the bot is invited")
-			continue
+	for _, room := range b.joinRooms {
+		if err := b.joinRoom(ctx, room); err != nil {
+			b.log.Error().Err(err).Str("room", room).Msg("Joining a configured room failed; check the room name and that the bot is invited (its messages wait)")
 		}
-		b.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
 	}
 }
+
+// joinRoom joins room (an id or an alias), remembering an alias's id.
+func (b *Bot) joinRoom(ctx context.Context, room string) error {
+	resp, err := b.client.JoinRoom(ctx, room, nil)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(room, "#") {
+		b.aliases.Store(room, resp.RoomID)
+	}
+	b.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
+	return nil
+}
+
+// Health says whether every room can be posted to, for !status.
+func (b *Bot) Health() health.Report { return b.sender.rooms.Health() }
 
 // powerLevel reads a user's power level from the room state, fresh each
 // time: admin commands are rare and a stale cache would be a security bug.
@@ -193,58 +218,42 @@ func (b *Bot) powerLevel(ctx context.Context, room id.RoomID, user id.UserID) (i
 
 // Post queues a notice for a room, given by id or alias. key makes it
 // idempotent: a second Post with the same key is ignored, even across
-// restarts.
+// restarts. An alias is resolved when the message is sent, so a room that
+// cannot be reached never makes Post fail: its messages wait.
 func (b *Bot) Post(ctx context.Context, key, room string, r Reply) error {
-	if key == "" {
-		return errors.New("bot.Post needs a key")
-	}
-	roomID, err := b.resolveRoom(ctx, room)
-	if err != nil {
-		return err
-	}
-	return b.enqueue(ctx, key, roomID, noticeContent(r, "", ""))
+	return b.queueNotice(ctx, store.Outgoing{Key: key, RoomID: room}, r)
 }
 
 // PostRoot is Post for a message that later ones edit or answer in its
 // thread (an issue's announcement, a mail thread): its event id is kept as
 // a relation long after the outbox forgets the message (retention.relations).
 func (b *Bot) PostRoot(ctx context.Context, key, room string, r Reply) error {
-	roomID, err := b.resolveRoom(ctx, room)
-	if err != nil {
-		return err
-	}
-	raw, err := jsonMarshal(noticeContent(r, "", ""))
-	if err != nil {
-		return err
-	}
-	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: roomID.String(), EventType: event.EventMessage.Type,
-		Content: raw, Anchor: true})
+	return b.queueNotice(ctx, store.Outgoing{Key: key, RoomID: room, Anchor: true}, r)
 }
 
 // Edit queues a new version of the message posted under targetKey; it
 // shows in place of the original. If the original never reached the room,
 // the new version is posted as a message of its own.
 func (b *Bot) Edit(ctx context.Context, key, room, targetKey string, r Reply) error {
-	return b.postRelated(ctx, key, room, r, RelReplace, targetKey)
+	return b.queueNotice(ctx, store.Outgoing{Key: key, RoomID: room, Relation: RelReplace, TargetKey: targetKey}, r)
 }
 
 // PostInThread queues a notice in the thread of the message posted under
 // rootKey (or on its own, if that never reached the room).
 func (b *Bot) PostInThread(ctx context.Context, key, room, rootKey string, r Reply) error {
-	return b.postRelated(ctx, key, room, r, RelThread, rootKey)
+	return b.queueNotice(ctx, store.Outgoing{Key: key, RoomID: room, Relation: RelThread, TargetKey: rootKey}, r)
 }
 
-func (b *Bot) postRelated(ctx context.Context, key, room string, r Reply, rel, target string) error {
-	roomID, err := b.resolveRoom(ctx, room)
-	if err != nil {
-		return err
+func (b *Bot) queueNotice(ctx context.Context, msg store.Outgoing, r Reply) error {
+	if msg.Key == "" {
+		return errors.New("bot: a message needs a key")
 	}
 	raw, err := jsonMarshal(noticeContent(r, "", ""))
 	if err != nil {
 		return err
 	}
-	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: roomID.String(), EventType: event.EventMessage.Type,
-		Content: raw, Relation: rel, TargetKey: target})
+	msg.EventType, msg.Content = event.EventMessage.Type, raw
+	return b.sender.enqueue(ctx, msg)
 }
 
 // Posted reports whether a message was ever queued under key.

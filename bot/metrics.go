@@ -11,6 +11,9 @@ type Metrics struct {
 	RateLimitWaits prometheus.Counter
 	RateLimitWait  prometheus.Counter
 	Sent           prometheus.Counter
+	// RoomUnreachable is 1 for each room whose messages wait because
+	// posting there fails.
+	RoomUnreachable *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -26,7 +29,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ibbot_outgoing_queue_depth", Help: "Messages waiting to be sent.",
 		}),
 		SendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ibbot_send_errors_total", Help: "Failed send attempts, by kind (rate_limited, transient, permanent).",
+			Name: "ibbot_send_errors_total", Help: "Failed send attempts, by kind (rate_limited, transient, room, permanent).",
 		}, []string{"kind"}),
 		RateLimitWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ibbot_rate_limit_waits_total", Help: "Times the homeserver asked the bot to slow down.",
@@ -37,10 +40,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Sent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ibbot_messages_sent_total", Help: "Messages delivered to the homeserver.",
 		}),
+		RoomUnreachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ibbot_room_unreachable", Help: "1 for a room the bot cannot post to now; its messages wait in the queue.",
+		}, []string{"room"}),
 	}
-	for _, kind := range []string{"rate_limited", "transient", "permanent"} {
+	for _, kind := range []string{"rate_limited", "transient", "room", "permanent"} {
 		m.SendErrors.WithLabelValues(kind) // show zeros before the first error
 	}
-	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent)
+	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent, m.RoomUnreachable)
 	return m
 }

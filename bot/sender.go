@@ -24,8 +24,9 @@ import (
 type Queue interface {
 	Enqueue(ctx context.Context, msg store.Outgoing) (bool, error)
 	Known(ctx context.Context, key string) (bool, error)
-	Pending(ctx context.Context, limit int) ([]store.Outgoing, error)
+	Pending(ctx context.Context, limit int, skipRooms ...string) ([]store.Outgoing, error)
 	PendingCount(ctx context.Context) (int, error)
+	PendingIn(ctx context.Context, room string) (int, error)
 	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
 	MarkAttempt(ctx context.Context, id int64, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
@@ -61,6 +62,12 @@ type sender struct {
 	// events can come back through sync before the response does, and
 	// the sender records those itself.
 	inFlight sync.Map
+	// resolve turns a room as queued (an id or an alias) into its id;
+	// join tries to join a room the homeserver says the bot is not in.
+	resolve func(ctx context.Context, room string) (id.RoomID, error)
+	join    func(ctx context.Context, room string) error
+	// rooms are those whose messages wait because posting there fails.
+	rooms *unreachable
 }
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
@@ -68,6 +75,8 @@ func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now 
 		client: client, queue: q, metrics: m, log: log, now: now,
 		backoff: backoff.Policy{Min: 500 * time.Millisecond, Max: 2 * time.Minute},
 		wake:    make(chan struct{}, 1),
+		resolve: func(_ context.Context, room string) (id.RoomID, error) { return id.RoomID(room), nil },
+		rooms:   newUnreachable(log, m.RoomUnreachable),
 	}
 }
 
@@ -110,7 +119,8 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 				s.log.Info().Int64("deleted", n).Msg("Pruned old sent messages from the outbox")
 			}
 		}
-		batch, err := s.queue.Pending(ctx, 32)
+		skip, nextTry := s.rooms.skipped(s.now())
+		batch, err := s.queue.Pending(ctx, 32, skip...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -122,13 +132,8 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 			continue
 		}
 		if len(batch) == 0 {
-			select {
-			case <-ctx.Done():
+			if !s.idle(ctx, drain, nextTry) {
 				return nil
-			case <-drain:
-				return nil
-			case <-s.wake:
-			case <-time.After(time.Hour): // a chance to prune while idle
 			}
 			continue
 		}
@@ -140,16 +145,49 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 	}
 }
 
+// idle waits for new messages, for a waiting room's next try, or an hour
+// (a chance to prune). It returns false when the sender should stop: ctx
+// ended, or a drain was asked for and nothing but waiting rooms is left.
+func (s *sender) idle(ctx context.Context, drain <-chan struct{}, nextTry time.Time) bool {
+	wait := time.Hour
+	if !nextTry.IsZero() {
+		wait = max(nextTry.Sub(s.now()), 10*time.Millisecond)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-drain:
+		return false // messages for unreachable rooms stay queued for the next start
+	case <-s.wake:
+	case <-timer.C:
+	}
+	return true
+}
+
 func (s *sender) refreshDepth(ctx context.Context) {
 	if n, err := s.queue.PendingCount(ctx); err == nil {
 		s.metrics.QueueDepth.Set(float64(n))
 	}
 }
 
-// deliver sends one message, retrying as long as retrying can help. It
-// returns false only when ctx ended first (the message stays queued).
+// deliver sends one message, retrying as long as retrying can help. A
+// room that cannot be posted to keeps its messages queued and is set
+// aside (see unreachable). It returns false only when ctx ended first (the
+// message stays queued).
 func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 	log := s.log.With().Str("key", msg.Key).Str("room_id", msg.RoomID).Logger()
+	queuedFor := msg.RoomID
+	roomID, err := s.resolve(ctx, queuedFor)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		s.roomFails(ctx, queuedFor, "the alias does not resolve: "+err.Error())
+		return true
+	}
+	msg.RoomID = roomID.String()
 	content, err := s.withRelation(ctx, msg)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -167,6 +205,7 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 	// the message (the sender will).
 	s.inFlight.Store(TxnID(msg.Key), struct{}{})
 	defer s.inFlight.Delete(TxnID(msg.Key))
+	joined := false
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return false
@@ -179,6 +218,7 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		if err == nil {
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
 			s.metrics.Sent.Inc()
+			s.rooms.ok(queuedFor, s.now())
 			log.Debug().Str("event_id", resp.EventID.String()).Msg("Sent")
 			return true
 		}
@@ -187,12 +227,21 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		}
 		wait, kind := s.classify(err, attempt)
 		s.metrics.SendErrors.WithLabelValues(kind).Inc()
-		if kind == "permanent" {
+		switch kind {
+		case "room":
+			// Not in the room (or not allowed to post): join once, then
+			// set the room aside and serve the others.
+			if !joined && s.join != nil && s.join(ctx, queuedFor) == nil {
+				joined = true
+				continue
+			}
+			s.roomFails(ctx, queuedFor, "the homeserver refuses the bot there: "+err.Error())
+			return true
+		case "permanent":
 			log.Error().Err(err).Msg("Homeserver refused the message for good; it is kept in the outbox as failed")
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkFailed(c, msg.ID, err.Error(), s.now()) })
 			return true
-		}
-		if kind == "rate_limited" {
+		case "rate_limited":
 			s.metrics.RateLimitWaits.Inc()
 			s.metrics.RateLimitWait.Add(wait.Seconds())
 		}
@@ -201,6 +250,12 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return false
 		}
 	}
+}
+
+// roomFails sets room aside until its next try.
+func (s *sender) roomFails(ctx context.Context, room, reason string) {
+	waiting, _ := s.queue.PendingIn(ctx, room)
+	s.rooms.fail(room, reason, waiting, s.now())
 }
 
 // confirmInterrupted checks whether an earlier, cut-off attempt (a crash)
@@ -333,7 +388,8 @@ func (s *sender) done(ctx context.Context, log zerolog.Logger, mark func(context
 }
 
 // classify says how long to wait before the next attempt and what kind of
-// failure err is: rate_limited, transient (retry with backoff) or permanent.
+// failure err is: rate_limited, transient (retry with backoff), room (the
+// room refuses the bot: its messages wait) or permanent (this message).
 func (s *sender) classify(err error, attempt int) (time.Duration, string) {
 	var httpErr mautrix.HTTPError
 	if !errors.As(err, &httpErr) || httpErr.Response == nil {
@@ -353,6 +409,8 @@ func (s *sender) classify(err error, attempt int) (time.Duration, string) {
 		return s.backoff.Delay(attempt), "rate_limited"
 	case status >= 500, status == http.StatusRequestTimeout:
 		return s.backoff.Delay(attempt), "transient"
+	case status == http.StatusForbidden, status == http.StatusNotFound:
+		return 0, "room" // not in the room, no such room, or not allowed to post there
 	default:
 		return 0, "permanent"
 	}

@@ -3,8 +3,11 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,18 +126,123 @@ func TestSenderRetriesUntilDelivered(t *testing.T) {
 
 func TestSenderGivesUpOnlyOnPermanentErrors(t *testing.T) {
 	hs := &scriptedHomeserver{posted: map[string]bool{}, script: []error{
-		httpErr(403, map[string]any{"errcode": "M_FORBIDDEN"}),
+		httpErr(413, map[string]any{"errcode": "M_TOO_LARGE"}),
 	}}
 	s, st, _ := newTestSender(t, hs)
 	ctx := context.Background()
-	s.enqueue(ctx, store.Outgoing{Key: "forbidden", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	s.enqueue(ctx, store.Outgoing{Key: "too-large", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
 	s.enqueue(ctx, store.Outgoing{Key: "next", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
 	drain(t, s)
-	if !hs.posted[TxnID("next")] || hs.posted[TxnID("forbidden")] {
+	if !hs.posted[TxnID("next")] || hs.posted[TxnID("too-large")] {
 		t.Errorf("posted %v: want only the second message", hs.posted)
 	}
 	if n, _ := st.PendingCount(ctx); n != 0 {
 		t.Errorf("%d still pending; the refused one should be marked failed", n)
+	}
+	failed, _ := st.Failed(ctx, 5)
+	if len(failed) != 1 || failed[0].Key != "too-large" || !strings.Contains(failed[0].LastError, "M_TOO_LARGE") {
+		t.Errorf("the undeliverable message is not listed with its reason: %+v", failed)
+	}
+}
+
+// roomsHomeserver refuses the bot in some rooms (403, as when it is not
+// in them) and posts everywhere else.
+type roomsHomeserver struct {
+	mu      sync.Mutex
+	refused map[id.RoomID]bool
+	posted  []string // room: txn, in order
+	joins   int
+}
+
+func (h *roomsHomeserver) SendMessageEvent(_ context.Context, room id.RoomID, _ event.Type, _ any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refused[room] {
+		return nil, httpErr(403, map[string]any{"errcode": "M_FORBIDDEN", "error": "not in room"})
+	}
+	h.posted = append(h.posted, room.String()+" "+extra[0].TransactionID)
+	return &mautrix.RespSendEvent{EventID: id.EventID("$" + extra[0].TransactionID)}, nil
+}
+
+func (h *roomsHomeserver) Messages(context.Context, id.RoomID, string, string, mautrix.Direction, *mautrix.FilterPart, int) (*mautrix.RespMessages, error) {
+	return &mautrix.RespMessages{}, nil
+}
+
+func (h *roomsHomeserver) set(room id.RoomID, refused bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refused[room] = refused
+}
+
+func (h *roomsHomeserver) sent() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.posted)
+}
+
+// TestOneBadRoomBlocksNoOther: a room the bot cannot post to (not in it,
+// cannot join; or an alias that does not resolve) keeps its messages
+// queued, is reported in !status and /metrics, and never holds up another
+// room; once it works again its messages go out, in order.
+func TestOneBadRoomBlocksNoOther(t *testing.T) {
+	hs := &roomsHomeserver{refused: map[id.RoomID]bool{"!bad:x": true}}
+	s, st, m := newTestSender(t, hs)
+	s.rooms.backoff = backoff.Policy{Min: 20 * time.Millisecond, Max: 50 * time.Millisecond}
+	s.join = func(context.Context, string) error { hs.mu.Lock(); hs.joins++; hs.mu.Unlock(); return errors.New("M_FORBIDDEN: not invited") }
+	s.resolve = func(_ context.Context, room string) (id.RoomID, error) {
+		if room == "#gone:x" {
+			return "", errors.New("M_NOT_FOUND: Room alias #gone:x not found")
+		}
+		return id.RoomID(room), nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i, room := range []string{"!bad:x", "#gone:x", "!good:x", "!bad:x", "!good:x", "#gone:x", "!good:x"} {
+		s.enqueue(ctx, store.Outgoing{Key: fmt.Sprintf("m%d", i), RoomID: room, EventType: "m.room.message", Content: []byte(`{}`)})
+	}
+	done := make(chan struct{})
+	go func() { s.run(ctx, nil); close(done) }()
+	waitFor(t, "the good room's three messages", func() bool { return len(hs.sent()) == 3 })
+	if n, _ := st.PendingCount(ctx); n != 4 {
+		t.Errorf("%d pending, want the 4 for the unreachable rooms kept", n)
+	}
+	h := s.rooms.Health()
+	if h.OK || !strings.Contains(h.Detail, "!bad:x: the homeserver refuses the bot there") || !strings.Contains(h.Detail, "#gone:x: the alias does not resolve") ||
+		!strings.Contains(h.Detail, "(2 waiting)") {
+		t.Errorf("!status does not name the rooms: %+v", h)
+	}
+	if got := testutil.ToFloat64(m.RoomUnreachable.WithLabelValues("!bad:x")); got != 1 {
+		t.Errorf("ibbot_room_unreachable{room=!bad:x} = %v", got)
+	}
+	// Retries back off instead of hammering (and logging) every moment.
+	time.Sleep(200 * time.Millisecond)
+	hs.mu.Lock()
+	joins := hs.joins
+	hs.mu.Unlock()
+	if joins > 12 {
+		t.Errorf("%d join attempts in 200ms: no backoff", joins)
+	}
+
+	hs.set("!bad:x", false)
+	waitFor(t, "the bad room's messages once it works", func() bool { return len(hs.sent()) == 5 })
+	if got := hs.sent(); got[3] != "!bad:x "+TxnID("m0") || got[4] != "!bad:x "+TxnID("m3") {
+		t.Errorf("the room's messages went out as %v, want m0 then m3", got[3:])
+	}
+	if h := s.rooms.Health(); strings.Contains(h.Detail, "!bad:x") {
+		t.Errorf("a room that works again is still reported: %+v", h)
+	}
+	cancel()
+	<-done
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/golden"
 	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 type fixedQueue int
@@ -20,6 +21,12 @@ func (q fixedQueue) PendingCount(context.Context) (int, error) {
 		return 0, errors.New("database is locked")
 	}
 	return int(q), nil
+}
+
+// Failed returns one message refused for good, an hour before the test's now.
+func (q fixedQueue) Failed(context.Context, int) ([]store.Outgoing, error) {
+	return []store.Outgoing{{Key: "gh:root:!r:x:osbuild/osbuild#1", RoomID: "!r:x", EventType: "m.room.message",
+		CreatedAt: time.Date(2025, 11, 1, 11, 0, 0, 0, time.UTC), LastError: "M_TOO_LARGE (HTTP 413): event too large"}}, nil
 }
 
 // fixedReport is a part whose state is given.
@@ -36,6 +43,8 @@ func testBoard(now time.Time) *health.Board {
 	b.Add(fixedReport{Part: "GitHub polling", Detail: "1 of 10 repositories failed (osbuild/osbuild): GitHub is not answering right now",
 		Since: now.Add(-5*time.Minute - 3*time.Second), Last: now.Add(-10 * time.Minute)})
 	b.Add(fixedReport{Part: "deploy announcements", Detail: "not checked yet"})
+	b.Add(fixedReport{Part: "sending", Detail: "cannot post to 1 room(s), their messages wait: #gone:example.org: the alias does not resolve: M_NOT_FOUND (2 waiting)",
+		Since: now.Add(-time.Hour), Last: now.Add(-time.Minute)})
 	return b
 }
 

@@ -7,11 +7,13 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 // StatusSource reports the bot's internal state for admins.
 type StatusSource interface {
 	PendingCount(ctx context.Context) (int, error)
+	Failed(ctx context.Context, limit int) ([]store.Outgoing, error)
 }
 
 // Status shows room admins how the bot is doing: uptime, the outgoing
@@ -30,10 +32,23 @@ func Status(src StatusSource, parts *health.Board, started time.Time, now func()
 			for _, r := range parts.Reports() {
 				msg.Line().Text(healthLine(r, t))
 			}
+			failed, err := src.Failed(ctx, maxFailedShown)
+			if err != nil {
+				return bot.Reply{}, fmt.Errorf("reading undeliverable messages: %w", err)
+			}
+			for i, m := range failed {
+				if i == 0 {
+					msg.Line().Text("Undeliverable (refused by the homeserver for good):")
+				}
+				msg.Line().Textf("• queued %s for %s: %s (key %s)", m.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), m.RoomID, m.LastError, m.Key)
+			}
 			return msg.Reply(), nil
 		},
 	}
 }
+
+// maxFailedShown bounds the undeliverable messages !status lists.
+const maxFailedShown = 5
 
 // healthLine is one part's state in a line:
 // "✓ mail: watching INBOX on imap.example.org:993 (last 12s ago)" or

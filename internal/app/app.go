@@ -79,10 +79,12 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		},
 		Listeners: []bot.Listener{gh.links},
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
+		JoinRooms: cfg.AllRooms(),
 	})
 	if err != nil {
 		return err
 	}
+	board.Add(b)
 	gh.newRelay(st, b, cfg.Retention.Deliveries, opts.Now, log)
 	if err := table.Add(gh.commands(b)...); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -74,25 +75,68 @@ func (s *DB) Known(ctx context.Context, key string) (bool, error) {
 	return err == nil, err
 }
 
-// Pending returns up to limit messages still to send, oldest first.
-func (s *DB) Pending(ctx context.Context, limit int) ([]Outgoing, error) {
-	rows, err := s.db.QueryContext(ctx,
-		s.q(`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key FROM outbox
-		 WHERE state = 'pending' ORDER BY id LIMIT ?`), limit)
+// Pending returns up to limit messages still to send, oldest first,
+// leaving out those for the rooms in skip (rooms that cannot be posted to
+// right now), so they never hold up the others.
+func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing, error) {
+	query := `SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
+		 WHERE state = 'pending'`
+	args := make([]any, 0, len(skip)+1)
+	if len(skip) > 0 {
+		query += ` AND room_id NOT IN (?` + strings.Repeat(", ?", len(skip)-1) + `)`
+		for _, room := range skip {
+			args = append(args, room)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY id LIMIT ?`), append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Outgoing
 	for rows.Next() {
-		var m Outgoing
-		var content string
-		var created int64
-		if err := rows.Scan(&m.ID, &m.Key, &m.RoomID, &m.EventType, &content, &m.Attempts, &created, &m.Relation, &m.TargetKey); err != nil {
+		m, err := scanOutgoing(rows)
+		if err != nil {
 			return nil, err
 		}
-		m.Content = []byte(content)
-		m.CreatedAt = time.UnixMilli(created)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func scanOutgoing(rows *sql.Rows) (Outgoing, error) {
+	var m Outgoing
+	var content string
+	var created int64
+	var anchor int
+	err := rows.Scan(&m.ID, &m.Key, &m.RoomID, &m.EventType, &content, &m.Attempts, &created, &m.Relation, &m.TargetKey, &anchor, &m.LastError)
+	m.Content, m.CreatedAt, m.Anchor = []byte(content), time.UnixMilli(created), anchor == 1
+	return m, err
+}
+
+// PendingIn counts the messages waiting for one room.
+func (s *DB) PendingIn(ctx context.Context, room string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND room_id = ?`), room).Scan(&n)
+	return n, err
+}
+
+// Failed returns the latest messages the homeserver refused for good,
+// newest first, with the reason in LastError.
+func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
+	rows, err := s.db.QueryContext(ctx,
+		s.q(`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
+		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT ?`), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Outgoing
+	for rows.Next() {
+		m, err := scanOutgoing(rows)
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, m)
 	}
 	return out, rows.Err()

@@ -1,0 +1,129 @@
+package bot
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/health"
+)
+
+// unreachable tracks the rooms the bot cannot post to right now (an alias
+// that does not resolve, a room it is not in and cannot join). Their
+// messages wait in the queue, untouched, while the sender serves every
+// other room; each such room is tried again after a growing pause. A room
+// is logged once when it becomes unreachable and once when it works again.
+type unreachable struct {
+	backoff backoff.Policy
+	gauge   *prometheus.GaugeVec // ibbot_room_unreachable{room}; may be nil
+	log     zerolog.Logger
+
+	mu       sync.Mutex
+	rooms    map[string]*roomTrouble
+	lastSent time.Time
+}
+
+// roomTrouble is why a room's messages wait, and until when.
+type roomTrouble struct {
+	reason   string
+	since    time.Time
+	retryAt  time.Time
+	failures int
+	waiting  int // messages queued for the room when last counted
+}
+
+func newUnreachable(log zerolog.Logger, gauge *prometheus.GaugeVec) *unreachable {
+	return &unreachable{
+		backoff: backoff.Policy{Min: 30 * time.Second, Max: 30 * time.Minute},
+		gauge:   gauge, log: log, rooms: map[string]*roomTrouble{},
+	}
+}
+
+// fail records that room could not be posted to at now, and why.
+func (u *unreachable) fail(room, reason string, waiting int, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	t, known := u.rooms[room]
+	if !known {
+		t = &roomTrouble{since: now}
+		u.rooms[room] = t
+		if u.gauge != nil {
+			u.gauge.WithLabelValues(room).Set(1)
+		}
+	}
+	if !known || t.reason != reason {
+		u.log.Warn().Str("room", room).Str("reason", reason).Int("waiting", waiting).
+			Msg("Cannot post to a room; its messages wait while other rooms are served")
+	}
+	t.reason, t.waiting = reason, waiting
+	t.retryAt = now.Add(u.backoff.Delay(t.failures))
+	t.failures++
+}
+
+// ok records a message posted to room at now.
+func (u *unreachable) ok(room string, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.lastSent = now
+	t, known := u.rooms[room]
+	if !known {
+		return
+	}
+	delete(u.rooms, room)
+	if u.gauge != nil {
+		u.gauge.DeleteLabelValues(room)
+	}
+	u.log.Info().Str("room", room).Dur("after", now.Sub(t.since)).Msg("Posting to the room works again")
+}
+
+// skipped lists the rooms whose messages wait at now, and when the
+// earliest of them is due for another try (zero when none is).
+func (u *unreachable) skipped(now time.Time) (rooms []string, nextTry time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for room, t := range u.rooms {
+		if now.Before(t.retryAt) {
+			rooms = append(rooms, room)
+			if nextTry.IsZero() || t.retryAt.Before(nextTry) {
+				nextTry = t.retryAt
+			}
+		}
+	}
+	slices.Sort(rooms)
+	return rooms, nextTry
+}
+
+// Health is the sending side's line in !status.
+func (u *unreachable) Health() health.Report {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := health.Report{Part: "sending", OK: len(u.rooms) == 0, Last: u.lastSent}
+	if r.OK {
+		r.Detail, r.Since = "every room reachable", u.lastSent
+		if u.lastSent.IsZero() {
+			r.Detail = "nothing sent yet"
+		}
+		return r
+	}
+	names := make([]string, 0, len(u.rooms))
+	for room := range u.rooms {
+		names = append(names, room)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, room := range names {
+		t := u.rooms[room]
+		if r.Since.IsZero() || t.since.Before(r.Since) {
+			r.Since = t.since
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s (%d waiting)", room, t.reason, t.waiting))
+	}
+	r.Detail = fmt.Sprintf("cannot post to %d room(s), their messages wait: %s", len(names), strings.Join(parts, "; "))
+	return r
+}
