@@ -188,7 +188,12 @@ func TestOneBadRoomBlocksNoOther(t *testing.T) {
 	hs := &roomsHomeserver{refused: map[id.RoomID]bool{"!bad:x": true}}
 	s, st, m := newTestSender(t, hs)
 	s.rooms.backoff = backoff.Policy{Min: 20 * time.Millisecond, Max: 50 * time.Millisecond}
-	s.join = func(context.Context, string) error { hs.mu.Lock(); hs.joins++; hs.mu.Unlock(); return errors.New("M_FORBIDDEN: not invited") }
+	s.join = func(context.Context, string) error {
+		hs.mu.Lock()
+		hs.joins++
+		hs.mu.Unlock()
+		return errors.New("M_FORBIDDEN: not invited")
+	}
 	s.resolve = func(_ context.Context, room string) (id.RoomID, error) {
 		if room == "#gone:x" {
 			return "", errors.New("M_NOT_FOUND: Room alias #gone:x not found")
