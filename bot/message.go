@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"net/url"
 	"strings"
 	"time"
 
@@ -75,15 +76,36 @@ func (m *Msg) Bold(s string) *Msg {
 }
 
 // Link appends a link; the plain form shows the URL after the text.
-func (m *Msg) Link(text, url string) *Msg {
+func (m *Msg) Link(text, href string) *Msg {
 	text = defuse(text)
-	if text == url || text == "" {
-		m.plain.WriteString(url)
-	} else {
-		m.plain.WriteString(text + " (" + url + ")")
+	if !SafeLink(href) {
+		// Not a link a reader should follow (javascript:, data:, ...):
+		// shown as text, never as an anchor.
+		return m.Text(text)
 	}
-	m.html.WriteString(`<a href="` + html.EscapeString(url) + `">` + html.EscapeString(text) + "</a>")
+	if text == href || text == "" {
+		m.plain.WriteString(href)
+	} else {
+		m.plain.WriteString(text + " (" + href + ")")
+	}
+	m.html.WriteString(`<a href="` + html.EscapeString(href) + `">` + html.EscapeString(text) + "</a>")
 	return m
+}
+
+// SafeLink reports whether url may be rendered as a link: http, https or
+// mailto, nothing else.
+func SafeLink(raw string) bool {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		return u.Host != ""
+	case "mailto":
+		return u.Opaque != ""
+	}
+	return false
 }
 
 // Line ends the current line.

@@ -89,9 +89,16 @@ func (r *router) prepare(in incoming) (job, bool) {
 	if !ok {
 		msg := in.message()
 		for _, l := range r.listeners {
-			if l.Match(msg) {
-				return job{in: in, listener: l, name: "listener"}, true
+			if !l.Match(msg) {
+				continue
 			}
+			// A listener's answer costs like a command: someone pasting
+			// links fast gets previews only within the flood limit (and
+			// no warning: the links were not addressed to the bot).
+			if r.flood.allow(in.Sender, in.Received) != floodAllow {
+				return job{in: in, name: "listener", outcome: "flooded"}, true
+			}
+			return job{in: in, listener: l, name: "listener"}, true
 		}
 		return job{}, false
 	}

@@ -183,3 +183,40 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// linkListener answers every message that mentions "#".
+type linkListener struct{ answered int }
+
+func (l *linkListener) Match(m Message) bool { return strings.Contains(m.Body, "#") }
+func (l *linkListener) Answer(context.Context, Message) (*Reply, error) {
+	l.answered++
+	r := TextReply("preview")
+	return &r, nil
+}
+
+// TestListenerAnswersCountForTheFloodLimit: pasting links fast gets
+// previews only within the flood limit, and the limit is shared with
+// commands.
+func TestListenerAnswersCountForTheFloodLimit(t *testing.T) {
+	r := testRouter(t)
+	r.flood = newFloodLimiter(3, time.Minute)
+	l := &linkListener{}
+	r.listeners = []Listener{l}
+	t0 := time.Unix(1000, 0)
+	var previews int
+	for i := range 10 {
+		j, ok := r.prepare(incoming{Sender: "@paste:x", Body: "see a/b#1", Received: t0.Add(time.Duration(i) * time.Second)})
+		if !ok {
+			t.Fatal("a link was not handled")
+		}
+		if rep, _ := r.run(context.Background(), j, zerolog.Nop()); rep != nil {
+			previews++
+		}
+	}
+	if previews != 3 || l.answered != 3 {
+		t.Errorf("%d previews (%d listener calls) for 10 links within a minute, want 3", previews, l.answered)
+	}
+	if j, _ := r.prepare(incoming{Sender: "@paste:x", Body: "!hash", Received: t0.Add(20 * time.Second)}); j.outcome != "flooded" {
+		t.Errorf("a command after the previews used up the limit was not limited: %+v", j)
+	}
+}

@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,19 +32,38 @@ type session struct {
 	UserID      id.UserID   `json:"user_id"`
 	DeviceID    id.DeviceID `json:"device_id"`
 	AccessToken string      `json:"access_token"`
+	// ConfigToken is a hash of the matrix.access_token this session was
+	// made from, so a token the operator rotates in the config is noticed.
+	ConfigToken string `json:"config_token,omitempty"`
 }
 
-// login makes the client usable: it reuses the stored session when it is
-// for the same account and still valid, otherwise takes the configured
-// access token, and only as a last resort logs in with the password, reusing
-// the stored device id so the account does not collect devices.
+// tokenHash names a configured token without keeping it twice.
+func tokenHash(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:8])
+}
+
+// login makes the client usable: a matrix.access_token new to the store
+// (first start, or rotated by the operator) is used and kept; otherwise it
+// reuses the stored session when it is for the same account and still
+// valid, then takes the configured access token, and only as a last resort
+// logs in with the password, reusing the stored device id so the account
+// does not collect devices.
 func (b *Bot) login(ctx context.Context) error {
 	stored, err := b.loadSession(ctx)
 	if err != nil {
 		return err
 	}
 	cfg := b.cfg
-	if stored.UserID == cfg.UserID && stored.Homeserver == cfg.Homeserver && stored.AccessToken != "" {
+	configured := cfg.AccessToken.Value()
+	rotated := configured != "" && tokenHash(configured) != stored.ConfigToken
+	if rotated && stored.AccessToken != "" {
+		b.log.Info().Msg("matrix.access_token differs from the one the stored session came from; using the configured one")
+	}
+	if !rotated && stored.UserID == cfg.UserID && stored.Homeserver == cfg.Homeserver && stored.AccessToken != "" {
 		b.client.SetCredentials(stored.UserID, stored.AccessToken)
 		b.client.DeviceID = stored.DeviceID
 		if _, err := b.client.Whoami(ctx); err == nil {
@@ -53,14 +74,14 @@ func (b *Bot) login(ctx context.Context) error {
 		}
 		b.log.Warn().Msg("Stored access token was rejected; logging in again on the same device")
 	}
-	if tok := cfg.AccessToken.Value(); tok != "" {
-		b.client.SetCredentials(cfg.UserID, tok)
+	if configured != "" {
+		b.client.SetCredentials(cfg.UserID, configured)
 		who, err := b.client.Whoami(ctx)
 		if err != nil {
 			return fmt.Errorf("matrix.access_token was rejected: %w", err)
 		}
 		b.client.DeviceID = who.DeviceID
-		return b.saveSession(ctx)
+		return b.saveSession(ctx, tokenHash(configured))
 	}
 	resp, err := b.client.Login(ctx, &mautrix.ReqLogin{
 		Type:                     mautrix.AuthTypePassword,
@@ -74,7 +95,7 @@ func (b *Bot) login(ctx context.Context) error {
 		return fmt.Errorf("logging in as %s: %w", cfg.UserID, err)
 	}
 	b.log.Info().Str("device_id", resp.DeviceID.String()).Msg("Logged in with password")
-	return b.saveSession(ctx)
+	return b.saveSession(ctx, stored.ConfigToken)
 }
 
 func (b *Bot) loadSession(ctx context.Context) (session, error) {
@@ -90,10 +111,10 @@ func (b *Bot) loadSession(ctx context.Context) (session, error) {
 	return s, nil
 }
 
-func (b *Bot) saveSession(ctx context.Context) error {
+func (b *Bot) saveSession(ctx context.Context, configToken string) error {
 	raw, err := json.Marshal(session{
 		Homeserver: b.cfg.Homeserver, UserID: b.client.UserID,
-		DeviceID: b.client.DeviceID, AccessToken: b.client.AccessToken,
+		DeviceID: b.client.DeviceID, AccessToken: b.client.AccessToken, ConfigToken: configToken,
 	})
 	if err != nil {
 		return err

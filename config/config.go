@@ -593,9 +593,9 @@ func (c *Config) checkMail(ch *checker) {
 	if m.IMAP.Mailbox == "" {
 		ch.bad("mail.imap.mailbox", "is required (usually INBOX)")
 	}
-	ch.durations("mail.imap.poll_interval", m.IMAP.PollInterval, 10*time.Second, 24*time.Hour, "")
+	ch.durations("mail.imap.poll_interval", m.IMAP.PollInterval, time.Second, 24*time.Hour, "")
 	// RFC 2177: a server may drop a connection idle for 30 minutes.
-	ch.durations("mail.imap.noop_interval", m.IMAP.NoopInterval, 10*time.Second, 29*time.Minute, "")
+	ch.durations("mail.imap.noop_interval", m.IMAP.NoopInterval, time.Second, 29*time.Minute, "")
 	if len(m.ListID) == 0 {
 		ch.bad("mail.list_id", "is required: the List-Id of the list to relay (other mail is ignored)")
 	}

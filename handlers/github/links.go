@@ -30,7 +30,8 @@ type Ref struct {
 }
 
 // ParseRefs finds issue references in text; bare #123 takes defaultRepo
-// and is skipped without one.
+// and is skipped without one. A repository name GitHub would not accept
+// (such as "osbuild/..") is no reference.
 func ParseRefs(text, defaultRepo string) []Ref {
 	var refs []Ref
 	for _, m := range linkPattern.FindAllStringSubmatch(text, -1) {
@@ -39,7 +40,7 @@ func ParseRefs(text, defaultRepo string) []Ref {
 			repo = defaultRepo
 		}
 		n, err := strconv.Atoi(m[2])
-		if repo == "" || err != nil || n <= 0 {
+		if repo == "" || err != nil || n <= 0 || !config.ValidRepo(repo, false) {
 			continue
 		}
 		ref := Ref{Repo: repo, Number: n}
@@ -55,39 +56,57 @@ func ParseRefs(text, defaultRepo string) []Ref {
 }
 
 // Links answers issue links in anyone's message with one short preview
-// per item, once per item and room within a cooldown.
+// per item, once per item and room within a cooldown. A room sees previews
+// (and !issue answers) only for the repositories it follows, its default
+// repository, and the operator's allow-list: the bot is no proxy for
+// reading any repository on GitHub.
 type Links struct {
 	GitHub   *gh.Client
-	Allowed  []string // repo globs whose links are previewed
+	Allowed  []string // repo globs any room may preview (github.link_repos)
 	Cooldown time.Duration
 	Now      func() time.Time
 
-	mu       sync.Mutex
-	seen     map[string]time.Time // room + item -> last preview
-	defaults map[id.RoomID]string
+	mu    sync.Mutex
+	seen  map[string]time.Time // room + item -> last preview
+	rooms map[id.RoomID]roomRepos
 }
 
-// SetDefault makes "#123" in room mean repo#123.
-func (l *Links) SetDefault(room id.RoomID, repo string) {
+// roomRepos is what one room may look up.
+type roomRepos struct {
+	defaultRepo string
+	follows     []string // globs
+}
+
+// SetRoom says which repositories room follows (globs) and which one
+// "#123" means there ("" for none).
+func (l *Links) SetRoom(room id.RoomID, defaultRepo string, follows []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.defaults == nil {
-		l.defaults = map[id.RoomID]string{}
+	if l.rooms == nil {
+		l.rooms = map[id.RoomID]roomRepos{}
 	}
-	l.defaults[room] = repo
+	l.rooms[room] = roomRepos{defaultRepo: defaultRepo, follows: follows}
 }
 
 // DefaultRepo is the repository "#123" means in room, or "".
 func (l *Links) DefaultRepo(room id.RoomID) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.defaults[room]
+	return l.rooms[room].defaultRepo
+}
+
+// MayRead reports whether room may look up issues of repo.
+func (l *Links) MayRead(room id.RoomID, repo string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.rooms[room]
+	return strings.EqualFold(repo, r.defaultRepo) || anyGlob(r.follows, repo) || anyGlob(l.Allowed, repo)
 }
 
 func (l *Links) refs(msg bot.Message) []Ref {
 	var out []Ref
 	for _, r := range ParseRefs(msg.Body, l.DefaultRepo(msg.RoomID)) {
-		if anyGlob(l.Allowed, r.Repo) && len(out) < maxLinks {
+		if l.MayRead(msg.RoomID, r.Repo) && len(out) < maxLinks {
 			out = append(out, r)
 		}
 	}
@@ -99,22 +118,7 @@ func (l *Links) Match(msg bot.Message) bool { return len(l.refs(msg)) > 0 }
 
 // Answer previews the links not previewed in this room lately.
 func (l *Links) Answer(ctx context.Context, msg bot.Message) (*bot.Reply, error) {
-	var fresh []Ref
-	now := l.Now()
-	refs := l.refs(msg) // before locking: refs takes the lock itself
-	l.mu.Lock()
-	if l.seen == nil {
-		l.seen = map[string]time.Time{}
-	}
-	for _, r := range refs {
-		key := fmt.Sprintf("%s|%s#%d", msg.RoomID, strings.ToLower(r.Repo), r.Number)
-		if last, ok := l.seen[key]; ok && now.Sub(last) < l.Cooldown {
-			continue
-		}
-		l.seen[key] = now
-		fresh = append(fresh, r)
-	}
-	l.mu.Unlock()
+	fresh := l.fresh(msg.RoomID, l.refs(msg))
 	if len(fresh) == 0 {
 		return nil, nil
 	}
@@ -131,6 +135,40 @@ func (l *Links) Answer(ctx context.Context, msg bot.Message) (*bot.Reply, error)
 	}
 	joined := joinReplies(lines)
 	return &joined, nil
+}
+
+// fresh keeps the refs not previewed in room within the cooldown, and
+// remembers them. Entries older than the cooldown are forgotten, so the
+// memory is bounded by what the rooms say within one cooldown.
+func (l *Links) fresh(room id.RoomID, refs []Ref) []Ref {
+	now := l.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]time.Time{}
+	}
+	for key, last := range l.seen {
+		if now.Sub(last) >= l.Cooldown {
+			delete(l.seen, key)
+		}
+	}
+	var out []Ref
+	for _, r := range refs {
+		key := fmt.Sprintf("%s|%s#%d", room, strings.ToLower(r.Repo), r.Number)
+		if _, recent := l.seen[key]; recent {
+			continue
+		}
+		l.seen[key] = now
+		out = append(out, r)
+	}
+	return out
+}
+
+// remembered is how many previews the cooldown holds (for tests).
+func (l *Links) remembered() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.seen)
 }
 
 // FetchItem reads an issue or pull request (conditional, so repeats are free).
@@ -162,6 +200,10 @@ func IssueCommand(c *gh.Client, links *Links) bot.Command {
 			refs := ParseRefs(" "+req.Args[0], links.DefaultRepo(req.RoomID))
 			if len(refs) == 0 {
 				return bot.TextReply("%q is not an issue reference; write OWNER/REPO#NUMBER.", req.Args[0]), nil
+			}
+			if !links.MayRead(req.RoomID, refs[0].Repo) {
+				return bot.TextReply("I look up issues only of the repositories this room follows (%sgh subscriptions lists them); %s is not one.",
+					req.Prefix, refs[0].Repo), nil
 			}
 			it, err := FetchItem(ctx, c, refs[0])
 			if err != nil {

@@ -3,6 +3,7 @@ package github
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -26,7 +27,17 @@ type Webhook struct {
 	Now     func() time.Time
 	Log     zerolog.Logger
 	Metrics *prometheus.CounterVec // by outcome; may be nil
+	// Slots bounds the deliveries read and recorded at once (a buffered
+	// channel of that capacity); nil: no bound. A request that finds no
+	// slot within busyWait is answered 503.
+	Slots chan struct{}
 }
+
+// busyWait is how long a delivery waits for a free slot.
+const busyWait = 5 * time.Second
+
+// signaturePattern is how GitHub writes X-Hub-Signature-256.
+var signaturePattern = regexp.MustCompile(`^sha256=[0-9a-fA-F]{64}$`)
 
 // NewWebhookMetrics registers the deliveries counter.
 func NewWebhookMetrics(reg prometheus.Registerer) *prometheus.CounterVec {
@@ -43,6 +54,21 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST only\n")
 		return
 	}
+	// Refuse what cannot be a delivery before reading a byte of its body,
+	// so unauthenticated clients can neither hold memory nor the slots.
+	if !signaturePattern.MatchString(r.Header.Get(gh.SHA256SignatureHeader)) {
+		h.refuse(w, r, "missing or malformed")
+		return
+	}
+	if r.ContentLength > MaxPayload {
+		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
+		return
+	}
+	if !h.acquire(r) {
+		h.answer(w, http.StatusServiceUnavailable, "busy", "too many deliveries at once; redeliver later\n")
+		return
+	}
+	defer h.release()
 	body := http.MaxBytesReader(w, r.Body, MaxPayload)
 	payload, err := gh.ValidatePayloadFromBody(r.Header.Get("Content-Type"), body, r.Header.Get(gh.SHA256SignatureHeader), h.Secret)
 	var tooBig *http.MaxBytesError
@@ -51,8 +77,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
 		return
 	case err != nil:
-		h.Log.Warn().Str("remote", r.RemoteAddr).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Msg("Refused a webhook delivery with a missing or wrong signature")
-		h.answer(w, http.StatusUnauthorized, "bad_signature", "signature missing or wrong\n")
+		h.refuse(w, r, "wrong")
 		return
 	}
 	event, id := gh.WebHookType(r), gh.DeliveryID(r)
@@ -76,6 +101,34 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Relay.Poke()
 	h.answer(w, http.StatusAccepted, "accepted", "accepted\n")
+}
+
+func (h *Webhook) refuse(w http.ResponseWriter, r *http.Request, why string) {
+	h.Log.Warn().Str("remote", r.RemoteAddr).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Str("signature", why).
+		Msg("Refused a webhook delivery whose signature is missing or wrong")
+	h.answer(w, http.StatusUnauthorized, "bad_signature", "signature missing or wrong\n")
+}
+
+func (h *Webhook) acquire(r *http.Request) bool {
+	if h.Slots == nil {
+		return true
+	}
+	t := time.NewTimer(busyWait)
+	defer t.Stop()
+	select {
+	case h.Slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (h *Webhook) release() {
+	if h.Slots != nil {
+		<-h.Slots
+	}
 }
 
 func (h *Webhook) answer(w http.ResponseWriter, status int, outcome, text string) {

@@ -3,11 +3,14 @@ package github
 import (
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -163,4 +167,99 @@ func FuzzParseRefs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// countingBody is a request body that counts what the server reads of it
+// and never ends on its own.
+type countingBody struct {
+	mu   sync.Mutex
+	read int64
+	stop chan struct{}
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.read >= 20<<20 {
+		b.mu.Unlock()
+		return 0, io.EOF
+	}
+	b.read += int64(len(p))
+	b.mu.Unlock()
+	select {
+	case <-b.stop:
+		return 0, io.ErrUnexpectedEOF
+	case <-time.After(time.Millisecond): // a slow client
+	}
+	return len(p), nil
+}
+
+func (b *countingBody) n() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.read
+}
+
+// TestUnsignedBigPostIsRefusedUnread: an unsigned 20 MB POST gets 401 at
+// once, before its body is read, on a real server with ibbot's settings.
+func TestUnsignedBigPostIsRefusedUnread(t *testing.T) {
+	h, _ := newWebhook(t, "s3cret")
+	mux := http.NewServeMux()
+	mux.Handle("/github/webhook", h)
+	srv := ops.NewPlain(mux, zerolog.Nop())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.ServeListener(ctx, ln)
+
+	body := &countingBody{stop: make(chan struct{})}
+	defer close(body.stop)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/github/webhook", body)
+	req.ContentLength = 20 << 20
+	req.Header.Set("X-GitHub-Event", "issues")
+	req.Header.Set("X-GitHub-Delivery", "big")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status %d, want 401", resp.StatusCode)
+	}
+	// The client sends about 32 kB a millisecond-paced read; a server
+	// that read the body would have taken 20 MB (over 600 reads).
+	if sent := body.n(); sent > 1<<20 {
+		t.Errorf("the server read %d bytes of an unsigned body", sent)
+	}
+	t.Logf("answered in %s after %d bytes were sent", time.Since(start), body.n())
+}
+
+// TestWebhookSlotsBoundConcurrency: with every slot taken, a signed
+// delivery waits, then gets 503; unsigned ones are refused without a slot.
+func TestWebhookSlotsBoundConcurrency(t *testing.T) {
+	h, _ := newWebhook(t, "s3cret")
+	h.Slots = make(chan struct{}, 1)
+	h.Slots <- struct{}{} // taken
+	body := fixtures.Read("github/webhooks/issues.opened.payload.json")
+	if rec := post(h, "issues", "u", "", body); rec.Code != http.StatusUnauthorized {
+		t.Errorf("unsigned with no slot free: %d, want 401", rec.Code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/github/webhook", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "issues")
+	req.Header.Set("X-GitHub-Delivery", "s")
+	req.Header.Set("X-Hub-Signature-256", Sign([]byte("s3cret"), body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("signed with no slot free: %d, want 503", rec.Code)
+	}
+	<-h.Slots
+	if rec := post(h, "issues", "s2", Sign([]byte("s3cret"), body), body); rec.Code != http.StatusAccepted {
+		t.Errorf("with a free slot: %d %s", rec.Code, rec.Body)
+	}
 }

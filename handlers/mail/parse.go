@@ -240,13 +240,24 @@ func displayName(a *mail.Address) string {
 
 // archiveURL: Archived-At, else the Mailman 3 (HyperKitty) link built from
 // List-Archive and the Message-ID hash. Mailman 2 gives none.
+// Only http(s) links are kept: the headers are the sender's to write.
 func archiveURL(h gomail.Header, msgID string) string {
 	base := strings.Trim(strings.TrimSpace(h.Get("List-Archive")), "<>")
+	if b, err := url.Parse(base); err != nil || (b.Scheme != "http" && b.Scheme != "https") {
+		base = ""
+	}
 	if at := strings.Trim(strings.TrimSpace(h.Get("Archived-At")), "<>"); at != "" {
-		if u, err := url.Parse(at); err == nil && u.IsAbs() {
+		u, err := url.Parse(at)
+		switch {
+		case err != nil:
+			return ""
+		case u.IsAbs():
+			if u.Scheme != "http" && u.Scheme != "https" {
+				return "" // javascript:, data:, file: ...
+			}
 			return at
-		}
-		if b, err := url.Parse(base); err == nil && b.IsAbs() {
+		case base != "":
+			b, _ := url.Parse(base)
 			return b.ResolveReference(&url.URL{Path: at}).String()
 		}
 		return "" // relative, with nothing to resolve it against

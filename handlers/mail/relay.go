@@ -1,9 +1,12 @@
 package mail
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -258,15 +261,12 @@ func size(n int) string {
 	}
 }
 
-// headerValue reads one header from a raw mail without a full parse.
+// headerValue reads one header of a raw mail's header block (which ends at
+// the first empty line, CRLF or LF), never from its body.
 func headerValue(raw []byte, name string) string {
-	head, _, _ := strings.Cut(string(raw[:min(len(raw), 64<<10)]), "\n\n")
-	for _, line := range strings.Split(head, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
+	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw[:min(len(raw), 256<<10)])))
+	h, _ := r.ReadMIMEHeader() // a malformed header block still yields what came before
+	return strings.TrimSpace(h.Get(name))
 }
 
 // Threads is !ml: the latest threads with reply counts and links, or a

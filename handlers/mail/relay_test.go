@@ -310,6 +310,51 @@ func TestReplyIsPostedWhenRetriedAfterAFailure(t *testing.T) {
 	}
 }
 
+// TestSpamRuleReadsOnlyHeaders: the spam header is read from the header
+// block (CRLF or LF), so a body line that looks like it drops nothing, and
+// an archive link from the headers is kept only if it is http(s).
+func TestSpamRuleReadsOnlyHeaders(t *testing.T) {
+	e := newMailEnv(t)
+	e.relay.Config.SpamHeader = "X-Spam-Flag"
+	ctx := context.Background()
+	// IMAP servers deliver mail with CRLF line ends.
+	root := bytes.ReplaceAll(bytes.ReplaceAll(fixture(t, "ibbot-mm3-root.eml"), []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+	head, body, _ := bytes.Cut(root, []byte("\r\n\r\n"))
+	innocent := append(append(append([]byte{}, head...), []byte("\r\n\r\nX-Spam-Flag: YES\r\n")...), body...)
+	if err := e.relay.Handle(ctx, innocent); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.rec.All()); n != 1 {
+		t.Fatalf("a body line 'X-Spam-Flag: YES' dropped the mail (%d posted)", n)
+	}
+	lf := bytes.ReplaceAll(fixture(t, "ibbot-windows-1252.eml"), []byte("\r\n"), []byte("\n"))
+	spam := append([]byte("X-Spam-Flag: YES\n"), lf...)
+	if err := e.relay.Handle(ctx, spam); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.rec.All()); n != 1 {
+		t.Errorf("a spam header in an LF mail was missed (%d posted)", n)
+	}
+}
+
+func TestArchiveLinkMustBeWeb(t *testing.T) {
+	root := fixture(t, "ibbot-mm3-root.eml")
+	for header, want := range map[string]string{
+		"Archived-At: <javascript:alert(document.cookie)>\r\n": "",
+		"Archived-At: <data:text/html,x>\r\n":                  "",
+		"Archived-At: <https://lists.example.org/m/1/>\r\n":    "https://lists.example.org/m/1/",
+	} {
+		raw := append([]byte(header), bytes.Replace(root, []byte("Archived-At:"), []byte("X-Old-Archived-At:"), 1)...)
+		m, err := Parse(raw, DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ArchiveURL != want {
+			t.Errorf("%q: archive link %q, want %q", header, m.ArchiveURL, want)
+		}
+	}
+}
+
 // TestRelayCountsOutcomes: /metrics tells the operator what became of each
 // mail.
 func TestRelayCountsOutcomes(t *testing.T) {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -26,21 +25,7 @@ type githubParts struct {
 // exists (it posts through it).
 func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *githubParts {
 	p := &githubParts{cfg: cfg.GitHub}
-	var allowed []string
-	for _, s := range cfg.GitHub.Subscriptions {
-		allowed = append(allowed, s.Repos...)
-	}
-	for _, c := range know.catalog.Services() {
-		allowed = append(allowed, c.Repo)
-	}
-	allowed = append(allowed, cfg.Contribute.Repos...)
-	for _, r := range cfg.GitHub.Rooms {
-		if r.DefaultRepo != "" {
-			allowed = append(allowed, r.DefaultRepo)
-		}
-	}
-	slices.Sort(allowed)
-	p.links = &ghrelay.Links{GitHub: know.github, Allowed: slices.Compact(allowed), Cooldown: cfg.GitHub.LinkCooldown, Now: now}
+	p.links = &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now}
 	return p
 }
 
@@ -66,6 +51,9 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	if p.relay != nil && p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Relay: p.relay, Now: s.now,
 			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg)}
+		if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
+			wh.Slots = make(chan struct{}, n)
+		}
 		if p.cfg.Webhook.Listen == "" {
 			mux.Handle(p.cfg.Webhook.Path, wh)
 		} else {
@@ -76,7 +64,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		}
 	}
 	s.afterReady(func(ctx context.Context) error {
-		p.resolveDefaultRepos(ctx, s.bot, log)
+		p.resolveRooms(ctx, s.bot, log)
 		return nil
 	})
 	if p.relay == nil {
@@ -91,17 +79,26 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	}
 }
 
-// resolveDefaultRepos tells the link previews which repository `#123`
-// means in each room that has one.
-func (p *githubParts) resolveDefaultRepos(ctx context.Context, b *bot.Bot, log zerolog.Logger) {
-	for room, rc := range p.cfg.Rooms {
-		if rc.DefaultRepo == "" {
+// resolveRooms tells the link previews, per room, which repositories it
+// follows and which one `#123` means there.
+func (p *githubParts) resolveRooms(ctx context.Context, b *bot.Bot, log zerolog.Logger) {
+	follows := map[string][]string{}
+	for _, s := range p.cfg.Subscriptions {
+		for _, room := range s.Rooms {
+			follows[room] = append(follows[room], s.Repos...)
+		}
+	}
+	for room := range p.cfg.Rooms {
+		if _, ok := follows[room]; !ok {
+			follows[room] = nil
+		}
+	}
+	for room, repos := range follows {
+		id, err := b.ResolveRoom(ctx, room)
+		if err != nil {
+			log.Warn().Err(err).Str("room", room).Msg("Cannot resolve the room; its issue links get no previews")
 			continue
 		}
-		if id, err := b.ResolveRoom(ctx, room); err == nil {
-			p.links.SetDefault(id, rc.DefaultRepo)
-		} else {
-			log.Warn().Err(err).Str("room", room).Msg("github.rooms: cannot resolve the room")
-		}
+		p.links.SetRoom(id, p.cfg.Rooms[room].DefaultRepo, repos)
 	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,7 +35,9 @@ func TestIssueLinks(t *testing.T) {
 
 	again := s.human.MustSay(t, s.room, "yes, #7 is the one")
 	bare := s.human.MustSay(t, s.room, "!issue #7")
-	s.human.MustWait(t, wait, "!issue answer", testenv.ReplyTo(bare))
+	if got := testenv.Body(s.human.MustWait(t, wait, "!issue answer", testenv.ReplyTo(bare))); !strings.Contains(got, "Codertocat/Hello-World#7 Crash on") {
+		t.Errorf("!issue #7 in a room whose default repo is Codertocat/Hello-World: %s", got)
+	}
 	subs := s.human.MustSay(t, s.room, "!gh subscriptions")
 	got := testenv.Body(s.human.MustWait(t, wait, "!gh subscriptions answer", testenv.ReplyTo(subs)))
 	if !strings.Contains(got, "issues of Codertocat/*") {
@@ -51,5 +52,4 @@ func TestIssueLinks(t *testing.T) {
 	if n := s.human.Count(func(e *event.Event) bool { return testenv.ReplyTo(unknown)(e) }); n != 0 {
 		t.Errorf("a link to a repository the bot does not follow got a preview")
 	}
-	_ = context.Background
 }

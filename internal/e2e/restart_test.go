@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -69,4 +71,45 @@ func listDevices(t *testing.T, hs string, u *testenv.User, token string) []strin
 		ids = append(ids, d.DeviceID.String())
 	}
 	return ids
+}
+
+// TestRotatedAccessTokenIsUsed: an operator who replaces
+// matrix.access_token in the config (a new device, the old token still
+// valid) gets the bot on the new token at the next start, not the stored
+// session's old one.
+func TestRotatedAccessTokenIsUsed(t *testing.T) {
+	s := newStack(t)
+	login := func(device string) (id.DeviceID, string) {
+		cli, err := mautrix.NewClient(s.hs.URL, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cli.Login(context.Background(), &mautrix.ReqLogin{
+			Type: mautrix.AuthTypePassword, Password: s.botUser.Password,
+			Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: s.botUser.UserID.String()},
+			InitialDeviceDisplayName: device,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.DeviceID, resp.AccessToken
+	}
+	oldDevice, oldToken := login("old")
+	newDevice, newToken := login("new")
+	cfg := s.config(s.hs.URL)
+	cfg.Matrix.Password = config.NewSecret("")
+	cfg.Matrix.AccessToken = config.NewSecret(oldToken)
+	first := startBot(t, cfg)
+	first.stop()
+	if device, _ := storedSession(t, s.dbPath); device != oldDevice {
+		t.Fatalf("first start on device %s, want %s", device, oldDevice)
+	}
+
+	cfg.Matrix.AccessToken = config.NewSecret(newToken)
+	startBot(t, cfg)
+	s.settle(t)
+	device, token := storedSession(t, s.dbPath)
+	if device != newDevice || token != newToken {
+		t.Errorf("after rotating the token the bot runs on device %s, want %s", device, newDevice)
+	}
 }

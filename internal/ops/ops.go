@@ -36,16 +36,22 @@ func New(reg *prometheus.Registry, ready func() bool, log zerolog.Logger) *Serve
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return &Server{
-		Mux: mux, log: log,
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
-	}
+	return NewPlain(mux, log)
 }
 
 // NewPlain serves mux alone (a webhook on its own listener, so that the
 // metrics need not face the internet).
 func NewPlain(mux *http.ServeMux, log zerolog.Logger) *Server {
-	return &Server{Mux: mux, log: log, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	return &Server{Mux: mux, log: log, srv: &http.Server{
+		Handler: mux,
+		// Bounds that keep slow or idle clients from holding connections:
+		// a 25 MB delivery still fits ReadTimeout on a slow link.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}}
 }
 
 // Serve listens on addr until ctx ends, then shuts down gracefully. The
