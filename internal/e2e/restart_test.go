@@ -86,7 +86,7 @@ func TestRotatedAccessTokenIsUsed(t *testing.T) {
 		}
 		resp, err := cli.Login(context.Background(), &mautrix.ReqLogin{
 			Type: mautrix.AuthTypePassword, Password: s.botUser.Password,
-			Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: s.botUser.UserID.String()},
+			Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: s.botUser.UserID.String()},
 			InitialDeviceDisplayName: device,
 		})
 		if err != nil {
