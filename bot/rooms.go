@@ -82,6 +82,14 @@ func (u *unreachable) ok(room string, now time.Time) {
 	u.log.Info().Str("room", room).Dur("after", now.Sub(t.since)).Msg("Posting to the room works again")
 }
 
+// waiting reports whether room's messages wait at now.
+func (u *unreachable) waiting(room string, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	t, ok := u.rooms[room]
+	return ok && now.Before(t.retryAt)
+}
+
 // skipped lists the rooms whose messages wait at now, and when the
 // earliest of them is due for another try (zero when none is).
 func (u *unreachable) skipped(now time.Time) (rooms []string, nextTry time.Time) {

@@ -138,6 +138,9 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 			continue
 		}
 		for _, msg := range batch {
+			if s.rooms.waiting(msg.RoomID, s.now()) {
+				continue // its room was set aside during this batch
+			}
 			if !s.deliver(ctx, msg) {
 				return nil
 			}
@@ -201,15 +204,18 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return ok
 		}
 	}
+	return s.sendUntilSettled(ctx, log, msg, queuedFor, content)
+}
+
+// sendUntilSettled makes attempts until the message is sent, refused for
+// good, or its room set aside; false when ctx ended first.
+func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg store.Outgoing, queuedFor string, content []byte) bool {
 	// Until the outcome is recorded, this run's own sync need not confirm
 	// the message (the sender will).
 	s.inFlight.Store(TxnID(msg.Key), struct{}{})
 	defer s.inFlight.Delete(TxnID(msg.Key))
 	joined := false
-	for attempt := 0; ; attempt++ {
-		if ctx.Err() != nil {
-			return false
-		}
+	for attempt := 0; ctx.Err() == nil; attempt++ {
 		// Recorded before the request, so a crash during it is known.
 		if err := s.queue.MarkAttempt(ctx, msg.ID, "sending"); err != nil {
 			log.Error().Err(err).Msg("Recording the attempt failed")
@@ -250,6 +256,7 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return false
 		}
 	}
+	return false
 }
 
 // roomFails sets room aside until its next try.

@@ -187,7 +187,9 @@ func (h *roomsHomeserver) sent() []string {
 func TestOneBadRoomBlocksNoOther(t *testing.T) {
 	hs := &roomsHomeserver{refused: map[id.RoomID]bool{"!bad:x": true}}
 	s, st, m := newTestSender(t, hs)
-	s.rooms.backoff = backoff.Policy{Min: 20 * time.Millisecond, Max: 50 * time.Millisecond}
+	// Retries of a room at least 50ms apart (half of 100ms, with jitter).
+	s.rooms.backoff = backoff.Policy{Min: 100 * time.Millisecond, Max: 100 * time.Millisecond}
+	began := time.Now()
 	s.join = func(context.Context, string) error {
 		hs.mu.Lock()
 		hs.joins++
@@ -220,12 +222,12 @@ func TestOneBadRoomBlocksNoOther(t *testing.T) {
 		t.Errorf("ibbot_room_unreachable{room=!bad:x} = %v", got)
 	}
 	// Retries back off instead of hammering (and logging) every moment.
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	hs.mu.Lock()
-	joins := hs.joins
+	joins, elapsed := hs.joins, time.Since(began)
 	hs.mu.Unlock()
-	if joins > 12 {
-		t.Errorf("%d join attempts in 200ms: no backoff", joins)
+	if most := int(elapsed/(50*time.Millisecond)) + 1; joins > most {
+		t.Errorf("%d join attempts in %s, want at most %d: no backoff", joins, elapsed, most)
 	}
 
 	hs.set("!bad:x", false)

@@ -54,14 +54,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST only\n")
 		return
 	}
-	// Refuse what cannot be a delivery before reading a byte of its body,
-	// so unauthenticated clients can neither hold memory nor the slots.
-	if !signaturePattern.MatchString(r.Header.Get(gh.SHA256SignatureHeader)) {
-		h.refuse(w, r, "missing or malformed")
-		return
-	}
-	if r.ContentLength > MaxPayload {
-		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
+	if !h.plausible(w, r) {
 		return
 	}
 	if !h.acquire(r) {
@@ -101,6 +94,20 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Relay.Poke()
 	h.answer(w, http.StatusAccepted, "accepted", "accepted\n")
+}
+
+// plausible refuses what cannot be a delivery before reading a byte of
+// its body, so unauthenticated clients can neither hold memory nor slots.
+func (h *Webhook) plausible(w http.ResponseWriter, r *http.Request) bool {
+	if !signaturePattern.MatchString(r.Header.Get(gh.SHA256SignatureHeader)) {
+		h.refuse(w, r, "missing or malformed")
+		return false
+	}
+	if r.ContentLength > MaxPayload {
+		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
+		return false
+	}
+	return true
 }
 
 func (h *Webhook) refuse(w http.ResponseWriter, r *http.Request, why string) {
