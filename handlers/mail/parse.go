@@ -60,7 +60,7 @@ type Attachment struct {
 
 // Limits bound what one mail may cost.
 type Limits struct {
-	MaxMailBytes int // larger mails are parsed from their first MaxMailBytes
+	MaxMailBytes int // larger mails are parsed from their first MaxMailBytes; 0: no cap
 	MaxBodyChars int // the kept body
 }
 
@@ -72,7 +72,7 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 // Parse reads a raw mail. It fails only when there is no mail at all to
 // read; damaged parts are skipped or read as well as possible.
 func Parse(raw []byte, lim Limits) (*Mail, error) {
-	if len(raw) > lim.MaxMailBytes {
+	if lim.MaxMailBytes > 0 && len(raw) > lim.MaxMailBytes { // 0: no cap, as in the watcher
 		raw = raw[:lim.MaxMailBytes]
 	}
 	raw = stripMboxFrom(raw)
