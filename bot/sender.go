@@ -344,20 +344,20 @@ func (s *sender) withRelation(ctx context.Context, msg store.Outgoing) ([]byte, 
 	if err != nil || target == "" {
 		return msg.Content, err
 	}
-	var c map[string]any
+	var c event.MessageEventContent
 	if err := json.Unmarshal(msg.Content, &c); err != nil {
 		return nil, err
 	}
 	switch msg.Relation {
 	case RelReplace:
-		c = editOf(c, target)
+		// Clients show the new content in place of the old; those without
+		// edits show the "* " fallback (cut short for long messages).
+		c.RelatesTo = nil
+		c.SetEdit(id.EventID(target))
 	case RelThread:
-		c["m.relates_to"] = map[string]any{
-			"rel_type": "m.thread", "event_id": target, "is_falling_back": true,
-			"m.in_reply_to": map[string]any{"event_id": target},
-		}
+		c.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(target), id.EventID(target))
 	}
-	return json.Marshal(c)
+	return json.Marshal(&c)
 }
 
 // Relations a queued message can have to an earlier one.
@@ -365,23 +365,6 @@ const (
 	RelReplace = "replace"
 	RelThread  = "thread"
 )
-
-// editOf wraps content as an edit of target: clients show the new content
-// in place of the old; those without edits show the "* " fallback.
-func editOf(content map[string]any, target string) map[string]any {
-	delete(content, "m.relates_to")
-	edit := map[string]any{
-		"msgtype": content["msgtype"], "m.new_content": content, "m.mentions": map[string]any{},
-		"m.relates_to": map[string]any{"rel_type": "m.replace", "event_id": target},
-	}
-	if body, ok := content["body"].(string); ok {
-		edit["body"] = "* " + body
-	}
-	if html, ok := content["formatted_body"].(string); ok {
-		edit["format"], edit["formatted_body"] = content["format"], "* "+html
-	}
-	return edit
-}
 
 // done records a final state; it uses a context that outlives a shutdown
 // so a message that was sent is never left marked pending when avoidable.

@@ -11,6 +11,9 @@ import (
 // TestDemoTranscript runs `ibbot demo` as a newcomer would (without
 // staying up) and checks that every scripted line got its answer.
 func TestDemoTranscript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo builds and starts a homeserver; skipped with -short")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var out bytes.Buffer

@@ -14,8 +14,14 @@ import (
 // NewDendrite starts a homeserver for the test and stops it at cleanup.
 // The binaries are built on first use (about two minutes on two cores) and
 // cached after that.
+//
+// With -short (the quick loop) the test is skipped: no homeserver is built
+// or started.
 func NewDendrite(t testing.TB) *Dendrite {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Matrix homeserver (Dendrite); skipped with -short")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bin, err := BuildDendrite(ctx)
