@@ -10,10 +10,9 @@ RUN go mod download
 COPY . .
 ARG VERSION=devel
 ARG COMMIT=unknown
-# Pure Go (the SQLite driver needs no cgo), so the binary is static.
-RUN CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X github.com/osbuild/ibbot/internal/buildinfo.version=${VERSION} -X github.com/osbuild/ibbot/internal/buildinfo.commit=${COMMIT}" \
-      -o /out/ibbot ./cmd/ibbot
+# Pure Go (the SQLite driver needs no cgo), so the binary is static; the
+# same script CI runs, with the demo's test servers left out.
+RUN VERSION=${VERSION} COMMIT=${COMMIT} sh tools/build.sh /out/ibbot
 
 # distroless/static: CA certificates and tzdata, no shell, runs as nonroot (65532).
 FROM gcr.io/distroless/static-debian12:nonroot

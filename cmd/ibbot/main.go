@@ -15,7 +15,6 @@ import (
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/internal/buildinfo"
-	"github.com/osbuild/ibbot/internal/demo"
 	"github.com/osbuild/ibbot/internal/logging"
 )
 
@@ -63,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok\n", *configPath)
 		return nil
 	case "demo":
-		return demo.Run(ctx, stdout, demo.Options{Keep: *keep})
+		return runDemo(ctx, stdout, *keep)
 	case "example-config":
 		_, err := stdout.Write(config.Example)
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,19 @@ prodhash: {sources: {compser: {type: static, sha: 0e2daa201f0a0d97358a12740bfad4
 	err := run(context.Background(), []string{"check-config", "-config", file}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), `prodhash.sources.compser: the catalogue has no component "compser"`) {
 		t.Fatalf("check-config: %v", err)
+	}
+}
+
+// TestReleaseBuildHasNoTestCode: the binary tools/build.sh (and so the
+// Dockerfile) builds links neither the test servers nor package testing.
+func TestReleaseBuildHasNoTestCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "nodemo", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "testing" || strings.Contains(pkg, "/internal/testenv") || strings.Contains(pkg, "/internal/demo") || strings.Contains(pkg, "/internal/fixtures") {
+			t.Errorf("the release build links %s", pkg)
+		}
 	}
 }

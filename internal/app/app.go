@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,12 +46,6 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return fmt.Errorf("database: %w", err)
 	}
 	defer st.Close()
-	if !store.IsPostgres(cfg.Database) {
-		// The database holds the bot's access token.
-		if err := os.Chmod(cfg.Database, 0o600); err != nil {
-			log.Warn().Err(err).Msg("Could not restrict the database file's permissions")
-		}
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

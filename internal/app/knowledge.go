@@ -66,11 +66,7 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	if err != nil {
 		return nil, err
 	}
-	remaining := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "ibbot_github_rate_limit_remaining", Help: "GitHub API requests left in the current rate-limit window.",
-	})
-	reg.MustRegister(remaining)
-	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL, RateLimitRemaining: remaining})
+	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL, Metrics: reg})
 	if err != nil {
 		return nil, err
 	}

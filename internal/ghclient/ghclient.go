@@ -28,9 +28,22 @@ type Options struct {
 	HTTPClient *http.Client
 	// CacheEntries bounds the conditional-request cache; default 512.
 	CacheEntries int
-	// RateLimitRemaining, when set, follows X-RateLimit-Remaining of every
-	// answer, so an operator can see the budget running out.
-	RateLimitRemaining prometheus.Gauge
+	// Metrics, when set, gets ibbot_github_rate_limit_remaining, which
+	// follows X-RateLimit-Remaining of every answer, so an operator can see
+	// the budget running out.
+	Metrics prometheus.Registerer
+}
+
+// remainingGauge registers the rate-limit gauge with reg (nil: none).
+func remainingGauge(reg prometheus.Registerer) prometheus.Gauge {
+	if reg == nil {
+		return nil
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ibbot_github_rate_limit_remaining", Help: "GitHub API requests left in the current rate-limit window.",
+	})
+	reg.MustRegister(g)
+	return g
 }
 
 // New returns a go-github client with conditional requests.
@@ -43,7 +56,7 @@ func New(opts Options) (*github.Client, error) {
 		opts.CacheEntries = 512
 	}
 	hc := &http.Client{
-		Transport: &conditionalTransport{next: base, token: opts.Token, cache: newLRU(opts.CacheEntries), remaining: opts.RateLimitRemaining},
+		Transport: &conditionalTransport{next: base, token: opts.Token, cache: newLRU(opts.CacheEntries), remaining: remainingGauge(opts.Metrics)},
 		Timeout:   30 * time.Second,
 	}
 	c := github.NewClient(hc)

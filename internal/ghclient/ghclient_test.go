@@ -80,17 +80,25 @@ func TestPrimaryRateLimitSaysUntilWhen(t *testing.T) {
 func TestRateLimitRemainingIsExported(t *testing.T) {
 	fake := testenv.NewGitHub()
 	defer fake.Close()
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "remaining"})
-	c, err := New(Options{BaseURL: fake.URL, RateLimitRemaining: g})
+	reg := prometheus.NewRegistry()
+	c, err := New(Options{BaseURL: fake.URL, Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
+	remaining := func() float64 {
+		v, _ := testutil.GatherAndCount(reg, "ibbot_github_rate_limit_remaining")
+		if v != 1 {
+			t.Fatalf("ibbot_github_rate_limit_remaining not registered")
+		}
+		mfs, _ := reg.Gather()
+		return mfs[0].GetMetric()[0].GetGauge().GetValue()
+	}
 	compare(c)
-	if got := testutil.ToFloat64(g); got != 4999 {
+	if got := remaining(); got != 4999 {
 		t.Errorf("after one request the gauge says %v, want 4999", got)
 	}
 	compare(c) // answered 304
-	if got := testutil.ToFloat64(g); got != 4999 {
+	if got := remaining(); got != 4999 {
 		t.Errorf("after a 304 the gauge says %v, want still 4999", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,8 +62,13 @@ func IsPostgres(database string) bool {
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and
-// applies any migrations it has not seen yet.
+// applies any migrations it has not seen yet. The file holds the bot's
+// access token, so it is made private (0600) before SQLite opens it; SQLite
+// gives its -wal and -shm files the same mode.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
@@ -81,6 +87,18 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
+}
+
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("making %s private: %w", path, err)
+	}
+	return nil
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn and applies any
