@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"errors"
 	"strings"
@@ -22,7 +23,7 @@ type MailRow struct {
 // mail was never handled.
 func (s *DB) MailRoot(ctx context.Context, messageID string) (string, bool, error) {
 	var root string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT root_id FROM mail_messages WHERE message_id = ?`), messageID).Scan(&root)
+	err := s.db.QueryRowContext(ctx, `SELECT root_id FROM mail_messages WHERE message_id = $1`, messageID).Scan(&root)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -35,7 +36,7 @@ func (s *DB) MailThread(ctx context.Context, rootID string) (MailRow, bool, erro
 	var r MailRow
 	var at int64
 	err := s.db.QueryRowContext(ctx,
-		s.q(`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, excerpt, attachments FROM mail_messages WHERE message_id = ?`), rootID).
+		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, excerpt, attachments FROM mail_messages WHERE message_id = $1`, rootID).
 		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.Excerpt, &r.Attachments)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
@@ -53,19 +54,19 @@ func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
-		s.q(`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (message_id) DO NOTHING`),
+		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		 ON CONFLICT (message_id) DO NOTHING`,
 		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli(), r.Excerpt, r.Attachments)
 	if err != nil {
 		return 0, err
 	}
 	var count int
 	if n, _ := res.RowsAffected(); n == 1 && r.RootID != r.MessageID {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE mail_messages SET replies = replies + 1 WHERE message_id = ?`), r.RootID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE mail_messages SET replies = replies + 1 WHERE message_id = $1`, r.RootID); err != nil {
 			return 0, err
 		}
 	}
-	tx.QueryRowContext(ctx, s.q(`SELECT replies FROM mail_messages WHERE message_id = ?`), r.RootID).Scan(&count)
+	tx.QueryRowContext(ctx, `SELECT replies FROM mail_messages WHERE message_id = $1`, r.RootID).Scan(&count)
 	return count, tx.Commit()
 }
 
@@ -75,12 +76,12 @@ func (s *DB) MailThreads(ctx context.Context, words string, limit int) ([]MailRo
 	query := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = root_id`
 	var args []any
 	for _, w := range strings.Fields(words) {
-		query += ` AND subject ` + s.dialect.caselessLike + ` ? ESCAPE '\'`
+		query += fmt.Sprintf(` AND subject %s $%d ESCAPE '\'`, s.dialect.caselessLike, len(args)+1)
 		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)+"%")
 	}
-	query += ` ORDER BY sent_at DESC LIMIT ?`
+	query += fmt.Sprintf(` ORDER BY sent_at DESC LIMIT $%d`, len(args)+1)
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

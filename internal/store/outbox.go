@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"errors"
 	"strings"
@@ -44,9 +45,9 @@ const (
 // was added.
 func (s *DB) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		s.q(`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id, anchor)
-		 SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM relations WHERE key = ?)
-		 ON CONFLICT (key) DO NOTHING`),
+		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id, anchor)
+		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM relations WHERE key = $10)
+		 ON CONFLICT (key) DO NOTHING`,
 		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey, msg.TxnID,
 		boolInt(msg.Anchor), msg.Key)
 	if err != nil {
@@ -68,7 +69,7 @@ func boolInt(b bool) int {
 func (s *DB) Known(ctx context.Context, key string) (bool, error) {
 	var one int
 	err := s.db.QueryRowContext(ctx,
-		s.q(`SELECT 1 FROM outbox WHERE key = ? UNION ALL SELECT 1 FROM relations WHERE key = ?`), key, key).Scan(&one)
+		`SELECT 1 FROM outbox WHERE key = $1 UNION ALL SELECT 1 FROM relations WHERE key = $2`, key, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -83,12 +84,14 @@ func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing
 		 WHERE state = 'pending'`
 	args := make([]any, 0, len(skip)+1)
 	if len(skip) > 0 {
-		query += ` AND room_id NOT IN (?` + strings.Repeat(", ?", len(skip)-1) + `)`
-		for _, room := range skip {
+		marks := make([]string, len(skip))
+		for i, room := range skip {
+			marks[i] = fmt.Sprintf("$%d", i+1)
 			args = append(args, room)
 		}
+		query += ` AND room_id NOT IN (` + strings.Join(marks, ", ") + `)`
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY id LIMIT ?`), append(args, limit)...)
+	rows, err := s.db.QueryContext(ctx, query+fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +120,7 @@ func scanOutgoing(rows *sql.Rows) (Outgoing, error) {
 // PendingIn counts the messages waiting for one room.
 func (s *DB) PendingIn(ctx context.Context, room string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND room_id = ?`), room).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND room_id = $1`, room).Scan(&n)
 	return n, err
 }
 
@@ -125,8 +128,8 @@ func (s *DB) PendingIn(ctx context.Context, room string) (int, error) {
 // newest first, with the reason in LastError.
 func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
 	rows, err := s.db.QueryContext(ctx,
-		s.q(`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
-		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT ?`), limit)
+		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
+		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -145,14 +148,14 @@ func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
 // PendingCount is the depth of the queue.
 func (s *DB) PendingCount(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM outbox WHERE state = 'pending'`)).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending'`).Scan(&n)
 	return n, err
 }
 
 // MarkSent records that the message was posted as eventID.
 func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx,
-		s.q(`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE id = ?`),
+		`UPDATE outbox SET state = 'sent', event_id = $1, done_at = $2 WHERE id = $3`,
 		eventID, at.UnixMilli(), id)
 	return err
 }
@@ -161,7 +164,7 @@ func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Tim
 // is known at the next start) and why the previous one failed.
 func (s *DB) MarkAttempt(ctx context.Context, id int64, reason string) error {
 	_, err := s.db.ExecContext(ctx,
-		s.q(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`), reason, id)
+		`UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2`, reason, id)
 	return err
 }
 
@@ -169,7 +172,7 @@ func (s *DB) MarkAttempt(ctx context.Context, id int64, reason string) error {
 // the reason) for the operator to see.
 func (s *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx,
-		s.q(`UPDATE outbox SET state = 'failed', last_error = ?, done_at = ? WHERE id = ?`),
+		`UPDATE outbox SET state = 'failed', last_error = $1, done_at = $2 WHERE id = $3`,
 		reason, at.UnixMilli(), id)
 	return err
 }
@@ -180,7 +183,7 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Ti
 func (s *DB) EventID(ctx context.Context, key string) (string, error) {
 	var evt string
 	err := s.db.QueryRowContext(ctx,
-		s.q(`SELECT event_id FROM outbox WHERE key = ? UNION ALL SELECT event_id FROM relations WHERE key = ?`), key, key).Scan(&evt)
+		`SELECT event_id FROM outbox WHERE key = $1 UNION ALL SELECT event_id FROM relations WHERE key = $2`, key, key).Scan(&evt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -214,20 +217,20 @@ func (s *DB) PruneDone(ctx context.Context, now time.Time, r Retention) (int64, 
 	defer tx.Rollback()
 	steps := []stmt{
 		{`INSERT INTO relations (key, room_id, event_id, used_at)
-		  SELECT key, room_id, event_id, done_at FROM outbox WHERE anchor = 1 AND state = 'sent' AND done_at < ?
+		  SELECT key, room_id, event_id, done_at FROM outbox WHERE anchor = 1 AND state = 'sent' AND done_at < $1
 		  ON CONFLICT (key) DO NOTHING`, []any{cutoff}},
-		{`UPDATE relations SET used_at = ? WHERE used_at < ? AND key IN
-		  (SELECT target_key FROM outbox WHERE target_key != '' AND state = 'sent' AND done_at < ?)`, []any{cutoff, cutoff, cutoff}},
+		{`UPDATE relations SET used_at = $1 WHERE used_at < $1 AND key IN
+		  (SELECT target_key FROM outbox WHERE target_key != '' AND state = 'sent' AND done_at < $1)`, []any{cutoff}},
 	}
 	if r.Relations > 0 {
-		steps = append(steps, stmt{`DELETE FROM relations WHERE used_at < ?`, []any{now.Add(-r.Relations).UnixMilli()}})
+		steps = append(steps, stmt{`DELETE FROM relations WHERE used_at < $1`, []any{now.Add(-r.Relations).UnixMilli()}})
 	}
 	for _, st := range steps {
-		if _, err := tx.ExecContext(ctx, s.q(st.query), st.args...); err != nil {
+		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
 			return 0, err
 		}
 	}
-	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE state != 'pending' AND done_at < ?`), cutoff)
+	res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE state != 'pending' AND done_at < $1`, cutoff)
 	if err != nil {
 		return 0, err
 	}
@@ -242,7 +245,7 @@ func (s *DB) PruneDone(ctx context.Context, now time.Time, r Retention) (int64, 
 // room as eventID (seen in the bot's own sync); it reports whether one was.
 func (s *DB) MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
-		s.q(`UPDATE outbox SET state = 'sent', event_id = ?, done_at = ? WHERE txn_id = ? AND state = 'pending'`),
+		`UPDATE outbox SET state = 'sent', event_id = $1, done_at = $2 WHERE txn_id = $3 AND state = 'pending'`,
 		eventID, at.UnixMilli(), txnID)
 	if err != nil {
 		return false, err

@@ -28,8 +28,6 @@ var migrations embed.FS
 // dialect is what differs between the databases.
 type dialect struct {
 	name string // also the migrations folder
-	// numbered placeholders ($1, $2, ...) instead of ?
-	numbered bool
 	// insertionOrder is the column that orders rows as they were inserted.
 	insertionOrder string
 	// caselessLike is LIKE ignoring case (SQLite's LIKE already does).
@@ -38,8 +36,11 @@ type dialect struct {
 
 var (
 	sqlite   = dialect{name: "sqlite", insertionOrder: "rowid", caselessLike: "LIKE"}
-	postgres = dialect{name: "postgres", numbered: true, insertionOrder: "seq", caselessLike: "ILIKE"}
+	postgres = dialect{name: "postgres", insertionOrder: "seq", caselessLike: "ILIKE"}
 )
+
+// Queries are written once, with PostgreSQL's numbered placeholders ($1,
+// $2, ...), which modernc's SQLite driver binds by number too.
 
 // DB is the store over one SQL database.
 type DB struct {
@@ -125,25 +126,6 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 // Close closes the database.
 func (s *DB) Close() error { return s.db.Close() }
 
-// q adapts a query written with ? placeholders to the dialect. No query
-// here has a ? inside a string literal.
-func (s *DB) q(query string) string {
-	if !s.dialect.numbered {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r != '?' {
-			b.WriteRune(r)
-			continue
-		}
-		n++
-		b.WriteString("$" + strconv.Itoa(n))
-	}
-	return b.String()
-}
-
 func (s *DB) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
@@ -180,7 +162,7 @@ func (s *DB) apply(ctx context.Context, step migration) error {
 	if _, err := tx.ExecContext(ctx, step.sql); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_version (version) VALUES (?)`), step.version); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, step.version); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -220,7 +202,7 @@ func migrationSteps(d dialect) ([]migration, error) {
 // Get returns the value stored under key, and false when there is none.
 func (s *DB) Get(ctx context.Context, key string) (string, bool, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM kv WHERE key = ?`), key).Scan(&v)
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -230,6 +212,6 @@ func (s *DB) Get(ctx context.Context, key string) (string, bool, error) {
 // Put stores value under key, replacing any earlier value.
 func (s *DB) Put(ctx context.Context, key, value string) error {
 	_, err := s.db.ExecContext(ctx,
-		s.q(`INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`), key, value)
+		`INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
