@@ -3,13 +3,13 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/safe"
 )
 
 // incoming is a room message that may be a command.
@@ -164,7 +164,7 @@ func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Rep
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	rep, err := r.call(ctx, j)
+	rep, err := r.call(ctx, j, log)
 	if err == nil {
 		return &rep, "ok"
 	}
@@ -181,18 +181,17 @@ func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Rep
 	return &rep, "error"
 }
 
-// call runs the handler, turning a panic into an error so one bad command
-// cannot take the bot down.
-func (r *router) call(ctx context.Context, j job) (rep Reply, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in command %s: %v\n%s", j.cmd.Name, p, debug.Stack())
-		}
-	}()
-	return j.cmd.Run(ctx, Request{
-		Command: j.cmd.Name, Args: j.args, Prefix: r.prefix,
-		Sender: j.in.Sender, RoomID: j.in.RoomID, EventID: j.in.EventID, Received: j.in.Received,
+// call runs the handler; a panic is logged with its stack and becomes an
+// error, so one bad command cannot take the bot down.
+func (r *router) call(ctx context.Context, j job, log zerolog.Logger) (rep Reply, err error) {
+	err = safe.Call(log, "Command crashed", func() (err error) {
+		rep, err = j.cmd.Run(ctx, Request{
+			Command: j.cmd.Name, Args: j.args, Prefix: r.prefix,
+			Sender: j.in.Sender, RoomID: j.in.RoomID, EventID: j.in.EventID, Received: j.in.Received,
+		})
+		return err
 	})
+	return rep, err
 }
 
 func (r *router) checkAdmin(ctx context.Context, j job, log zerolog.Logger) (*Reply, bool) {

@@ -11,10 +11,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/internal/backoff"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/prodhash"
-	"github.com/osbuild/ibbot/internal/safe"
+	"github.com/osbuild/ibbot/internal/worker"
 )
 
 // Poster queues an announcement for a room (id or alias). The key makes it
@@ -59,31 +60,17 @@ func (w *DeployWatcher) now() time.Time {
 	return w.Now()
 }
 
-// Run checks at once and then every Interval until ctx ends.
+// Run checks at once and then every Interval until ctx ends; a failed
+// check is tried again sooner.
 func (w *DeployWatcher) Run(ctx context.Context) error {
-	t := time.NewTicker(w.Interval)
-	defer t.Stop()
-	for {
-		err := w.checkSafely(ctx)
-		switch {
-		case ctx.Err() != nil:
-		case err != nil:
-			w.Log.Warn().Err(err).Msg("Deploy check failed; will try again")
-			w.state.Failing(err.Error(), w.now())
-		default:
-			w.state.Working(fmt.Sprintf("checking %d components every %s", len(w.Catalog.Services()), w.Interval), w.now())
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	loop := &worker.Loop{
+		Name: "Deploy check", Interval: w.Interval, Retry: backoff.Policy{Min: 10 * time.Second, Max: w.Interval},
+		Health: &w.state, Now: w.now, Log: w.Log,
+		Round: func(ctx context.Context) (string, error) {
+			return fmt.Sprintf("checking %d components every %s", len(w.Catalog.Services()), w.Interval), w.Check(ctx)
+		},
 	}
-}
-
-// checkSafely checks; a panic (a bug) fails this check, not the bot.
-func (w *DeployWatcher) checkSafely(ctx context.Context) error {
-	return safe.Call(w.Log, "The deploy check crashed", func() error { return w.Check(ctx) })
+	return loop.Run(ctx)
 }
 
 // Check compares every component's production commit with the last one

@@ -12,6 +12,7 @@ import (
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/safe"
+	"github.com/osbuild/ibbot/internal/worker"
 )
 
 // Poller reads repositories for when no webhook can be installed. Every
@@ -35,21 +36,18 @@ type Poller struct {
 func (p *Poller) Health() health.Report { return p.state.Report("GitHub polling", "not polled yet") }
 
 // Run polls every Interval until ctx ends.
-func (p *Poller) Run(ctx context.Context) error {
-	t := time.NewTicker(p.Interval)
-	defer t.Stop()
-	for {
-		p.Cycle(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+func (p *Poller) Run(ctx context.Context) error { return p.loop().Run(ctx) }
+
+// Cycle polls every repository once and records how it went.
+func (p *Poller) Cycle(ctx context.Context) { p.loop().Once(ctx) }
+
+func (p *Poller) loop() *worker.Loop {
+	return &worker.Loop{Name: "GitHub polling", Interval: p.Interval, Round: p.round, Health: &p.state, Now: p.Now, Log: p.Log}
 }
 
-// Cycle polls every repository once.
-func (p *Poller) Cycle(ctx context.Context) {
+// round polls every repository once; one that fails does not stop the
+// others, and the error names them all.
+func (p *Poller) round(ctx context.Context) (string, error) {
 	var failed []string
 	var last error
 	for _, repo := range p.Repos {
@@ -58,14 +56,11 @@ func (p *Poller) Cycle(ctx context.Context) {
 			failed, last = append(failed, repo), err
 		}
 	}
-	switch {
-	case ctx.Err() != nil:
-	case len(failed) == 0:
-		p.state.Working(fmt.Sprintf("%d repositories every %s", len(p.Repos), p.Interval), p.Now())
-	default:
-		p.state.Failing(fmt.Sprintf("%d of %d repositories failed (%s): %s",
-			len(failed), len(p.Repos), strings.Join(failed, ", "), ghclient.Explain(last)), p.Now())
+	if len(failed) > 0 {
+		return "", fmt.Errorf("%d of %d repositories failed (%s): %s",
+			len(failed), len(p.Repos), strings.Join(failed, ", "), ghclient.Explain(last))
 	}
+	return fmt.Sprintf("%d repositories every %s", len(p.Repos), p.Interval), nil
 }
 
 // pollRepoSafely polls a repository; a panic (a bug) fails that repository

@@ -15,6 +15,7 @@ import (
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/safe"
 	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/worker"
 )
 
 // Store is what the relay keeps between runs.
@@ -105,19 +106,11 @@ func (r *Relay) Poke() {
 // Run processes deliveries as they arrive, releases items whose
 // aggregation window has passed, and sends digests, until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
-	tick := time.NewTicker(min(time.Second, max(r.window/4, 50*time.Millisecond)))
-	defer tick.Stop()
-	for {
-		if err := r.step(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error().Err(err).Msg("GitHub relay step failed; retrying")
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-r.wake:
-		case <-tick.C:
-		}
+	loop := &worker.Loop{
+		Name: "GitHub relay step", Interval: min(time.Second, max(r.window/4, 50*time.Millisecond)), Wake: r.wake,
+		Round: func(ctx context.Context) (string, error) { return "", r.step(ctx) }, Now: r.now, Log: r.log,
 	}
+	return loop.Run(ctx)
 }
 
 func (r *Relay) step(ctx context.Context) error {
