@@ -2,6 +2,9 @@ package github
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -12,8 +15,21 @@ import (
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/safe"
+	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/worker"
 )
+
+// PollEvent is the event name of a change the poller found and recorded
+// for the relay, beside GitHub's deliveries.
+const PollEvent = "ibbot.poll"
+
+// PollStore is what the poller keeps: where each repository's polling
+// stands, and what it found, recorded for the relay.
+type PollStore interface {
+	Recorder
+	Get(ctx context.Context, key string) (string, bool, error)
+	Put(ctx context.Context, key, value string) error
+}
 
 // Poller reads repositories for when no webhook can be installed. Every
 // request repeats the previous one's URL until something changes, so the
@@ -22,8 +38,8 @@ import (
 // seen by both is announced once.
 type Poller struct {
 	GitHub   *gh.Client
-	Relay    *Relay
-	Store    Store
+	Store    PollStore
+	Wake     func() // tells the relay something was recorded; may be nil
 	Repos    []string
 	Interval time.Duration
 	Now      func() time.Time
@@ -107,7 +123,7 @@ func (p *Poller) pollIssues(ctx context.Context, repo string, start time.Time) e
 			return err
 		}
 		for _, is := range issues {
-			if err := p.Relay.Apply(ctx, snapshot(repo, is, start)); err != nil {
+			if err := p.record(ctx, snapshot(repo, is, start)); err != nil {
 				return err
 			}
 			if u := is.GetUpdatedAt().Time; u.After(newest) {
@@ -125,6 +141,22 @@ func (p *Poller) pollIssues(ctx context.Context, repo string, start time.Time) e
 		return p.Store.Put(ctx, "gh.poll.since."+repo, newest.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
+}
+
+// record stores a change for the relay, as the webhook stores a delivery,
+// before the cursor moves past it. The id is the change's own hash, so
+// the same snapshot polled again is recorded once.
+func (p *Poller) record(ctx context.Context, c Change) error {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload)
+	added, err := p.Store.SaveDelivery(ctx, store.Delivery{ID: "poll:" + hex.EncodeToString(sum[:16]), Event: PollEvent, Payload: payload}, p.Now())
+	if added && p.Wake != nil {
+		p.Wake()
+	}
+	return err
 }
 
 // snapshot turns a polled issue into a change: new since the bot began
@@ -151,7 +183,7 @@ func (p *Poller) pollReleases(ctx context.Context, repo string, start time.Time)
 		if rel.GetDraft() || rel.GetPublishedAt().Before(start) {
 			continue
 		}
-		if err := p.Relay.Apply(ctx, Change{Item: releaseItem(repoFromURL(rel.GetHTMLURL(), repo), rel), Action: "published"}); err != nil {
+		if err := p.record(ctx, Change{Item: releaseItem(repoFromURL(rel.GetHTMLURL(), repo), rel), Action: "published"}); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/config"
@@ -22,7 +23,7 @@ func newPoller(t *testing.T, e *relayEnv, fake *testenv.GitHub, repos []string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Poller{GitHub: c, Relay: e.relay, Store: e.store, Repos: repos, Interval: time.Minute,
+	return &Poller{GitHub: c, Store: e.store, Repos: repos, Interval: time.Minute,
 		Now: func() time.Time { return e.now }, Log: zerolog.Nop()}
 }
 
@@ -52,9 +53,9 @@ func TestIdlePollCostsNothing(t *testing.T) {
 	}
 	e := newRelayEnv(t, sub(func(s *config.Subscription) { s.Repos = repos }))
 	p := newPoller(t, e, fake, repos)
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	first := len(fake.Requests())
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	if extra := len(fake.Requests()) - first; extra != 0 {
 		t.Errorf("an idle cycle over 10 repos cost %d rate-limit points, want 0: %v", extra, fake.Requests()[first:])
 	}
@@ -72,14 +73,14 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 	e := newRelayEnv(t, sub(nil))
 	e.relay.window = 0
 	p := newPoller(t, e, fake, []string{"codertocat/hello-world"})
-	p.Cycle(context.Background()) // records where following starts
+	e.poll(t, p) // records where following starts
 
 	e.now = e.now.Add(time.Minute)
 	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 50, e.now, nil))
 	fake.FailNext("/repos/codertocat/hello-world/issues", http.StatusForbidden, http.Header{"Retry-After": {"60"}})
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	before := len(fake.Requests())
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	if n := len(e.rec.All()); n != 0 || len(fake.Requests()) != before {
 		t.Fatalf("during Retry-After: %d messages, %d requests sent; want none", n, len(fake.Requests())-before)
 	}
@@ -87,9 +88,9 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 	// for the minute passing.
 	p = newPoller(t, e, fake, []string{"codertocat/hello-world"})
 	fake.FailNext("/repos/codertocat/hello-world/issues", http.StatusBadGateway, nil)
-	p.Cycle(context.Background())
-	p.Cycle(context.Background())
-	p.Cycle(context.Background())
+	e.poll(t, p)
+	e.poll(t, p)
+	e.poll(t, p)
 	got := roots(e.rec.All())
 	if len(got) != 1 || !strings.Contains(got[0].Plain, "Codertocat/Hello-World#50") {
 		t.Fatalf("after recovering: %+v", e.rec.All())
@@ -100,8 +101,8 @@ func TestPollerAnnouncesAndCatchesUp(t *testing.T) {
 		m["state"], m["closed_at"], m["updated_at"] = "closed", e.now.Format(time.RFC3339), e.now.Format(time.RFC3339)
 	})
 	fake.SetIssues("Codertocat/Hello-World", closed)
-	p.Cycle(context.Background())
-	p.Cycle(context.Background())
+	e.poll(t, p)
+	e.poll(t, p)
 	var edits int
 	for _, m := range e.rec.All() {
 		if m.Rel == "edit" {
@@ -123,7 +124,7 @@ func TestPollerReportsItsHealth(t *testing.T) {
 	if h := p.Health(); h.OK || h.Detail != "not polled yet" {
 		t.Errorf("before the first cycle: %+v", h)
 	}
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	worked := e.now
 	if h := p.Health(); !h.OK || h.Detail != "2 repositories every 1m0s" || !h.Last.Equal(worked) {
 		t.Errorf("after a good cycle: %+v", h)
@@ -131,7 +132,7 @@ func TestPollerReportsItsHealth(t *testing.T) {
 
 	e.now = e.now.Add(time.Minute)
 	fake.FailNext("/repos/osbuild/osbuild/issues", http.StatusBadGateway, nil)
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	h := p.Health()
 	if h.OK || !h.Since.Equal(e.now) || !h.Last.Equal(worked) ||
 		h.Detail != "1 of 2 repositories failed (osbuild/osbuild): GitHub is not answering right now" {
@@ -139,32 +140,75 @@ func TestPollerReportsItsHealth(t *testing.T) {
 	}
 
 	e.now = e.now.Add(time.Minute)
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	if h := p.Health(); !h.OK || !h.Since.Equal(e.now) {
 		t.Errorf("after recovering: %+v", h)
 	}
 }
 
-// TestPollerSurvivesAPanic: a bug while relaying a polled change fails
-// that repository's cycle (and says so in !status), not the whole bot.
+// TestPollerSurvivesAPanic: a bug while relaying a polled change costs
+// that change (the relay logs and drops it), not the poller nor the bot;
+// a bug while polling fails that repository's cycle and says so in
+// !status.
 func TestPollerSurvivesAPanic(t *testing.T) {
 	fake := testenv.NewGitHub()
 	defer fake.Close()
 	e := newRelayEnv(t, sub(nil))
 	e.relay.window = 0
 	p := newPoller(t, e, fake, []string{"codertocat/hello-world"})
-	p.Cycle(context.Background())
+	e.poll(t, p)
 	e.now = e.now.Add(time.Minute)
 	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 51, e.now, nil))
-	p.Cycle(context.Background()) // announced
+	e.poll(t, p) // announced
 
 	e.now = e.now.Add(time.Minute)
 	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 51, e.now.Add(-time.Minute), func(m map[string]any) {
 		m["state"], m["closed_at"], m["updated_at"] = "closed", e.now.Format(time.RFC3339), e.now.Format(time.RFC3339)
 	}))
+	rec := e.relay.poster
 	e.relay.poster = &panickyPoster{} // editing the announcement crashes
-	p.Cycle(context.Background())
+	e.poll(t, p)
+	if h := p.Health(); !h.OK {
+		t.Errorf("a relay bug failed the poller: %+v", h)
+	}
+	if pending, _ := e.store.PendingDeliveries(context.Background(), 10); len(pending) != 0 {
+		t.Errorf("the change that crashed the relay is still pending: %+v", pending)
+	}
+	e.relay.poster = rec
+	e.now = e.now.Add(time.Minute)
+	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 52, e.now, nil))
+	e.poll(t, p)
+	if got := roots(e.rec.All()); len(got) != 2 || !strings.Contains(got[1].Plain, "Hello-World#52") {
+		t.Errorf("after the crash the next item was not announced: %+v", got)
+	}
+
+	p.GitHub = panickyGitHub(t, fake)
+	e.now = e.now.Add(time.Minute)
+	e.poll(t, p)
 	if h := p.Health(); h.OK || !strings.Contains(h.Detail, "1 of 1 repositories failed") {
-		t.Errorf("after a crash: %+v", h)
+		t.Errorf("after a crash while polling: %+v", h)
+	}
+}
+
+// panickyGitHub is a client whose every request hits a bug.
+func panickyGitHub(t *testing.T, fake *testenv.GitHub) *gh.Client {
+	c, err := ghclient.New(ghclient.Options{BaseURL: fake.URL, HTTPClient: &http.Client{Transport: panicTransport{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type panicTransport struct{}
+
+func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("a bug") }
+
+// poll runs one polling cycle and lets the relay act on what it recorded,
+// as the relay's own goroutine does when the poller wakes it.
+func (e *relayEnv) poll(t *testing.T, p *Poller) {
+	t.Helper()
+	p.Cycle(context.Background())
+	if err := e.relay.step(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,11 +2,11 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,20 +18,40 @@ import (
 	"github.com/osbuild/ibbot/internal/worker"
 )
 
-// Store is what the relay keeps between runs.
+// Store is what the relay keeps between runs: the deliveries it works
+// through (from the webhook and the poller), what it knows of each item,
+// and the bot pull requests waiting for a digest.
 type Store interface {
-	SaveDelivery(ctx context.Context, d store.Delivery, at time.Time) (bool, error)
+	DeliveryQueue
+	ItemStore
+	DigestStore
+}
+
+// DeliveryQueue holds recorded deliveries until the relay is done with them.
+type DeliveryQueue interface {
 	PendingDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
 	DeliveryDone(ctx context.Context, id string) error
+	PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// ItemStore keeps the relay's state of each issue, pull request and release.
+type ItemStore interface {
 	Item(ctx context.Context, key string) (store.ItemRow, bool, error)
 	PutItem(ctx context.Context, key string, r store.ItemRow, at time.Time) error
 	DueItems(ctx context.Context, now time.Time) ([]string, error)
+}
+
+// DigestStore keeps bot pull requests until their digest is posted.
+type DigestStore interface {
 	AddDigest(ctx context.Context, e store.DigestEntry) error
 	Digests(ctx context.Context) ([]store.DigestEntry, error)
 	DropDigest(ctx context.Context, room string, keys []string) error
-	PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error)
-	Get(ctx context.Context, key string) (string, bool, error)
-	Put(ctx context.Context, key, value string) error
+}
+
+// Recorder records a delivery durably for the relay; it reports whether
+// the delivery is new (GitHub's redeliveries and repeated polls are not).
+type Recorder interface {
+	SaveDelivery(ctx context.Context, d store.Delivery, at time.Time) (bool, error)
 }
 
 // Poster sends the relay's messages; every one has a key that makes it
@@ -46,8 +66,9 @@ type Poster interface {
 
 // Relay turns changes (from webhooks and polling) into room messages: one
 // message per item, edited when its state changes, with a line in its
-// thread. Webhooks and polling feed the same state, so a change seen by
-// both is announced once.
+// thread. Webhooks and polling record what they receive as deliveries, and
+// the relay's own goroutine works through them: it alone owns the item
+// state, so a change seen by both is announced once, without locks.
 type Relay struct {
 	store          Store
 	poster         Poster
@@ -59,7 +80,6 @@ type Relay struct {
 	now            func() time.Time
 	log            zerolog.Logger
 
-	mu         sync.Mutex // one change at a time: the item state has one owner
 	wake       chan struct{}
 	lastDigest time.Time
 	lastPrune  time.Time
@@ -94,6 +114,19 @@ func NewRelay(o RelayOptions) *Relay {
 
 // Rules returns the relay's subscription rules.
 func (r *Relay) Rules() Rules { return r.rules }
+
+// fromDelivery reads a recorded delivery: a webhook's, or a change the
+// poller found.
+func fromDelivery(d store.Delivery) (Change, bool, error) {
+	if d.Event != PollEvent {
+		return FromWebhook(d.Event, d.Payload)
+	}
+	var c Change
+	if err := json.Unmarshal(d.Payload, &c); err != nil {
+		return Change{}, false, fmt.Errorf("a recorded poll result does not parse: %w", err)
+	}
+	return c, true, nil
+}
 
 // Poke tells the relay a delivery is waiting.
 func (r *Relay) Poke() {
@@ -161,7 +194,7 @@ func (r *Relay) processDelivery(ctx context.Context, d store.Delivery) error {
 }
 
 func (r *Relay) applyDelivery(ctx context.Context, d store.Delivery) error {
-	change, ok, err := FromWebhook(d.Event, d.Payload)
+	change, ok, err := fromDelivery(d)
 	switch {
 	case err != nil:
 		r.log.Warn().Err(err).Str("delivery", d.ID).Str("event", d.Event).Msg("Dropping a delivery that does not parse")
@@ -173,10 +206,9 @@ func (r *Relay) applyDelivery(ctx context.Context, d store.Delivery) error {
 	return r.store.DeliveryDone(ctx, d.ID)
 }
 
-// Apply acts on one change.
+// Apply acts on one change. Only the relay's goroutine calls it (Run), or
+// a test with no Run going.
 func (r *Relay) Apply(ctx context.Context, c Change) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	switch {
 	case c.Comment != nil:
 		return r.comment(ctx, c)
@@ -348,8 +380,6 @@ func (r *Relay) releaseDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, key := range keys {
 		if err := r.decideOrDrop(ctx, key); err != nil {
 			return err

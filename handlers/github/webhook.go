@@ -22,8 +22,8 @@ const MaxPayload = 25 << 20
 // is answered and ignored.
 type Webhook struct {
 	Secret  []byte
-	Store   Store
-	Relay   *Relay
+	Store   Recorder
+	Wake    func() // tells the relay a delivery waits; may be nil
 	Now     func() time.Time
 	Log     zerolog.Logger
 	Metrics *prometheus.CounterVec // by outcome; may be nil
@@ -92,7 +92,9 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusOK, "duplicate", "already received\n")
 		return
 	}
-	h.Relay.Poke()
+	if h.Wake != nil {
+		h.Wake()
+	}
 	h.answer(w, http.StatusAccepted, "accepted", "accepted\n")
 }
 

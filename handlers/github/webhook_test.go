@@ -40,7 +40,7 @@ func post(h http.Handler, event, id, sig string, body []byte) *httptest.Response
 
 func newWebhook(t *testing.T, secret string) (*Webhook, *relayEnv) {
 	e := newRelayEnv(t, sub(nil))
-	return &Webhook{Secret: []byte(secret), Store: e.store, Relay: e.relay, Now: time.Now, Log: zerolog.Nop()}, e
+	return &Webhook{Secret: []byte(secret), Store: e.store, Wake: e.relay.Poke, Now: time.Now, Log: zerolog.Nop()}, e
 }
 
 // TestDocumentedSignatureVector is GitHub's own example: secret "It's a

@@ -49,7 +49,7 @@ func (p *githubParts) commands(b *bot.Bot) []bot.Command {
 func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	log := s.log.With().Str("component", "github").Logger()
 	if p.relay != nil && p.cfg.Webhook.Path != "" {
-		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Relay: p.relay, Now: s.now,
+		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: p.relay.Poke, Now: s.now,
 			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg)}
 		if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
 			wh.Slots = make(chan struct{}, n)
@@ -72,7 +72,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	}
 	s.afterReady(p.relay.Run)
 	if repos := p.relay.Rules().Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
-		poller := &ghrelay.Poller{GitHub: know.github, Relay: p.relay, Store: s.store, Repos: repos,
+		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: p.relay.Poke, Repos: repos,
 			Interval: p.cfg.PollInterval, Now: s.now, Log: log}
 		s.board.Add(poller)
 		s.afterReady(poller.Run)
