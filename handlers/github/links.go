@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,7 @@ type Links struct {
 	mu    sync.Mutex
 	seen  map[string]time.Time // room + item -> last preview
 	rooms map[id.RoomID]roomRepos
+	names map[string]id.RoomID // rooms as the config names them -> ids
 }
 
 // roomRepos is what one room may look up.
@@ -77,15 +79,27 @@ type roomRepos struct {
 	follows     []string // globs
 }
 
-// SetRoom says which repositories room follows (globs) and which one
-// "#123" means there ("" for none).
-func (l *Links) SetRoom(room id.RoomID, defaultRepo string, follows []string) {
+// SetRoom says which room the config's name (an id or an alias) is,
+// which repositories it follows (globs) and which one "#123" means there
+// ("" for none).
+func (l *Links) SetRoom(name string, room id.RoomID, defaultRepo string, follows []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.rooms == nil {
-		l.rooms = map[id.RoomID]roomRepos{}
+		l.rooms, l.names = map[id.RoomID]roomRepos{}, map[string]id.RoomID{}
 	}
 	l.rooms[room] = roomRepos{defaultRepo: defaultRepo, follows: follows}
+	l.names[name] = room
+}
+
+// IsRoom reports whether the config's room name means room.
+func (l *Links) IsRoom(name string, room id.RoomID) bool {
+	if id.RoomID(name) == room {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.names[name] == room
 }
 
 // DefaultRepo is the repository "#123" means in room, or "".
@@ -215,7 +229,8 @@ func IssueCommand(c *gh.Client, links *Links) bot.Command {
 }
 
 // SubscriptionsCommand is !gh subscriptions: what this room receives.
-func SubscriptionsCommand(rules Rules, resolve func(ctx context.Context, room string) (id.RoomID, error)) bot.Command {
+// isRoom tells whether a room named in the config is this one.
+func SubscriptionsCommand(rules Rules, isRoom func(name string, room id.RoomID) bool) bot.Command {
 	return bot.Command{
 		Name: "gh", Args: "subscriptions", MinArgs: 1, MaxArgs: 1,
 		Summary: "list the GitHub activity this room receives",
@@ -227,7 +242,7 @@ func SubscriptionsCommand(rules Rules, resolve func(ctx context.Context, room st
 			m := new(bot.Msg).Bold("This room receives:")
 			n := 0
 			for _, s := range rules.Subscriptions() {
-				if inRoom(ctx, s.Rooms, req.RoomID, resolve) {
+				if slices.ContainsFunc(s.Rooms, func(name string) bool { return isRoom(name, req.RoomID) }) {
 					n++
 					describeRule(m.Line(), s)
 				}
@@ -238,20 +253,6 @@ func SubscriptionsCommand(rules Rules, resolve func(ctx context.Context, room st
 			return m.Reply(), nil
 		},
 	}
-}
-
-func inRoom(ctx context.Context, rooms []string, here id.RoomID, resolve func(context.Context, string) (id.RoomID, error)) bool {
-	for _, r := range rooms {
-		if id.RoomID(r) == here {
-			return true
-		}
-		if resolve != nil && strings.HasPrefix(r, "#") {
-			if rid, err := resolve(ctx, r); err == nil && rid == here {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func describeRule(m *bot.Msg, s config.Subscription) {

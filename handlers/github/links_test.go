@@ -20,9 +20,9 @@ func newLinks(t *testing.T) (*Links, *testenv.GitHub, *time.Time) {
 	gh, _ := ghclient.New(ghclient.Options{BaseURL: fake.URL})
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	l := &Links{GitHub: gh, Allowed: []string{"osbuild/*"}, Cooldown: 10 * time.Minute, Now: func() time.Time { return now }}
-	l.SetRoom("!follows:x", "", []string{"Codertocat/*"})
-	l.SetRoom("!default:x", "Codertocat/Hello-World", nil)
-	l.SetRoom("!other:x", "", []string{"someone/else"})
+	l.SetRoom("!follows:x", "!follows:x", "", []string{"Codertocat/*"})
+	l.SetRoom("!default:x", "!default:x", "Codertocat/Hello-World", nil)
+	l.SetRoom("!other:x", "!other:x", "", []string{"someone/else"})
 	return l, fake, &now
 }
 

@@ -90,6 +90,8 @@ type RelayOptions struct {
 	Store  Store
 	Poster Poster
 	Config config.GitHub
+	// Rules decide who gets what; zero: built from Config.Subscriptions.
+	Rules Rules
 	// KeepDeliveries is how long processed deliveries are kept (their ids
 	// deduplicate redeliveries); default 30 days.
 	KeepDeliveries time.Duration
@@ -105,8 +107,11 @@ func NewRelay(o RelayOptions) *Relay {
 	if o.KeepDeliveries <= 0 {
 		o.KeepDeliveries = 30 * 24 * time.Hour
 	}
+	if o.Rules.subs == nil {
+		o.Rules = NewRules(o.Config.Subscriptions)
+	}
 	return &Relay{keepDeliveries: o.KeepDeliveries,
-		store: o.Store, poster: o.Poster, rules: NewRules(o.Config.Subscriptions), rooms: o.Config.Rooms,
+		store: o.Store, poster: o.Poster, rules: o.Rules, rooms: o.Config.Rooms,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
 		wake: make(chan struct{}, 1), lastDigest: o.Now(),
 	}

@@ -1,6 +1,7 @@
-// Package app assembles a running ibbot from a Config: store, bot,
-// commands and the operations server. Both `ibbot run` and `ibbot demo`
-// start the bot through it, so the demo runs exactly what production runs.
+// Package app is ibbot's composition root: it assembles a running bot from
+// a Config (store, knowledge, commands, the bot, the relays, the HTTP
+// servers) and runs it. `ibbot run`, `ibbot demo` and the end-to-end tests
+// all start ibbot through it, so they run exactly what production runs.
 package app
 
 import (
@@ -13,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
@@ -21,7 +21,6 @@ import (
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
-	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -36,7 +35,9 @@ type Options struct {
 	Started func(*bot.Bot)
 }
 
-// Run serves until ctx ends and the queue is flushed.
+// Run serves until ctx ends and the queue is flushed. Everything is built
+// from the config first, in one pass (knowledge, GitHub rules, every
+// command, the bot), then started by start, which lists what runs.
 func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -49,20 +50,16 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	board := &health.Board{}
 	know, err := newKnowledge(cfg, opts.Now, reg)
 	if err != nil {
 		return err
 	}
-	table := bot.NewTable()
-	board := &health.Board{}
-	if err := handlers.Register(table, handlers.Deps{
-		Build: buildinfo.Read(), Started: opts.Now(), Now: opts.Now, Status: st, Health: board,
-		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare, Diagram: know.diagram,
-		Newcomers: know.newcomers, NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList,
-	}); err != nil {
+	gh := newGitHubParts(cfg, know, opts.Now)
+	table, err := commands(cfg, st, board, know, gh, opts.Now)
+	if err != nil {
 		return err
 	}
-	gh := newGitHubParts(cfg, know, opts.Now)
 	b, err := bot.New(bot.Options{
 		Config: cfg.Matrix, Store: st, Commands: table, Metrics: bot.NewMetrics(reg),
 		Log: log, ShutdownTimeout: cfg.Shutdown.Timeout, Now: opts.Now, HTTPClient: opts.HTTPClient,
@@ -77,35 +74,44 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err != nil {
 		return err
 	}
-	board.Add(b)
-	gh.newRelay(st, b, cfg.Retention.Deliveries, opts.Now, log)
-	if err := table.Add(gh.commands(b)...); err != nil {
-		return err
-	}
-	if cfg.Mail.IMAP.Address != "" {
-		if err := table.Add(mail.Threads(st, opts.Now)); err != nil {
-			return err
-		}
-	}
 	if opts.Started != nil {
 		opts.Started(b)
 	}
+	return start(ctx, cfg, &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log}, know, gh, opts.Listener)
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	s := &services{ctx: gctx, group: g, bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log}
-	srv := ops.New(reg, b.Ready, log.With().Str("component", "http").Logger())
-	switch {
-	case opts.Listener != nil:
-		s.goRun(func(ctx context.Context) error { return srv.ServeListener(ctx, opts.Listener) })
-	case cfg.HTTP.Listen != "":
-		s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, cfg.HTTP.Listen) })
+// commands builds the command table: every command, before the bot that
+// dispatches them exists.
+func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, now func() time.Time) (*bot.Table, error) {
+	table := bot.NewTable()
+	err := handlers.Register(table, handlers.Deps{
+		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board,
+		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare, Diagram: know.diagram,
+		Newcomers: know.newcomers, NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList,
+	})
+	if err != nil {
+		return nil, err
 	}
-	gh.start(s, know, srv.Mux)
+	if err := table.Add(gh.commands()...); err != nil {
+		return nil, err
+	}
+	if cfg.Mail.IMAP.Address != "" {
+		return table, table.Add(mail.Threads(st, now))
+	}
+	return table, nil
+}
+
+// start runs every part until ctx ends, in this order: the HTTP servers
+// (operations, webhook), the bot, and once its first sync is done the
+// parts that post on their own (GitHub relay and poller, mail watcher,
+// deploy checks).
+func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts, ln net.Listener) error {
+	s.board.Add(s.bot)
+	g := s.begin(ctx)
+	mux := s.serveOps(cfg.HTTP.Listen, ln)
+	gh.start(s, know, mux)
+	s.goRun(s.bot.Run)
 	startMail(s, cfg.Mail)
-	s.goRun(b.Run)
-	if w := know.watcher(cfg, st, b, opts.Now, log); w != nil {
-		board.Add(w)
-		s.afterReady(w.Run)
-	}
+	startDeploys(s, cfg.ProdHash, know)
 	return g.Wait()
 }

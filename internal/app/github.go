@@ -11,35 +11,33 @@ import (
 	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/internal/ops"
-	"github.com/osbuild/ibbot/internal/store"
 )
 
 // githubParts is the GitHub relay, its receivers and the link previews.
 type githubParts struct {
-	relay *ghrelay.Relay // nil when nothing is subscribed
-	links *ghrelay.Links
 	cfg   config.GitHub
+	keep  time.Duration // retention.deliveries
+	rules ghrelay.Rules
+	links *ghrelay.Links
 }
 
-// newGitHubParts builds the link previews; the relay follows once the bot
-// exists (it posts through it).
+// newGitHubParts builds the subscription rules and the link previews from
+// the config; the relay itself is built when it starts (it posts through
+// the bot).
 func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *githubParts {
-	p := &githubParts{cfg: cfg.GitHub}
-	p.links = &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now}
-	return p
-}
-
-func (p *githubParts) newRelay(st *store.DB, b *bot.Bot, keepDeliveries time.Duration, now func() time.Time, log zerolog.Logger) {
-	if len(p.cfg.Subscriptions) > 0 || p.cfg.Webhook.Path != "" {
-		p.relay = ghrelay.NewRelay(ghrelay.RelayOptions{Store: st, Poster: b, Config: p.cfg, KeepDeliveries: keepDeliveries, Now: now,
-			Log: log.With().Str("component", "github").Logger()})
+	return &githubParts{
+		cfg: cfg.GitHub, keep: cfg.Retention.Deliveries, rules: ghrelay.NewRules(cfg.GitHub.Subscriptions),
+		links: &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now},
 	}
 }
 
-func (p *githubParts) commands(b *bot.Bot) []bot.Command {
+// relays reports whether anything is to be relayed.
+func (p *githubParts) relays() bool { return len(p.cfg.Subscriptions) > 0 || p.cfg.Webhook.Path != "" }
+
+func (p *githubParts) commands() []bot.Command {
 	cmds := []bot.Command{ghrelay.IssueCommand(p.links.GitHub, p.links)}
-	if p.relay != nil {
-		cmds = append(cmds, ghrelay.SubscriptionsCommand(p.relay.Rules(), b.ResolveRoom))
+	if p.relays() {
+		cmds = append(cmds, ghrelay.SubscriptionsCommand(p.rules, p.links.IsRoom))
 	}
 	return cmds
 }
@@ -48,8 +46,17 @@ func (p *githubParts) commands(b *bot.Bot) []bot.Command {
 // configured; the webhook on the shared listener is mounted on mux.
 func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	log := s.log.With().Str("component", "github").Logger()
-	if p.relay != nil && p.cfg.Webhook.Path != "" {
-		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: p.relay.Poke, Now: s.now,
+	s.afterReady(func(ctx context.Context) error {
+		p.resolveRooms(ctx, s.bot, log)
+		return nil
+	})
+	if !p.relays() {
+		return
+	}
+	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Rules: p.rules, Config: p.cfg,
+		KeepDeliveries: p.keep, Now: s.now, Log: log})
+	if p.cfg.Webhook.Path != "" {
+		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
 			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg)}
 		if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
 			wh.Slots = make(chan struct{}, n)
@@ -63,16 +70,9 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 			s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, p.cfg.Webhook.Listen) })
 		}
 	}
-	s.afterReady(func(ctx context.Context) error {
-		p.resolveRooms(ctx, s.bot, log)
-		return nil
-	})
-	if p.relay == nil {
-		return
-	}
-	s.afterReady(p.relay.Run)
-	if repos := p.relay.Rules().Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
-		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: p.relay.Poke, Repos: repos,
+	s.afterReady(relay.Run)
+	if repos := p.rules.Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
+		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: relay.Poke, Repos: repos,
 			Interval: p.cfg.PollInterval, Now: s.now, Log: log}
 		s.board.Add(poller)
 		s.afterReady(poller.Run)
@@ -99,6 +99,6 @@ func (p *githubParts) resolveRooms(ctx context.Context, b *bot.Bot, log zerolog.
 			log.Warn().Err(err).Str("room", room).Msg("Cannot resolve the room; its issue links get no previews")
 			continue
 		}
-		p.links.SetRoom(id, p.cfg.Rooms[room].DefaultRepo, repos)
+		p.links.SetRoom(room, id, p.cfg.Rooms[room].DefaultRepo, repos)
 	}
 }

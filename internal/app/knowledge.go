@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
@@ -97,13 +96,16 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	}, nil
 }
 
-func (k *knowledge) watcher(cfg *config.Config, store handlers.KV, poster handlers.Poster, now func() time.Time, log zerolog.Logger) *handlers.DeployWatcher {
-	if cfg.ProdHash.CheckInterval <= 0 || len(cfg.ProdHash.Rooms) == 0 {
-		return nil
+// startDeploys runs the deploy announcements when they are on.
+func startDeploys(s *services, cfg config.ProdHash, k *knowledge) {
+	if cfg.CheckInterval <= 0 || len(cfg.Rooms) == 0 {
+		return
 	}
-	return &handlers.DeployWatcher{
-		Catalog: k.catalog, Deploys: k.deploys, Compare: k.compare, Store: store, Poster: poster,
-		Rooms: cfg.ProdHash.Rooms, Interval: cfg.ProdHash.CheckInterval, MaxChanges: cfg.ProdHash.MaxChanges,
-		Log: log.With().Str("component", "deploys").Logger(), Now: now,
+	w := &handlers.DeployWatcher{
+		Catalog: k.catalog, Deploys: k.deploys, Compare: k.compare, Store: s.store, Poster: s.bot,
+		Rooms: cfg.Rooms, Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
+		Log: s.log.With().Str("component", "deploys").Logger(), Now: s.now,
 	}
+	s.board.Add(w)
+	s.afterReady(w.Run)
 }

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -17,14 +20,22 @@ import (
 // posts through, the store, where it reports (metrics, !status), the clock
 // and the group that runs it until the bot stops.
 type services struct {
-	ctx   context.Context
-	group *errgroup.Group
 	bot   *bot.Bot
 	store *store.DB
-	reg   prometheus.Registerer
+	reg   *prometheus.Registry
 	board *health.Board
 	now   func() time.Time
 	log   zerolog.Logger
+
+	ctx   context.Context
+	group *errgroup.Group
+}
+
+// begin makes the group the parts run in; it ends when ctx does or one
+// part fails.
+func (s *services) begin(ctx context.Context) *errgroup.Group {
+	s.group, s.ctx = errgroup.WithContext(ctx)
+	return s.group
 }
 
 // goRun runs fn until the bot stops.
@@ -41,4 +52,17 @@ func (s *services) afterReady(fn func(ctx context.Context) error) {
 		}
 		return fn(ctx)
 	})
+}
+
+// serveOps serves /healthz, /readyz and /metrics on ln, or on listen
+// (empty: nowhere), and returns the mux other handlers may join.
+func (s *services) serveOps(listen string, ln net.Listener) *http.ServeMux {
+	srv := ops.New(s.reg, s.bot.Ready, s.log.With().Str("component", "http").Logger())
+	switch {
+	case ln != nil:
+		s.goRun(func(ctx context.Context) error { return srv.ServeListener(ctx, ln) })
+	case listen != "":
+		s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, listen) })
+	}
+	return srv.Mux
 }
