@@ -9,9 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,7 +17,6 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/config"
-	"github.com/osbuild/ibbot/internal/backoff"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/store"
 )
@@ -55,23 +51,23 @@ type Options struct {
 type Bot struct {
 	cfg         config.Matrix
 	client      *mautrix.Client
-	kv          KV
-	queue       Queue
+	store       Store
 	router      *router
 	sender      *sender
 	metrics     *Metrics
 	log         zerolog.Logger
 	now         func() time.Time
 	shutdown    time.Duration
-	syncBackoff backoff.Policy
 
-	ready           atomic.Bool
-	encryptedWarned sync.Map
-	aliases         sync.Map // room alias -> id.RoomID
-	readyCh         chan struct{}
-	greeter         *greeter  // nil when greetings are off
-	firstStart      time.Time // when this bot (this database) first ran
-	joinRooms       []string
+	readyCh    chan struct{} // closed after the first sync
+	firstStart time.Time // when this bot (this database) first ran
+	joinRooms  []string
+
+	aliases   *aliases
+	invites   *invites
+	images    *images
+	encrypted *encryptionNotes
+	welcomer  *welcomer // nil when greetings are off
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -92,18 +88,19 @@ func New(opts Options) (*Bot, error) {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
 	b := &Bot{
-		cfg: opts.Config, client: client, kv: opts.Store, queue: opts.Store,
+		cfg: opts.Config, client: client, store: opts.Store,
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
-		syncBackoff: backoff.Policy{Min: time.Second, Max: time.Minute},
 		readyCh:     make(chan struct{}),
 		joinRooms:   opts.JoinRooms,
 	}
 	if b.joinRooms == nil {
 		b.joinRooms = opts.Config.Rooms
 	}
-	if opts.Welcome != nil && len(opts.Welcome.Rooms) > 0 {
-		b.greeter = newGreeter(*opts.Welcome)
-	}
+	b.aliases = &aliases{resolve: client.ResolveAlias}
+	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client, log: opts.Log}
+	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia, log: opts.Log}
+	b.encrypted = &encryptionNotes{kv: opts.Store, enqueue: b.enqueue, now: opts.Now, log: opts.Log}
+	b.welcomer = b.newWelcomer(opts.Welcome)
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.sender.synced = b.readyCh
 	b.sender.resolve, b.sender.join = b.resolveRoom, b.joinRoom
@@ -131,7 +128,14 @@ func addressNames(user id.UserID) []string {
 }
 
 // Ready reports whether the bot has completed its first sync.
-func (b *Bot) Ready() bool { return b.ready.Load() }
+func (b *Bot) Ready() bool {
+	select {
+	case <-b.readyCh:
+		return true
+	default:
+		return false
+	}
+}
 
 // WaitReady blocks until the first sync is done or ctx ends; features that
 // post on their own (announcements) start after it.
@@ -159,7 +163,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}
 	b.joinConfiguredRooms(ctx)
-	b.resolveWelcomeRooms(ctx)
+	if b.welcomer != nil {
+		b.welcomer.resolveRooms(ctx, b.resolveRoom)
+	}
 
 	senderCtx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSender()
@@ -174,7 +180,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer timer.Stop()
 	b.log.Info().Dur("deadline", b.shutdown).Msg("Stopping: flushing the outgoing queue")
 	<-senderDone
-	if n, err := b.queue.PendingCount(context.WithoutCancel(ctx)); err == nil && n > 0 {
+	if n, err := b.store.PendingCount(context.WithoutCancel(ctx)); err == nil && n > 0 {
 		b.log.Warn().Int("pending", n).Msg("Some messages could not be sent before the deadline; they will be sent on the next start")
 	}
 	return syncErr
@@ -196,9 +202,7 @@ func (b *Bot) joinRoom(ctx context.Context, room string) error {
 	if err != nil {
 		return err
 	}
-	if strings.HasPrefix(room, "#") {
-		b.aliases.Store(room, resp.RoomID)
-	}
+	b.aliases.remember(room, resp.RoomID)
 	b.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
 	return nil
 }
@@ -257,7 +261,7 @@ func (b *Bot) queueNotice(ctx context.Context, msg store.Outgoing, r Reply) erro
 }
 
 // Posted reports whether a message was ever queued under key.
-func (b *Bot) Posted(ctx context.Context, key string) (bool, error) { return b.queue.Known(ctx, key) }
+func (b *Bot) Posted(ctx context.Context, key string) (bool, error) { return b.store.Known(ctx, key) }
 
 // ResolveRoom turns an alias into a room id (an id is returned as is).
 func (b *Bot) ResolveRoom(ctx context.Context, room string) (id.RoomID, error) {
@@ -266,18 +270,7 @@ func (b *Bot) ResolveRoom(ctx context.Context, room string) (id.RoomID, error) {
 
 // resolveRoom turns an alias into a room id, remembering the answer.
 func (b *Bot) resolveRoom(ctx context.Context, room string) (id.RoomID, error) {
-	if !strings.HasPrefix(room, "#") {
-		return id.RoomID(room), nil
-	}
-	if v, ok := b.aliases.Load(room); ok {
-		return v.(id.RoomID), nil
-	}
-	resp, err := b.client.ResolveAlias(ctx, id.RoomAlias(room))
-	if err != nil {
-		return "", fmt.Errorf("resolving %s: %w", room, err)
-	}
-	b.aliases.Store(room, resp.RoomID)
-	return resp.RoomID, nil
+	return b.aliases.roomID(ctx, room)
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

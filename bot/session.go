@@ -100,7 +100,7 @@ func (b *Bot) login(ctx context.Context) error {
 
 func (b *Bot) loadSession(ctx context.Context) (session, error) {
 	var s session
-	raw, ok, err := b.kv.Get(ctx, kvSession)
+	raw, ok, err := b.store.Get(ctx, kvSession)
 	if err != nil || !ok {
 		return s, err
 	}
@@ -119,14 +119,14 @@ func (b *Bot) saveSession(ctx context.Context, configToken string) error {
 	if err != nil {
 		return err
 	}
-	return b.kv.Put(ctx, kvSession, string(raw))
+	return b.store.Put(ctx, kvSession, string(raw))
 }
 
 // loadFirstStart reads when this bot first ran, recording now on the very
 // first run. Events older than that are history: never answered, and joins
 // from then are not greeted.
 func (b *Bot) loadFirstStart(ctx context.Context) error {
-	raw, ok, err := b.kv.Get(ctx, kvFirstStart)
+	raw, ok, err := b.store.Get(ctx, kvFirstStart)
 	if err != nil {
 		return err
 	}
@@ -137,5 +137,5 @@ func (b *Bot) loadFirstStart(ctx context.Context) error {
 		}
 	}
 	b.firstStart = b.now()
-	return b.kv.Put(ctx, kvFirstStart, b.firstStart.UTC().Format(time.RFC3339Nano))
+	return b.store.Put(ctx, kvFirstStart, b.firstStart.UTC().Format(time.RFC3339Nano))
 }

@@ -13,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/internal/backoff"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -41,14 +42,15 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating the sync filter: %w", err)
 	}
-	since, _, err := b.kv.Get(ctx, kvSyncToken)
+	since, _, err := b.store.Get(ctx, kvSyncToken)
 	if err != nil {
 		return err
 	}
 	firstEver := since == ""
+	syncBackoff := backoff.Policy{Min: time.Second, Max: time.Minute}
 	for attempt := 0; ctx.Err() == nil; {
 		timeout := 30000
-		if firstEver || attempt > 0 || !b.ready.Load() {
+		if firstEver || attempt > 0 || !b.Ready() {
 			timeout = 0 // answer quickly when catching up
 		}
 		resp, err := b.client.FullSyncRequest(ctx, mautrix.ReqSync{Timeout: timeout, Since: since, FilterID: filter.FilterID})
@@ -59,7 +61,7 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 			if errors.Is(err, mautrix.MUnknownToken) {
 				return fmt.Errorf("the homeserver no longer accepts the bot's access token: %w", err)
 			}
-			wait := b.syncBackoff.Delay(attempt)
+			wait := syncBackoff.Delay(attempt)
 			attempt++
 			b.log.Warn().Err(err).Dur("retry_in", wait).Msg("Sync failed")
 			sleepCtx(ctx, wait)
@@ -67,11 +69,11 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 		}
 		attempt = 0
 		b.handleSync(ctx, resp, since, firstEver)
-		if err := b.kv.Put(context.WithoutCancel(ctx), kvSyncToken, resp.NextBatch); err != nil {
+		if err := b.store.Put(context.WithoutCancel(ctx), kvSyncToken, resp.NextBatch); err != nil {
 			return fmt.Errorf("saving the sync token: %w", err)
 		}
 		since, firstEver = resp.NextBatch, false
-		if !b.ready.Swap(true) {
+		if !b.Ready() {
 			close(b.readyCh)
 			b.log.Info().Msg("First sync done; ready")
 		}
@@ -83,7 +85,7 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 // very first sync of a new bot the history is only looked at, not answered.
 func (b *Bot) handleSync(ctx context.Context, resp *mautrix.RespSync, since string, firstEver bool) {
 	for roomID, room := range resp.Rooms.Invite {
-		b.handleInvite(ctx, roomID, room.State.Events)
+		b.invites.handle(ctx, roomID, room.State.Events)
 	}
 	var jobs []job
 	for roomID, room := range resp.Rooms.Join {
@@ -99,12 +101,16 @@ func (b *Bot) handleSync(ctx context.Context, resp *mautrix.RespSync, since stri
 		}
 		if !firstEver {
 			for _, evt := range events {
-				b.noteJoin(ctx, evt)
+				if b.welcomer != nil {
+					b.welcomer.noteJoin(ctx, evt)
+				}
 			}
 		}
 	}
 	b.runJobs(ctx, jobs)
-	b.flushWelcomes(ctx)
+	if b.welcomer != nil {
+		b.welcomer.flush(ctx)
+	}
 }
 
 // fillGap fetches the events a limited timeline left out, newest first,
@@ -135,7 +141,7 @@ func (b *Bot) fillGap(ctx context.Context, roomID id.RoomID, from, since string)
 // commands it has already answered.
 func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job, bool) {
 	if evt.Type == event.StateEncryption {
-		b.warnEncrypted(evt.RoomID)
+		b.encrypted.warn(evt.RoomID)
 		return job{}, false
 	}
 	if evt.Sender == b.cfg.UserID {
@@ -147,7 +153,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 	}
 	if evt.Type == event.EventEncrypted {
 		if !history && b.fresh(evt) {
-			b.explainEncrypted(ctx, evt.RoomID)
+			b.encrypted.explain(ctx, evt.RoomID)
 		}
 		return job{}, false
 	}
@@ -178,7 +184,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		log.Info().Dur("age", age).Msg("Command too old; not answering")
 		return job{}, false
 	}
-	if done, err := b.queue.Known(ctx, replyKey(evt.ID)); err != nil || done {
+	if done, err := b.store.Known(ctx, replyKey(evt.ID)); err != nil || done {
 		if err != nil {
 			log.Error().Err(err).Msg("Checking whether the command was answered failed")
 		}
@@ -195,7 +201,7 @@ func (b *Bot) confirmOwn(ctx context.Context, evt *event.Event) {
 	if !strings.HasPrefix(txn, "ibbot.") || b.sender.sending(txn) {
 		return
 	}
-	if marked, err := b.queue.MarkSentByTxn(ctx, txn, evt.ID.String(), b.now()); err != nil {
+	if marked, err := b.store.MarkSentByTxn(ctx, txn, evt.ID.String(), b.now()); err != nil {
 		b.log.Warn().Err(err).Msg("Recording an own event failed")
 	} else if marked {
 		b.log.Info().Str("event_id", evt.ID.String()).Msg("An interrupted send had gone through")
@@ -249,7 +255,7 @@ func (b *Bot) answer(ctx context.Context, j job) {
 		log.Error().Err(err).Msg("Queueing the reply failed")
 	}
 	if reply.Image != nil {
-		if err := b.postImage(ctx, "reply-image:"+j.in.EventID.String(), j.in.RoomID, reply.Image, j.in.EventID, j.in.ThreadRoot); err != nil {
+		if err := b.images.post(ctx, "reply-image:"+j.in.EventID.String(), j.in.RoomID, reply.Image, j.in.EventID, j.in.ThreadRoot); err != nil {
 			log.Error().Err(err).Msg("Posting the reply's image failed")
 		}
 	}
@@ -263,69 +269,9 @@ func (b *Bot) enqueue(ctx context.Context, key string, room id.RoomID, content *
 	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: room.String(), EventType: event.EventMessage.Type, Content: raw})
 }
 
-// handleInvite joins rooms when the inviter is allowed, and declines
-// (leaves) otherwise.
-func (b *Bot) handleInvite(ctx context.Context, roomID id.RoomID, state []*event.Event) {
-	var inviter id.UserID
-	for _, evt := range state {
-		if evt.Type == event.StateMember && evt.GetStateKey() == b.cfg.UserID.String() {
-			inviter = evt.Sender
-		}
-	}
-	log := b.log.With().Str("room_id", roomID.String()).Str("inviter", inviter.String()).Logger()
-	if !b.inviteAllowed(inviter) {
-		log.Info().Msg("Declining invite from a user not in matrix.invites.allow")
-		if _, err := b.client.LeaveRoom(ctx, roomID, &mautrix.ReqLeave{Reason: "ibbot only accepts invites from its configured users"}); err != nil {
-			log.Warn().Err(err).Msg("Declining the invite failed")
-		}
-		return
-	}
-	if _, err := b.client.JoinRoomByID(ctx, roomID); err != nil {
-		log.Warn().Err(err).Msg("Joining after an invite failed")
-		return
-	}
-	log.Info().Msg("Joined after an invite")
-}
-
-func (b *Bot) inviteAllowed(inviter id.UserID) bool {
-	for _, who := range b.cfg.Invites.Allow {
-		if id.UserID(who) == inviter || (!strings.HasPrefix(who, "@") && inviter.Homeserver() == who) {
-			return true
-		}
-	}
-	return false
-}
-
 // fresh reports whether an event is recent enough to react to: sent after
 // the bot's first start and within matrix.command_max_age.
 func (b *Bot) fresh(evt *event.Event) bool {
 	return !time.UnixMilli(evt.Timestamp).Before(b.firstStart) && eventAge(evt, b.now()) <= b.cfg.CommandMaxAge
 }
 
-// explainEncrypted tells a room, once ever, that the bot cannot read its
-// messages: someone there just wrote an encrypted one, perhaps a command,
-// and silence would look like a broken bot. The notice itself goes out
-// unencrypted, which every client shows.
-func (b *Bot) explainEncrypted(ctx context.Context, room id.RoomID) {
-	b.warnEncrypted(room)
-	key := "encrypted-room-notice:" + room.String()
-	if _, told, err := b.kv.Get(ctx, key); err != nil || told {
-		return
-	}
-	reply := TextReply("This room is end-to-end encrypted and I cannot read encrypted messages, so I do not see " +
-		"or answer commands here. Ask me in an unencrypted room.")
-	if err := b.enqueue(context.WithoutCancel(ctx), key, room, noticeContent(reply, "", "")); err != nil {
-		b.log.Error().Err(err).Str("room_id", room.String()).Msg("Queueing the note about encryption failed")
-		return
-	}
-	if err := b.kv.Put(context.WithoutCancel(ctx), key, b.now().UTC().Format(time.RFC3339)); err != nil {
-		b.log.Error().Err(err).Msg("Recording the note about encryption failed")
-	}
-}
-
-func (b *Bot) warnEncrypted(room id.RoomID) {
-	if _, seen := b.encryptedWarned.LoadOrStore(room, true); !seen {
-		b.log.Warn().Str("room_id", room.String()).
-			Msg("Room is end-to-end encrypted; ibbot cannot read it and will not answer there. Use an unencrypted room.")
-	}
-}

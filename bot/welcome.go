@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -18,9 +19,22 @@ type WelcomeOptions struct {
 	Render func(names []string, prefix string) Reply
 }
 
-// greeter welcomes each person once ever. It runs on the sync goroutine.
-type greeter struct {
-	opts    WelcomeOptions
+// welcomer greets each person who joins a welcome room once ever. It runs
+// on the sync goroutine only, so its maps need no lock. Its dependencies are
+// narrow: a key-value store (who was greeted), a queue to post through, a
+// clock, and the bot's first start (joins before it are history).
+type welcomer struct {
+	opts       WelcomeOptions
+	kv         KV
+	enqueue    func(ctx context.Context, key string, room id.RoomID, content *event.MessageEventContent) error
+	now        func() time.Time
+	firstStart func() time.Time
+	self       id.UserID
+	ignore     []id.UserID
+	maxAge     time.Duration // joins older than this (seen after downtime) are history
+	prefix     string
+	log        zerolog.Logger
+
 	rooms   map[id.RoomID]bool
 	pending map[id.RoomID][]joiner
 	sent    map[id.RoomID][]time.Time // greetings in the last minute
@@ -31,30 +45,34 @@ type joiner struct {
 	name string
 }
 
-func newGreeter(opts WelcomeOptions) *greeter {
-	return &greeter{opts: opts, rooms: map[id.RoomID]bool{}, pending: map[id.RoomID][]joiner{}, sent: map[id.RoomID][]time.Time{}}
+// newWelcomer is a welcomer for the bot; nil when greetings are off.
+func (b *Bot) newWelcomer(opts *WelcomeOptions) *welcomer {
+	if opts == nil || len(opts.Rooms) == 0 {
+		return nil
+	}
+	return &welcomer{
+		opts: *opts, kv: b.store, enqueue: b.enqueue, now: b.now, firstStart: func() time.Time { return b.firstStart },
+		self: b.cfg.UserID, ignore: b.cfg.IgnoreUsers, maxAge: b.cfg.CommandMaxAge, prefix: b.cfg.CommandPrefix, log: b.log,
+		rooms: map[id.RoomID]bool{}, pending: map[id.RoomID][]joiner{}, sent: map[id.RoomID][]time.Time{},
+	}
 }
 
-// resolveWelcomeRooms turns the configured aliases into ids once at start.
-func (b *Bot) resolveWelcomeRooms(ctx context.Context) {
-	if b.greeter == nil {
-		return
-	}
-	for _, r := range b.greeter.opts.Rooms {
-		roomID, err := b.resolveRoom(ctx, r)
+// resolveRooms turns the configured aliases into ids once at start.
+func (w *welcomer) resolveRooms(ctx context.Context, resolve func(context.Context, string) (id.RoomID, error)) {
+	for _, r := range w.opts.Rooms {
+		roomID, err := resolve(ctx, r)
 		if err != nil {
-			b.log.Warn().Err(err).Str("room", r).Msg("Cannot welcome people in a room whose alias does not resolve")
+			w.log.Warn().Err(err).Str("room", r).Msg("Cannot welcome people in a room whose alias does not resolve")
 			continue
 		}
-		b.greeter.rooms[roomID] = true
+		w.rooms[roomID] = true
 	}
 }
 
 // noteJoin remembers a newcomer to greet, if the event is a first join in
 // a welcome room by someone never greeted.
-func (b *Bot) noteJoin(ctx context.Context, evt *event.Event) {
-	g := b.greeter
-	if g == nil || !g.rooms[evt.RoomID] || evt.Type != event.StateMember || evt.GetStateKey() == b.cfg.UserID.String() {
+func (w *welcomer) noteJoin(ctx context.Context, evt *event.Event) {
+	if !w.rooms[evt.RoomID] || evt.Type != event.StateMember || evt.GetStateKey() == w.self.String() {
 		return
 	}
 	if err := evt.Content.ParseRaw(evt.Type); err != nil && !strings.Contains(err.Error(), "already parsed") {
@@ -66,22 +84,21 @@ func (b *Bot) noteJoin(ctx context.Context, evt *event.Event) {
 	}
 	// Only people who joined after the bot first came, and recently: a gap
 	// after downtime can bring back joins that are history by now.
-	joined := time.UnixMilli(evt.Timestamp)
-	if joined.Before(b.firstStart) || eventAge(evt, b.now()) > b.cfg.CommandMaxAge {
+	if time.UnixMilli(evt.Timestamp).Before(w.firstStart()) || eventAge(evt, w.now()) > w.maxAge {
 		return
 	}
 	user := id.UserID(evt.GetStateKey())
-	if slices.Contains(b.cfg.IgnoreUsers, user) || slices.ContainsFunc(g.pending[evt.RoomID], func(j joiner) bool { return j.user == user }) {
+	if slices.Contains(w.ignore, user) || slices.ContainsFunc(w.pending[evt.RoomID], func(j joiner) bool { return j.user == user }) {
 		return
 	}
-	if _, done, err := b.kv.Get(ctx, welcomeKey(user)); err != nil || done {
+	if _, done, err := w.kv.Get(ctx, welcomeKey(user)); err != nil || done {
 		return
 	}
 	name := m.Displayname
 	if name == "" {
 		name = user.Localpart()
 	}
-	g.pending[evt.RoomID] = append(g.pending[evt.RoomID], joiner{user, name})
+	w.pending[evt.RoomID] = append(w.pending[evt.RoomID], joiner{user, name})
 }
 
 func prevMembership(evt *event.Event) event.Membership {
@@ -98,19 +115,15 @@ func prevMembership(evt *event.Event) event.Membership {
 // a week; the key/value store does not).
 func welcomeKey(user id.UserID) string { return "welcomed." + user.String() }
 
-// flushWelcomes greets everyone waiting, within each room's budget: one
-// message names all who joined since the last one, so a join wave costs
-// one message, not one per person.
-func (b *Bot) flushWelcomes(ctx context.Context) {
-	g := b.greeter
-	if g == nil {
-		return
-	}
-	now := b.now()
-	for room, waiting := range g.pending {
-		recent := slices.DeleteFunc(g.sent[room], func(t time.Time) bool { return now.Sub(t) >= time.Minute })
-		g.sent[room] = recent
-		if len(waiting) == 0 || len(recent) >= g.opts.MaxPerMinute {
+// flush greets everyone waiting, within each room's budget: one message
+// names all who joined since the last one, so a join wave costs one
+// message, not one per person.
+func (w *welcomer) flush(ctx context.Context) {
+	now := w.now()
+	for room, waiting := range w.pending {
+		recent := slices.DeleteFunc(w.sent[room], func(t time.Time) bool { return now.Sub(t) >= time.Minute })
+		w.sent[room] = recent
+		if len(waiting) == 0 || len(recent) >= w.opts.MaxPerMinute {
 			continue // the next sync tries again
 		}
 		names := make([]string, len(waiting))
@@ -119,16 +132,16 @@ func (b *Bot) flushWelcomes(ctx context.Context) {
 			names[i], users[i] = j.name, j.user.String()
 		}
 		key := "welcome-message:" + room.String() + ":" + strings.Join(users, ",")
-		if err := b.enqueue(ctx, key, room, noticeContent(g.opts.Render(names, b.cfg.CommandPrefix), "", "")); err != nil {
-			b.log.Error().Err(err).Msg("Queueing a welcome failed")
+		if err := w.enqueue(ctx, key, room, noticeContent(w.opts.Render(names, w.prefix), "", "")); err != nil {
+			w.log.Error().Err(err).Msg("Queueing a welcome failed")
 			continue
 		}
 		for _, j := range waiting {
-			if err := b.kv.Put(ctx, welcomeKey(j.user), now.UTC().Format(time.RFC3339)); err != nil {
-				b.log.Error().Err(err).Msg("Remembering a welcome failed")
+			if err := w.kv.Put(ctx, welcomeKey(j.user), now.UTC().Format(time.RFC3339)); err != nil {
+				w.log.Error().Err(err).Msg("Remembering a welcome failed")
 			}
 		}
-		g.sent[room] = append(g.sent[room], now)
-		delete(g.pending, room)
+		w.sent[room] = append(w.sent[room], now)
+		delete(w.pending, room)
 	}
 }
