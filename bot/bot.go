@@ -49,18 +49,18 @@ type Options struct {
 
 // Bot is a running Matrix bot.
 type Bot struct {
-	cfg         config.Matrix
-	client      *mautrix.Client
-	store       Store
-	router      *router
-	sender      *sender
-	metrics     *Metrics
-	log         zerolog.Logger
-	now         func() time.Time
-	shutdown    time.Duration
+	cfg      config.Matrix
+	client   *mautrix.Client
+	store    Store
+	router   *router
+	sender   *sender
+	metrics  *Metrics
+	log      zerolog.Logger
+	now      func() time.Time
+	shutdown time.Duration
 
 	readyCh    chan struct{} // closed after the first sync
-	firstStart time.Time // when this bot (this database) first ran
+	firstStart time.Time     // when this bot (this database) first ran
 	joinRooms  []string
 
 	aliases   *aliases
@@ -90,8 +90,8 @@ func New(opts Options) (*Bot, error) {
 	b := &Bot{
 		cfg: opts.Config, client: client, store: opts.Store,
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
-		readyCh:     make(chan struct{}),
-		joinRooms:   opts.JoinRooms,
+		readyCh:   make(chan struct{}),
+		joinRooms: opts.JoinRooms,
 	}
 	if b.joinRooms == nil {
 		b.joinRooms = opts.Config.Rooms

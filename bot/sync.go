@@ -274,4 +274,3 @@ func (b *Bot) enqueue(ctx context.Context, key string, room id.RoomID, content *
 func (b *Bot) fresh(evt *event.Event) bool {
 	return !time.UnixMilli(evt.Timestamp).Before(b.firstStart) && eventAge(evt, b.now()) <= b.cfg.CommandMaxAge
 }
-
