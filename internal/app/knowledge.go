@@ -14,6 +14,7 @@ import (
 	"github.com/osbuild/ibbot/handlers"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/httpcache"
 	"github.com/osbuild/ibbot/internal/newcomers"
 	"github.com/osbuild/ibbot/internal/prodhash"
 )
@@ -69,7 +70,8 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	if err != nil {
 		return nil, err
 	}
-	web := &http.Client{Timeout: 20 * time.Second}
+	// One conditional-request cache for every document the sources read.
+	web := &http.Client{Timeout: 20 * time.Second, Transport: httpcache.New(nil, 32)}
 	p := cfg.ProdHash
 	diagram := prodhash.NewDiagramSource(p.SVGURL, cat, gh, web, p.CacheTTL, now)
 	sources := map[string]prodhash.Source{}

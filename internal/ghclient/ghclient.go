@@ -5,19 +5,17 @@
 package ghclient
 
 import (
-	"bytes"
-	"container/list"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/osbuild/ibbot/internal/httpcache"
 )
 
 // Options configure New.
@@ -56,7 +54,8 @@ func New(opts Options) (*github.Client, error) {
 		opts.CacheEntries = 512
 	}
 	hc := &http.Client{
-		Transport: &conditionalTransport{next: base, token: opts.Token, cache: newLRU(opts.CacheEntries), remaining: remainingGauge(opts.Metrics)},
+		Transport: httpcache.New(&authTransport{next: base, token: opts.Token, remaining: remainingGauge(opts.Metrics)},
+			opts.CacheEntries, "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Poll-Interval"),
 		Timeout:   30 * time.Second,
 	}
 	c := github.NewClient(hc)
@@ -85,96 +84,32 @@ func mustPath(raw string) string {
 	return "/"
 }
 
-// conditionalTransport adds the token and turns repeated GETs into
-// conditional requests, answering a 304 from its cache. Cached answers carry
-// X-From-Cache, which go-github reads to leave its rate-limit state alone.
-type conditionalTransport struct {
+// authTransport adds the token to requests for the API and follows the
+// rate limit GitHub reports; it sits under the cache, so it sees every
+// real answer, 304s included.
+type authTransport struct {
 	next      http.RoundTripper
 	token     string
-	cache     *lru
 	remaining prometheus.Gauge // may be nil
 }
 
-type cached struct {
-	etag, lastModified string
-	status             int
-	header             http.Header
-	body               []byte
-}
-
-// maxCachedBody keeps huge responses (25 MB webhooks, big diffs) out of memory.
-const maxCachedBody = 2 << 20
-
-func (t *conditionalTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.token != "" {
+		req = req.Clone(req.Context())
 		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
-	if req.Method != http.MethodGet {
-		return t.next.RoundTrip(req)
-	}
-	key := req.URL.String()
-	prev, hit := t.cache.get(key)
-	if hit {
-		if prev.etag != "" {
-			req.Header.Set("If-None-Match", prev.etag)
-		}
-		if prev.lastModified != "" {
-			req.Header.Set("If-Modified-Since", prev.lastModified)
-		}
-	}
 	resp, err := t.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	t.noteRateLimit(resp)
-	switch {
-	case resp.StatusCode == http.StatusNotModified && hit:
-		resp.Body.Close()
-		return prev.response(req, resp.Header), nil
-	case resp.StatusCode == http.StatusOK && (resp.Header.Get("ETag") != "" || resp.Header.Get("Last-Modified") != ""):
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxCachedBody+1))
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(body) <= maxCachedBody {
-			t.cache.put(key, &cached{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"),
-				status: resp.StatusCode, header: resp.Header.Clone(), body: body})
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	return resp, nil
-}
-
-func (t *conditionalTransport) noteRateLimit(resp *http.Response) {
-	if t.remaining == nil {
-		return
-	}
-	if n, err := strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining")); err == nil {
-		t.remaining.Set(float64(n))
-	}
-}
-
-// response rebuilds the cached answer, with the fresh rate-limit headers of
-// the 304 so callers see the current state.
-func (c *cached) response(req *http.Request, fresh http.Header) *http.Response {
-	h := c.header.Clone()
-	for _, k := range []string{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Poll-Interval", "Date"} {
-		if v := fresh.Get(k); v != "" {
-			h.Set(k, v)
+	if err == nil && t.remaining != nil {
+		if n, err := strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining")); err == nil {
+			t.remaining.Set(float64(n))
 		}
 	}
-	h.Set("X-From-Cache", "1")
-	return &http.Response{
-		Status: "200 OK", StatusCode: c.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: io.NopCloser(bytes.NewReader(c.body)), ContentLength: int64(len(c.body)), Request: req,
-	}
+	return resp, err
 }
 
 // FromCache reports whether a go-github response was answered by a 304.
 func FromCache(resp *github.Response) bool {
-	return resp != nil && resp.Response != nil && resp.Header.Get("X-From-Cache") != ""
+	return resp != nil && httpcache.FromCache(resp.Response)
 }
 
 // Explain turns a GitHub error into a sentence for the room: rate limits
@@ -195,45 +130,3 @@ func Explain(err error) string {
 	}
 }
 
-// lru is a small, locked least-recently-used map.
-type lru struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List
-	items map[string]*list.Element
-}
-
-type lruEntry struct {
-	key string
-	val *cached
-}
-
-func newLRU(max int) *lru {
-	return &lru{max: max, order: list.New(), items: make(map[string]*list.Element)}
-}
-
-func (l *lru) get(key string) (*cached, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.items[key]; ok {
-		l.order.MoveToFront(e)
-		return e.Value.(*lruEntry).val, true
-	}
-	return nil, false
-}
-
-func (l *lru) put(key string, val *cached) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.items[key]; ok {
-		e.Value.(*lruEntry).val = val
-		l.order.MoveToFront(e)
-		return
-	}
-	l.items[key] = l.order.PushFront(&lruEntry{key, val})
-	if l.order.Len() > l.max {
-		oldest := l.order.Back()
-		l.order.Remove(oldest)
-		delete(l.items, oldest.Value.(*lruEntry).key)
-	}
-}

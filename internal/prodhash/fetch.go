@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/osbuild/ibbot/internal/httpcache"
 )
 
-// document is a remote file fetched with conditional requests and kept for
-// a TTL, so warm lookups cost no network at all and refreshes cost a 304.
+// document is a remote file kept for a TTL, so warm lookups cost no
+// network at all; its client's transport (httpcache) turns each refresh
+// into a conditional request, which costs a 304 when nothing changed.
 type document struct {
 	url    string
 	header http.Header // extra request headers (auth)
@@ -21,10 +24,23 @@ type document struct {
 
 	mu           sync.Mutex
 	body         []byte
-	etag         string
 	lastModified string
 	checked      time.Time
 	version      int // increases when the body changes
+}
+
+// cachingClient is hc with the shared conditional-request cache in front
+// of its transport (unless it has one already).
+func cachingClient(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if _, ok := hc.Transport.(*httpcache.Transport); ok {
+		return hc
+	}
+	c := *hc
+	c.Transport = httpcache.New(hc.Transport, 8)
+	return &c
 }
 
 type revalidateKey struct{}
@@ -67,24 +83,12 @@ func (d *document) refresh(ctx context.Context) error {
 	for k, v := range d.header {
 		req.Header[k] = v
 	}
-	if d.body != nil {
-		if d.etag != "" {
-			req.Header.Set("If-None-Match", d.etag)
-		}
-		if d.lastModified != "" {
-			req.Header.Set("If-Modified-Since", d.lastModified)
-		}
-	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotModified && d.body != nil:
-		d.checked = d.now()
-		return nil
-	case resp.StatusCode != http.StatusOK:
+	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, d.limit+1))
@@ -97,7 +101,7 @@ func (d *document) refresh(ctx context.Context) error {
 	if string(body) != string(d.body) {
 		d.version++
 	}
-	d.body, d.etag, d.lastModified = body, resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	d.body, d.lastModified = body, resp.Header.Get("Last-Modified")
 	d.checked = d.now()
 	return nil
 }

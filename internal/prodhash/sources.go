@@ -52,7 +52,7 @@ type DiagramSource struct {
 // NewDiagramSource reads the diagram at svgURL; gh (may be nil) dates it.
 func NewDiagramSource(svgURL string, cat *catalog.Catalog, gh *github.Client, hc *http.Client, ttl time.Duration, now func() time.Time) *DiagramSource {
 	return &DiagramSource{
-		doc:     &document{url: svgURL, client: hc, ttl: ttl, now: now, limit: maxDiagramBytes},
+		doc:     &document{url: svgURL, client: cachingClient(hc), ttl: ttl, now: now, limit: maxDiagramBytes},
 		catalog: cat, gh: gh,
 	}
 }
@@ -136,7 +136,7 @@ func NewJSONSource(rawURL, field string, header http.Header, hc *http.Client, tt
 		host = u.Host
 	}
 	return &JSONSource{
-		doc:   &document{url: rawURL, header: header, client: hc, ttl: ttl, now: now, limit: 1 << 20},
+		doc:   &document{url: rawURL, header: header, client: cachingClient(hc), ttl: ttl, now: now, limit: 1 << 20},
 		field: field, name: host,
 	}
 }
