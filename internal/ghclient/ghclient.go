@@ -56,7 +56,7 @@ func New(opts Options) (*github.Client, error) {
 	hc := &http.Client{
 		Transport: httpcache.New(&authTransport{next: base, token: opts.Token, remaining: remainingGauge(opts.Metrics)},
 			opts.CacheEntries, "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset", "X-Poll-Interval"),
-		Timeout:   30 * time.Second,
+		Timeout: 30 * time.Second,
 	}
 	c := github.NewClient(hc)
 	if opts.BaseURL != "" {
@@ -129,4 +129,3 @@ func Explain(err error) string {
 		return "GitHub is not answering right now"
 	}
 }
-
