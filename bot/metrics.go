@@ -14,6 +14,9 @@ type Metrics struct {
 	// RoomUnreachable is 1 for each room whose messages wait because
 	// posting there fails.
 	RoomUnreachable *prometheus.GaugeVec
+	// SendLatency is the time from queueing a message to the homeserver
+	// taking it (rate-limit waits and retries included).
+	SendLatency prometheus.Histogram
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -40,6 +43,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Sent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ibbot_messages_sent_total", Help: "Messages delivered to the homeserver.",
 		}),
+		SendLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ibbot_send_latency_seconds", Help: "Time from queueing a message to the homeserver taking it.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
 		RoomUnreachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ibbot_room_unreachable", Help: "1 for a room the bot cannot post to now; its messages wait in the queue.",
 		}, []string{"room"}),
@@ -47,6 +54,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, kind := range []string{"rate_limited", "transient", "room", "permanent"} {
 		m.SendErrors.WithLabelValues(kind) // show zeros before the first error
 	}
-	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent, m.RoomUnreachable)
+	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent, m.RoomUnreachable, m.SendLatency)
 	return m
 }

@@ -224,6 +224,7 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 		if err == nil {
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
 			s.metrics.Sent.Inc()
+			s.metrics.SendLatency.Observe(s.now().Sub(msg.CreatedAt).Seconds())
 			s.rooms.ok(queuedFor, s.now())
 			log.Debug().Str("event_id", resp.EventID.String()).Msg("Sent")
 			return true

@@ -1,6 +1,10 @@
 package mail
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics tell the operator what the mail relay does: whether the IMAP
 // connection is up, when it last looked for mail, and what became of
@@ -9,7 +13,20 @@ type Metrics struct {
 	Mails     *prometheus.CounterVec
 	Connected prometheus.Gauge
 	LastCheck prometheus.Gauge
+	// Stages times a mail's way through the relay, per stage: from the
+	// server's word of new mail (EXISTS during IDLE) to the mail listed
+	// and to its body read, then parsing, then queueing its messages. The
+	// queue's own latency to the room is ibbot_send_latency_seconds.
+	Stages *prometheus.HistogramVec
 }
+
+// Stages of a mail, the values of the stage label.
+const (
+	stageListed  = "heard_to_listed"
+	stageFetched = "heard_to_fetched"
+	stageParsed  = "parse"
+	stageQueued  = "queue"
+)
 
 // Outcomes of a mail, the values of the outcome label.
 const (
@@ -34,9 +51,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LastCheck: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ibbot_mail_last_check_timestamp_seconds", Help: "When the mailbox was last read to the end.",
 		}),
+		Stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ibbot_mail_stage_seconds", Help: "Time a mail spends per stage: heard_to_listed and heard_to_fetched (from the server's EXISTS), parse, queue.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"stage"}),
 	}
-	reg.MustRegister(m.Mails, m.Connected, m.LastCheck)
+	reg.MustRegister(m.Mails, m.Connected, m.LastCheck, m.Stages)
 	return m
+}
+
+// stage records how long a stage took; since the server's word for the
+// heard_* stages (nothing when the mail was found without one).
+func (m *Metrics) stage(name string, since time.Time) {
+	if m != nil && !since.IsZero() {
+		m.Stages.WithLabelValues(name).Observe(time.Since(since).Seconds())
+	}
 }
 
 func (m *Metrics) mail(outcome string) {

@@ -50,7 +50,9 @@ type Relay struct {
 // (another list, a list-manager notice, a bounce, a digest, spam) is
 // logged and skipped; only a failure to store or post is an error.
 func (r *Relay) Handle(ctx context.Context, raw []byte) error {
+	parsing := time.Now()
 	m, err := Parse(raw, Limits{MaxMailBytes: r.Config.MaxMailBytes, MaxBodyChars: 20000})
+	r.Metrics.stage(stageParsed, parsing)
 	if err != nil {
 		r.Log.Warn().Err(err).Msg("Skipping a mail that cannot be read")
 		r.Metrics.mail(outcomeUnreadable)
@@ -79,7 +81,7 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 	// Post first, record after: a crash or a failed post in between leaves
 	// the mail unrecorded, so the retry posts it again under the same keys
 	// (which the outbox deduplicates) instead of taking it for a duplicate.
-	outcome := outcomeThread
+	outcome, queueing := outcomeThread, time.Now()
 	if root == m.MessageID {
 		err = r.postRoot(ctx, m)
 	} else {
@@ -96,6 +98,7 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 	if _, err := r.Store.AddMail(ctx, row); err != nil {
 		return err
 	}
+	r.Metrics.stage(stageQueued, queueing)
 	r.Metrics.mail(outcome)
 	return nil
 }

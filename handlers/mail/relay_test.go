@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/bot"
@@ -399,6 +400,31 @@ func TestWatcherReportsItsConnection(t *testing.T) {
 	e.stop()
 	if up := testutil.ToFloat64(m.Connected); up != 0 {
 		t.Errorf("ibbot_mail_connected = %v after the watcher stopped, want 0", up)
+	}
+}
+
+// TestStagesAreTimed: /metrics shows how long a mail spent in each stage,
+// from the server's EXISTS to the bot's queue.
+func TestStagesAreTimed(t *testing.T) {
+	e := newMailEnv(t)
+	reg := prometheus.NewRegistry()
+	e.relay.Metrics = NewMetrics(reg)
+	e.start(t)
+	waitUntil(t, "the watcher to look", func() bool { return testutil.ToFloat64(e.relay.Metrics.LastCheck) > 0 })
+	if err := e.imap.Append(listPost(1, "Hello.")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the mail", func() bool { return len(e.rec.All()) == 1 })
+	e.stop()
+	for _, stage := range []string{stageListed, stageFetched, stageParsed, stageQueued} {
+		if n := testutil.CollectAndCount(e.relay.Metrics.Stages.WithLabelValues(stage).(prometheus.Histogram)); n != 1 {
+			t.Errorf("stage %s not timed", stage)
+		}
+		h := &dto.Metric{}
+		e.relay.Metrics.Stages.WithLabelValues(stage).(prometheus.Histogram).Write(h)
+		if h.GetHistogram().GetSampleCount() != 1 {
+			t.Errorf("stage %s timed %d times, want once", stage, h.GetHistogram().GetSampleCount())
+		}
 	}
 }
 

@@ -190,12 +190,14 @@ func (w *Watcher) session(ctx context.Context) error {
 	w.Metrics.connected(true)
 	defer w.Metrics.connected(false)
 	healthy := false
+	var heard time.Time // when the server last said there is new mail
 	for {
-		if err := w.fetchNew(ctx, c, guard, &pos); err != nil {
+		if err := w.fetchNew(ctx, c, guard, &pos, heard); err != nil {
 			return err
 		}
 		w.checked()
-		if err := w.wait(ctx, c, newMail); err != nil {
+		var err error
+		if heard, err = w.wait(ctx, c, newMail); err != nil {
 			if healthy {
 				return fmt.Errorf("%w: %v", errHealthy, err)
 			}
@@ -293,11 +295,14 @@ type pending struct {
 // fetchNew relays every message with a UID above the last handled one, in
 // UID order, until no more arrive. It lists them cheaply (UID and date),
 // then reads the bodies in batches.
-func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position) error {
+func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position, heard time.Time) error {
 	for {
 		list, err := w.listNew(ctx, c, guard, pos.LastUID)
 		if err != nil {
 			return err
+		}
+		if len(list) > 0 {
+			w.Metrics.stage(stageListed, heard)
 		}
 		if len(list) == 0 {
 			if !pos.SkipBefore.IsZero() {
@@ -307,7 +312,7 @@ func (w *Watcher) fetchNew(ctx context.Context, c *imapclient.Client, guard *clo
 			return nil
 		}
 		for batch := range slices.Chunk(list, fetchBatch) {
-			if err := w.relayBatch(ctx, c, guard, pos, batch); err != nil {
+			if err := w.relayBatch(ctx, c, guard, pos, batch, heard); err != nil {
 				return err
 			}
 		}
@@ -337,7 +342,7 @@ func (w *Watcher) listNew(ctx context.Context, c *imapclient.Client, guard *clos
 // mail size each: BODY.PEEK[]<0.max>) and relays them in UID order,
 // storing the position after each. Mail older than a resync's SkipBefore
 // was handled under the old UIDVALIDITY and is not even downloaded.
-func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position, batch []pending) error {
+func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *closeGuard, pos *position, batch []pending, heard time.Time) error {
 	var set imap.UIDSet
 	for _, m := range batch {
 		if !m.date.Before(pos.SkipBefore) {
@@ -354,6 +359,7 @@ func (w *Watcher) relayBatch(ctx context.Context, c *imapclient.Client, guard *c
 		for _, m := range msgs {
 			bodies[m.UID] = m.FindBodySection(section)
 		}
+		w.Metrics.stage(stageFetched, heard)
 	}
 	for _, m := range batch {
 		if ctx.Err() != nil {
@@ -415,40 +421,49 @@ func (w *Watcher) fetch(ctx context.Context, c *imapclient.Client, guard *closeG
 }
 
 // wait returns when new mail may have arrived: IDLE until the server says
-// EXISTS, or at most NoopInterval, after which a NOOP proves the link is
-// alive; without IDLE, a poll interval.
-func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, newMail chan struct{}) error {
+// EXISTS (heard is then when it did), or at most NoopInterval, after which
+// a NOOP proves the link is alive; without IDLE, a poll interval.
+//
+// When ibbot hears of a mail is Dovecot's choice: an IDLE session is told
+// of a change 0.5 s after the server notices it (NOTIFY_DELAY_MSECS, to
+// batch changes), counted from the first change noticed. A session whose
+// timer an unrelated change (another client's index update) had already
+// started hears sooner; no IDLE client can do better without polling.
+func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, newMail chan struct{}) (heard time.Time, err error) {
 	if !c.Caps().Has(imap.CapIdle) {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return heard, ctx.Err()
 		case <-time.After(w.Config.PollInterval):
 		}
-		return w.noop(c)
+		return heard, w.noop(c)
 	}
 	idle, err := c.Idle()
 	if err != nil {
-		return fmt.Errorf("IDLE: %w", err)
+		return heard, fmt.Errorf("IDLE: %w", err)
 	}
 	timer := time.NewTimer(w.Config.NoopInterval)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
 	case <-newMail:
+		heard = time.Now()
 	case <-timer.C:
 	case <-c.Closed():
-		return errors.New("the server closed the connection")
+		return heard, errors.New("the server closed the connection")
 	}
 	if err := idle.Close(); err != nil {
-		return fmt.Errorf("ending IDLE: %w", err)
+		return heard, fmt.Errorf("ending IDLE: %w", err)
 	}
 	if err := idle.Wait(); err != nil {
-		return fmt.Errorf("IDLE: %w", err)
+		return heard, fmt.Errorf("IDLE: %w", err)
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	if ctx.Err() != nil || !heard.IsZero() {
+		// New mail: the FETCH that follows proves the link as well as a
+		// NOOP would, one round trip sooner.
+		return heard, ctx.Err()
 	}
-	return w.noop(c)
+	return heard, w.noop(c)
 }
 
 // noop proves the connection alive within a deadline; a dead TCP link

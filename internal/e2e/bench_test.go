@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -238,7 +241,9 @@ func BenchmarkWebhookToRoom(b *testing.B) {
 }
 
 // BenchmarkMailToRoom measures from an IMAP APPEND to Dovecot to the room
-// member seeing the notice, over 100 mails.
+// member seeing the notice, over 100 mails, next to the floor: a plain
+// IMAP client in IDLE on the same mailbox hearing EXISTS for the same
+// mails. It also reports the bot's per-stage times from /metrics.
 // Run: go test ./internal/e2e -run '^$' -bench MailToRoom -benchtime 1x
 func BenchmarkMailToRoom(b *testing.B) {
 	n := 100
@@ -247,24 +252,120 @@ func BenchmarkMailToRoom(b *testing.B) {
 	}
 	d := needDovecot(b)
 	s := newStack(b)
+	port := freeTCPPort(b)
 	cfg := s.config(s.hs.URL)
 	cfg.Log.Level = "warn"
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
 	cfg.Mail = mailConfig(d, s.room.String())
 	startBot(b, cfg)
-	var lat []time.Duration
+	floor := newIdleClient(b, d)
+	var lat, idle []time.Duration
 	for i := range n + 5 {
 		subject := fmt.Sprintf("latency %d", i)
 		start := time.Now()
 		if err := d.Append(listMail(fmt.Sprintf("lat-%d@example.com", i), subject, "", mailList)); err != nil {
 			b.Fatal(err)
 		}
+		heard := floor.waitExists(b, uint32(i+1))
 		s.human.MustWait(b, wait, subject, threadRootAbout(subject))
 		if i >= 5 {
-			lat = append(lat, time.Since(start))
+			lat, idle = append(lat, time.Since(start)), append(idle, heard.Sub(start))
 		}
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(percentile(lat, 0.5)), "p50-ms")
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
-	b.Logf("IMAP APPEND to room, %d mails: p50 %s, p99 %s", n, percentile(lat, 0.5), percentile(lat, 0.99))
+	b.ReportMetric(ms(percentile(idle, 0.5)), "idle-floor-p50-ms")
+	b.ReportMetric(ms(percentile(idle, 0.99)), "idle-floor-p99-ms")
+	b.Logf("IMAP APPEND to room, %d mails: p50 %s, p99 %s; a plain IDLE client hears EXISTS p50 %s, p99 %s",
+		n, percentile(lat, 0.5), percentile(lat, 0.99), percentile(idle, 0.5), percentile(idle, 0.99))
+	b.Logf("per stage (mean):%s", stageMeans(b, fmt.Sprintf("http://127.0.0.1:%d/metrics", port)))
+}
+
+// idleClient is a plain IMAP client in IDLE, the floor any client has.
+type idleClient struct {
+	exists chan existsAt
+}
+
+type existsAt struct {
+	n  uint32
+	at time.Time
+}
+
+func newIdleClient(b *testing.B, d *testenv.Dovecot) *idleClient {
+	ic := &idleClient{exists: make(chan existsAt, 1000)}
+	c, err := imapclient.DialInsecure(d.Address, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{Mailbox: func(m *imapclient.UnilateralDataMailbox) {
+			if m.NumMessages != nil {
+				ic.exists <- existsAt{*m.NumMessages, time.Now()}
+			}
+		}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	if err := c.Login(d.Username, d.Password).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Idle(); err != nil {
+		b.Fatal(err)
+	}
+	return ic
+}
+
+// waitExists returns when the server told the client of message n.
+func (ic *idleClient) waitExists(b *testing.B, n uint32) time.Time {
+	timeout := time.After(wait)
+	for {
+		select {
+		case e := <-ic.exists:
+			if e.n >= n {
+				return e.at
+			}
+		case <-timeout:
+			b.Fatalf("the IDLE client never heard of message %d", n)
+		}
+	}
+}
+
+// stageMeans reads the bot's stage histograms from /metrics.
+func stageMeans(b *testing.B, url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	sums, counts := map[string]float64{}, map[string]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		for _, kind := range []string{"_sum", "_count"} {
+			for _, name := range []string{"ibbot_mail_stage_seconds" + kind + "{stage=\"", "ibbot_send_latency_seconds" + kind + " "} {
+				rest, ok := strings.CutPrefix(line, name)
+				if !ok {
+					continue
+				}
+				stage, value := "send", rest
+				if strings.Contains(name, "{") {
+					stage, value, _ = strings.Cut(rest, "\"} ")
+				}
+				v, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+				if kind == "_sum" {
+					sums[stage] = v
+				} else {
+					counts[stage] = v
+				}
+			}
+		}
+	}
+	var out strings.Builder
+	for _, stage := range []string{"heard_to_listed", "heard_to_fetched", "parse", "queue", "send"} {
+		if counts[stage] > 0 {
+			fmt.Fprintf(&out, " %s %.2f ms (%d);", stage, 1000*sums[stage]/counts[stage], int(counts[stage]))
+		}
+	}
+	return out.String()
 }
