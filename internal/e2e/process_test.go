@@ -74,7 +74,7 @@ type botProcess struct {
 func startProcess(t testing.TB, s *stack, logLevel string, extraYAML ...string) *botProcess {
 	t.Helper()
 	port := freeTCPPort(t)
-	conf := fmt.Sprintf(`matrix:
+	return launch(t, s, port, fmt.Sprintf(`matrix:
   homeserver: %s
   user_id: %q
   rooms: [%q]
@@ -87,7 +87,12 @@ http:
 log:
   level: %s
   format: json
-%s`, s.hs.URL, s.botUser.UserID, s.room, s.dbPath, s.github.URL, s.github.DiagramURL(), port, logLevel, strings.Join(extraYAML, "\n"))
+%s`, s.hs.URL, s.botUser.UserID, s.room, s.dbPath, s.github.URL, s.github.DiagramURL(), port, logLevel, strings.Join(extraYAML, "\n")))
+}
+
+// launch runs `ibbot run` on conf, whose http.listen is on port.
+func launch(t testing.TB, s *stack, port int, conf string) *botProcess {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "ibbot.yaml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
