@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,6 +81,8 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(mailDrain.Seconds()/mailFloor.Seconds(), "mail-drain/floor")
 	b.ReportMetric(float64(idleRSS)/1024, "idle-rss-MB")
 	b.ReportMetric(float64(max(hookRSS, mailRSS))/1024, "peak-rss-MB")
+	p.cmd.Process.Signal(syscall.SIGTERM) // a clean stop (and a profile written, when asked for)
+	<-p.exited
 	b.Logf("%d rooms, %d repos; floor: a plain client sends %.0f msg/s", rooms, rooms*reposPerRoom, floorRate)
 	b.Logf("%d webhooks: all answered in %s, drained in %s (floor %s, ratio %.2f)",
 		webhooks, accepted.Round(time.Millisecond), hookDrain.Round(time.Millisecond), hookFloor.Round(time.Millisecond), hookDrain.Seconds()/hookFloor.Seconds())
@@ -210,7 +213,7 @@ func waitSent(b *testing.B, p *botProcess, n int) {
 		if time.Now().After(deadline) {
 			b.Fatalf("only %d of %d messages sent after 10 minutes", sentTotal(b, p), n)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // /metrics costs the bot CPU too
 	}
 }
 

@@ -23,7 +23,7 @@ type MailRow struct {
 // mail was never handled.
 func (s *DB) MailRoot(ctx context.Context, messageID string) (string, bool, error) {
 	var root string
-	err := s.db.QueryRowContext(ctx, `SELECT root_id FROM mail_messages WHERE message_id = $1`, messageID).Scan(&root)
+	err := s.queryRow(ctx, `SELECT root_id FROM mail_messages WHERE message_id = $1`, messageID).Scan(&root)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -35,7 +35,7 @@ func (s *DB) MailRoot(ctx context.Context, messageID string) (string, bool, erro
 func (s *DB) MailThread(ctx context.Context, rootID string) (MailRow, bool, error) {
 	var r MailRow
 	var at int64
-	err := s.db.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, excerpt, attachments FROM mail_messages WHERE message_id = $1`, rootID).
 		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.Excerpt, &r.Attachments)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -81,7 +81,7 @@ func (s *DB) MailThreads(ctx context.Context, words string, limit int) ([]MailRo
 	}
 	query += fmt.Sprintf(` ORDER BY sent_at DESC LIMIT $%d`, len(args)+1)
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ const (
 // is a kept relation (an anchor posted long ago); it reports whether msg
 // was added.
 func (s *DB) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id, anchor)
 		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM relations WHERE key = $10)
 		 ON CONFLICT (key) DO NOTHING`,
@@ -68,7 +68,7 @@ func boolInt(b bool) int {
 // relation.
 func (s *DB) Known(ctx context.Context, key string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT 1 FROM outbox WHERE key = $1 UNION ALL SELECT 1 FROM relations WHERE key = $2`, key, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -91,7 +91,7 @@ func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing
 		}
 		query += ` AND room_id NOT IN (` + strings.Join(marks, ", ") + `)`
 	}
-	rows, err := s.db.QueryContext(ctx, query+fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit)...)
+	rows, err := s.query(ctx, query+fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +120,14 @@ func scanOutgoing(rows *sql.Rows) (Outgoing, error) {
 // PendingIn counts the messages waiting for one room.
 func (s *DB) PendingIn(ctx context.Context, room string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND room_id = $1`, room).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND room_id = $1`, room).Scan(&n)
 	return n, err
 }
 
 // Failed returns the latest messages the homeserver refused for good,
 // newest first, with the reason in LastError.
 func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
 		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT $1`, limit)
 	if err != nil {
@@ -148,13 +148,13 @@ func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
 // PendingCount is the depth of the queue.
 func (s *DB) PendingCount(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending'`).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending'`).Scan(&n)
 	return n, err
 }
 
 // MarkSent records that the message was posted as eventID.
 func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`UPDATE outbox SET state = 'sent', event_id = $1, done_at = $2 WHERE id = $3`,
 		eventID, at.UnixMilli(), id)
 	return err
@@ -163,7 +163,7 @@ func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Tim
 // MarkAttempt records an attempt before it is made (so a crash during it
 // is known at the next start) and why the previous one failed.
 func (s *DB) MarkAttempt(ctx context.Context, id int64, reason string) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2`, reason, id)
 	return err
 }
@@ -171,7 +171,7 @@ func (s *DB) MarkAttempt(ctx context.Context, id int64, reason string) error {
 // MarkFailed takes the message out of the queue for good, keeping it (and
 // the reason) for the operator to see.
 func (s *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`UPDATE outbox SET state = 'failed', last_error = $1, done_at = $2 WHERE id = $3`,
 		reason, at.UnixMilli(), id)
 	return err
@@ -182,7 +182,7 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, reason string, at time.Ti
 // while it is not sent.
 func (s *DB) EventID(ctx context.Context, key string) (string, error) {
 	var evt string
-	err := s.db.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT event_id FROM outbox WHERE key = $1 UNION ALL SELECT event_id FROM relations WHERE key = $2`, key, key).Scan(&evt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
@@ -244,7 +244,7 @@ func (s *DB) PruneDone(ctx context.Context, now time.Time, r Retention) (int64, 
 // MarkSentByTxn records that the pending message sent with txnID is in the
 // room as eventID (seen in the bot's own sync); it reports whether one was.
 func (s *DB) MarkSentByTxn(ctx context.Context, txnID, eventID string, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.exec(ctx,
 		`UPDATE outbox SET state = 'sent', event_id = $1, done_at = $2 WHERE txn_id = $3 AND state = 'pending'`,
 		eventID, at.UnixMilli(), txnID)
 	if err != nil {

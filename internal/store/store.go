@@ -46,6 +46,7 @@ var (
 type DB struct {
 	db      *sql.DB
 	dialect dialect
+	stmts   statements
 }
 
 // Open opens the database named in the config: a postgres:// or
@@ -124,7 +125,10 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.closeStatements()
+	return s.db.Close()
+}
 
 func (s *DB) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
@@ -202,7 +206,7 @@ func migrationSteps(d dialect) ([]migration, error) {
 // Get returns the value stored under key, and false when there is none.
 func (s *DB) Get(ctx context.Context, key string) (string, bool, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = $1`, key).Scan(&v)
+	err := s.queryRow(ctx, `SELECT value FROM kv WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -211,7 +215,7 @@ func (s *DB) Get(ctx context.Context, key string) (string, bool, error) {
 
 // Put stores value under key, replacing any earlier value.
 func (s *DB) Put(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.exec(ctx,
 		`INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
