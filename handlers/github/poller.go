@@ -23,6 +23,12 @@ import (
 // for the relay, beside GitHub's deliveries.
 const PollEvent = "ibbot.poll"
 
+// CacheEntriesFor is how many answers the shared client's conditional
+// cache must hold for polling repos repositories: an issues and a releases
+// list each. A cache smaller than one cycle evicts every answer before it
+// is asked for again, and each idle poll costs a full request.
+func CacheEntriesFor(repos int) int { return 2 * repos }
+
 // PollStore is what the poller keeps: where each repository's polling
 // stands, and what it found, recorded for the relay.
 type PollStore interface {

@@ -19,7 +19,7 @@ import (
 
 func newPoller(t *testing.T, e *relayEnv, fake *testenv.GitHub, repos []string) *Poller {
 	t.Helper()
-	c, err := ghclient.New(ghclient.Options{BaseURL: fake.URL})
+	c, err := ghclient.New(ghclient.Options{BaseURL: fake.URL, CacheEntries: 512 + CacheEntriesFor(len(repos))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,4 +211,28 @@ func (e *relayEnv) poll(t *testing.T, p *Poller) {
 	if err := e.relay.step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkIdlePollCycle300 times one idle polling cycle over 300
+// repositories and reports what it costs against GitHub's rate limit.
+// Run: go test ./handlers/github -run '^$' -bench IdlePoll
+func BenchmarkIdlePollCycle300(b *testing.B) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	var repos []string
+	for i := range 300 {
+		repos = append(repos, fmt.Sprintf("osbuild/repo%03d", i))
+	}
+	t := &testing.T{}
+	e := newRelayEnv(t, sub(func(s *config.Subscription) { s.Repos = repos }))
+	p := newPoller(t, e, fake, repos)
+	p.Cycle(context.Background())
+	counted, notModified := len(fake.Requests()), fake.NotModified()
+	b.ResetTimer()
+	for range b.N {
+		p.Cycle(context.Background())
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(fake.Requests())-counted)/float64(b.N), "rate-limit-points/cycle")
+	b.ReportMetric(float64(fake.NotModified()-notModified)/float64(b.N), "304s/cycle")
 }

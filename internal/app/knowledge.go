@@ -12,6 +12,7 @@ import (
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
+	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/httpcache"
@@ -66,7 +67,11 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	if err != nil {
 		return nil, err
 	}
-	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL, Metrics: reg})
+	// The cache holds a whole polling cycle besides the commands' answers
+	// (the scale benchmark found 300 repositories thrashing a fixed 512).
+	polled := len(ghrelay.NewRules(cfg.GitHub.Subscriptions).Repos())
+	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL, Metrics: reg,
+		CacheEntries: 512 + ghrelay.CacheEntriesFor(polled)})
 	if err != nil {
 		return nil, err
 	}

@@ -75,9 +75,12 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	}
 	defer human.StopSync()
 
-	// GitHub and the diagram, offline: recorded real responses on loopback.
+	// GitHub and the diagram, offline, on loopback: the real diagram, and
+	// made-up data shaped like Image Builder's (see osbuild.go).
 	gh := testenv.NewGitHub()
 	defer gh.Close()
+	gh.SetDiagram(fixtures.Read(fixtures.DiagramNewest), time.Now().Add(-20*time.Hour))
+	serveImageBuilderData(gh, time.Now())
 	// The list's mailbox: go-imap's in-process IMAP server.
 	mailbox, err := testenv.StartMemIMAP()
 	if err != nil {
@@ -123,6 +126,14 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	if err := showMail(ctx, out, human, mailbox); err != nil {
 		return err
 	}
+	for _, line := range []string{"!ml", "!status"} {
+		if err := exchange(ctx, out, human, room, line); err != nil {
+			return err
+		}
+	}
+	if err := showWelcome(ctx, out, hs, human, room); err != nil {
+		return err
+	}
 	if !opts.Keep {
 		return nil
 	}
@@ -159,8 +170,8 @@ func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string
 	cfg.GitHub.AggregationWindow = 500 * time.Millisecond
 	cfg.GitHub.DigestInterval = 2 * time.Second
 	cfg.GitHub.PollInterval = 0
-	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"Codertocat/*"}, Events: config.DefaultEvents, Bots: config.BotsDigest, Drafts: config.DraftsHide}}
-	cfg.GitHub.Rooms = map[string]config.GitHubRoom{room.String(): {DefaultRepo: "Codertocat/Hello-World"}}
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents, Bots: config.BotsDigest, Drafts: config.DraftsHide}}
+	cfg.GitHub.Rooms = map[string]config.GitHubRoom{room.String(): {DefaultRepo: demoRepo}}
 	return &cfg
 }
 
@@ -234,6 +245,25 @@ func showDeploy(ctx context.Context, out io.Writer, human *testenv.User, gh *tes
 	}
 	fmt.Fprintf(out, "%s: %s\n", ann.Sender.Localpart(), indentBody(ann))
 	return nil
+}
+
+// showWelcome has a newcomer join the room; the bot greets them once.
+func showWelcome(ctx context.Context, out io.Writer, hs *testenv.Dendrite, human *testenv.User, room id.RoomID) error {
+	fmt.Fprintln(out, "\n(a newcomer joins the room)")
+	newcomer, err := hs.Register(ctx, "newcomer", "newcomer-demo-password")
+	if err != nil {
+		return err
+	}
+	if _, err := newcomer.JoinRoomByID(ctx, room); err != nil {
+		return err
+	}
+	return printNext(ctx, out, human, func(e *event.Event) bool {
+		return isNotice(e) && strings.Contains(testenv.Body(e), "newcomer") && strings.Contains(testenv.Body(e), "elcome")
+	})
+}
+
+func isNotice(e *event.Event) bool {
+	return e.Type == event.EventMessage && e.Content.AsMessage().MsgType == event.MsgNotice
 }
 
 func indentBody(e *event.Event) string {

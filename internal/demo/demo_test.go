@@ -21,19 +21,30 @@ func TestDemoTranscript(t *testing.T) {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	transcript := out.String()
+	for _, unwanted := range []string{"Codertocat", "octokit", "2012-", "KeyRemap4MacBook"} {
+		if strings.Contains(transcript, unwanted) {
+			t.Errorf("the demo shows %q, data of another project:\n%s", unwanted, transcript)
+		}
+	}
 	for _, want := range []string{
 		"demo: !help", "`!ping`: check that the bot is alive",
 		"demo: !ping", "ibbot: pong (processed in",
 		"demo: !hsah composer", "unknown command `!hsah`: did you mean `!hash`?",
 		"demo: ibbot: version", "ibbot: ibbot ",
-		"demo: !hash composer", "image-builder-composer runs 0e2daa2",
+		"demo: !hash composer", "image-builder-composer runs 0e2daa2", "worker: retry uploads to AWS on throttling",
+		"2 commits behind main", "cloudapi: accept a GCE image family", "as of", "(20 hours ago)",
 		"[image architecture.png, 1520x", "demo: !contribute frontend", "npm ci",
+		"osbuild/image-builder-frontend#2931", "Wizard: keep the selected architecture",
 		"image-builder-composer deployed: 0e2daa2", "→ 4f3c2b1",
-		"Codertocat/Hello-World#1 Spelling error in the README file", "(edits its message) Codertocat/Hello-World#2", "merged",
-		"dependency update", "bump golang.org/x/net from 0.40.0 to 0.41.0", "bump golang.org/x/net from 0.41.0 to 0.42.0",
-		"demo: the bug in #1 again?",
+		"osbuild/image-builder-frontend#2980 Image type list hides WSL on aarch64", "issue by newcomer-ana",
+		"(edits its message) osbuild/image-builder-frontend#2981 Wizard: offer WSL for aarch64", "merged",
+		"dependency update", "bump @patternfly/react-core from 6.1.0 to 6.2.0", "bump @patternfly/react-core from 6.2.0 to 6.3.0",
+		"demo: the bug in #2980 again?",
 		"✉ Building RHEL 10 images for Azure — Ana Silva", "(in its thread) ibbot: Ondrej Novak: Yes: image-builder build vhd",
 		"(in its thread) ibbot: Ana Silva: That worked, thank you!",
+		"demo: !ml", "Building RHEL 10 images for Azure — Ana Silva", "2 replies",
+		"demo: !status", "✓ mail: watching INBOX", "✓ sending",
+		"(a newcomer joins the room)", "newcomer",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)

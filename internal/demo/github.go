@@ -21,19 +21,19 @@ const demoWebhookSecret = "demo-webhook-secret"
 // requests (a digest), then a message with an issue link.
 func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, gh *testenv.GitHub, hook string) error {
 	fmt.Fprintln(out, "\n(GitHub delivers webhooks: an issue, a pull request, its merge, two dependabot PRs)")
-	issue := testenv.FreshDelivery("issues.opened.payload.json", nil)
-	pr := testenv.FreshDelivery("pull_request.opened.payload.json", nil)
-	merged := testenv.FreshDelivery("pull_request.closed.payload.json", func(o map[string]any) {
+	issue := imageBuilderDelivery("issues.opened.payload.json", 2980, "Image type list hides WSL on aarch64", "newcomer-ana", nil)
+	pr := imageBuilderDelivery("pull_request.opened.payload.json", 2981, "Wizard: offer WSL for aarch64", "dev-luis", nil)
+	merged := imageBuilderDelivery("pull_request.closed.payload.json", 2981, "Wizard: offer WSL for aarch64", "dev-luis", func(o map[string]any) {
 		o["merged"], o["merged_at"] = true, time.Now().UTC().Format(time.RFC3339)
 	})
-	gh.SetIssues("Codertocat/Hello-World", testenv.ItemOf(issue))
+	gh.SetIssues(demoRepo, testenv.ItemOf(issue))
 	steps := []struct {
 		event, id string
 		body      []byte
 		show      func(*event.Event) bool
 	}{
-		{"issues", "demo-1", issue, rootOf("Codertocat/Hello-World#1 ")},
-		{"pull_request", "demo-2", pr, rootOf("Codertocat/Hello-World#2 ")},
+		{"issues", "demo-1", issue, rootOf(demoRepo + "#2980 ")},
+		{"pull_request", "demo-2", pr, rootOf(demoRepo + "#2981 ")},
 		{"pull_request", "demo-3", merged, func(e *event.Event) bool {
 			rel := e.Content.AsMessage().RelatesTo
 			return rel != nil && rel.Type == event.RelReplace
@@ -47,21 +47,20 @@ func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id
 			return err
 		}
 	}
-	for i, n := range []int{31, 32} {
-		bump := testenv.FreshDelivery("pull_request.opened.payload.json", func(o map[string]any) {
-			o["number"], o["title"] = n, fmt.Sprintf("build(deps): bump golang.org/x/net from 0.%d.0 to 0.%d.0", 40+i, 41+i)
-			o["html_url"] = fmt.Sprintf("https://github.com/Codertocat/Hello-World/pull/%d", n)
-			o["user"].(map[string]any)["login"], o["user"].(map[string]any)["type"] = "dependabot[bot]", "Bot"
+	for i, n := range []int{2990, 2991} {
+		title := fmt.Sprintf("build(deps): bump @patternfly/react-core from 6.%d.0 to 6.%d.0", 1+i, 2+i)
+		bump := imageBuilderDelivery("pull_request.opened.payload.json", n, title, "dependabot[bot]", func(o map[string]any) {
+			o["user"].(map[string]any)["type"] = "Bot"
 		})
 		if err := deliver(ctx, hook, "pull_request", fmt.Sprintf("demo-bump-%d", n), bump); err != nil {
 			return err
 		}
 	}
-	if err := printDigests(ctx, out, human, "#31", "#32"); err != nil {
+	if err := printDigests(ctx, out, human, "#2990", "#2991"); err != nil {
 		return err
 	}
 	fmt.Fprintln(out)
-	return exchange(ctx, out, human, room, "the bug in #1 again?")
+	return exchange(ctx, out, human, room, "the bug in #2980 again?")
 }
 
 func deliver(ctx context.Context, hook, ev, deliveryID string, body []byte) error {

@@ -31,6 +31,11 @@ type GitHub struct {
 	diagramAt time.Time
 	ahead     map[string]int  // repo -> commits the default branch is ahead
 	older     map[string]bool // repo@sha -> an older commit (rollback target)
+	// set by SetComparison and SetSearch (the demo's own data); nil: the
+	// recorded responses
+	compareBase    json.RawMessage
+	compareCommits []json.RawMessage
+	search         []byte
 	failures  []failure
 	down      bool                         // the diagram answers 503
 	issues    map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
@@ -55,7 +60,7 @@ func NewGitHub() *GitHub {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{spec}", g.compare)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits", g.listCommits)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}", g.commit)
-	mux.HandleFunc("GET /search/issues", g.replay("github/rest/search-issues.get.body.json"))
+	mux.HandleFunc("GET /search/issues", g.searchIssues)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", g.listIssues)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", g.getIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/releases", g.listReleases)
@@ -86,6 +91,32 @@ func (g *GitHub) SetAhead(repo string, n int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.ahead[repo] = n
+}
+
+// SetComparison makes every comparison answer with base (a commit object,
+// whose sha becomes the requested one) and commits, instead of the
+// recorded ones.
+func (g *GitHub) SetComparison(base json.RawMessage, commits ...json.RawMessage) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.compareBase, g.compareCommits = base, commits
+}
+
+// SetSearch makes the issue search answer body instead of the recorded one.
+func (g *GitHub) SetSearch(body []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.search = body
+}
+
+func (g *GitHub) searchIssues(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	body := g.search
+	g.mu.Unlock()
+	if body == nil {
+		body = fixtures.Read("github/rest/search-issues.get.body.json")
+	}
+	g.send(w, r, body, "application/json; charset=utf-8", time.Time{})
 }
 
 // SetOlder marks sha as an older commit of repo: a comparison from any
@@ -196,13 +227,6 @@ func (g *GitHub) rateHeaders(h http.Header) {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 }
 
-func (g *GitHub) replay(name string) http.HandlerFunc {
-	body := fixtures.Read(name)
-	return func(w http.ResponseWriter, r *http.Request) {
-		g.send(w, r, body, "application/json; charset=utf-8", time.Time{})
-	}
-}
-
 func (g *GitHub) serveDiagram(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	svg, at, down := g.diagram, g.diagramAt, g.down
@@ -227,6 +251,18 @@ func (g *GitHub) compare(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(fixtures.Read("github/rest/repos-compare-ahead.page1.body.json"), &doc)
 	json.Unmarshal(fixtures.Read("github/rest/repos-compare-ahead.page2.body.json"), &page2)
 	commits := append(doc["commits"].([]any), page2["commits"].([]any)...)
+	g.mu.Lock()
+	if g.compareBase != nil {
+		var base map[string]any
+		json.Unmarshal(g.compareBase, &base)
+		doc["base_commit"], commits = base, nil
+		for _, c := range g.compareCommits {
+			var m any
+			json.Unmarshal(c, &m)
+			commits = append(commits, m)
+		}
+	}
+	g.mu.Unlock()
 	doc["commits"] = commits
 	bc := doc["base_commit"].(map[string]any)
 	bc["sha"] = base
