@@ -36,10 +36,10 @@ type GitHub struct {
 	compareBase    json.RawMessage
 	compareCommits []json.RawMessage
 	search         []byte
-	failures  []failure
-	down      bool                         // the diagram answers 503
-	issues    map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
-	releases  map[string][]json.RawMessage
+	failures       []failure
+	down           bool                         // the diagram answers 503
+	issues         map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
+	releases       map[string][]json.RawMessage
 }
 
 type failure struct {
