@@ -196,6 +196,8 @@ func listChanges(m *bot.Msg, comp *catalog.Component, merged []prodhash.Commit, 
 			m.Line().Textf("…and %d more", len(merged)-maxChanges)
 			break
 		}
-		m.Line().Text("• ").Link(fmt.Sprintf("#%d", c.PR), fmt.Sprintf("https://github.com/%s/pull/%d", comp.Repo, c.PR)).Text(" " + c.Title)
+		// A squash merge's title ends in "(#N)", which the link says already.
+		title := strings.TrimSuffix(c.Title, fmt.Sprintf(" (#%d)", c.PR))
+		m.Line().Text("• ").Link(fmt.Sprintf("#%d", c.PR), fmt.Sprintf("https://github.com/%s/pull/%d", comp.Repo, c.PR)).Text(" " + title)
 	}
 }
