@@ -11,21 +11,27 @@ import (
 	"github.com/osbuild/ibbot/internal/health"
 )
 
-// Deps is what the commands need from the outside.
+// Deps is what the commands need from the outside: the bot's own state
+// (for !version, !status), and what it knows of the project.
 type Deps struct {
 	Build   buildinfo.Info
 	Started time.Time
 	Now     func() time.Time
 	Status  StatusSource
 	Health  *health.Board // the parts !status reports on; nil: none
+	Project Knowledge     // zero: no knowledge commands
+}
 
+// Knowledge is what the knowledge commands (!hash, !arch, !contribute,
+// !contact) and the deploy announcements read.
+type Knowledge struct {
 	Catalog     *catalog.Catalog
 	Deployments Deployments
 	Comparisons Comparisons
 	Diagram     DiagramSource
-	Newcomers   IssueFinder
-	NewcomerIn  []string // repositories !contribute searches
-	MailingList string   // shown by !contact when set
+	Newcomers   IssueFinder // nil: no live search
+	NewcomerIn  []string    // repositories !contribute searches
+	MailingList string      // shown by !contact when set
 }
 
 // Register adds the commands to t, in the order !help lists them.
@@ -36,12 +42,12 @@ func Register(t *bot.Table, d Deps) error {
 	if err := t.Add(Help(t)); err != nil {
 		return err
 	}
-	if d.Catalog != nil {
+	if k := d.Project; k.Catalog != nil {
 		err := t.Add(
-			Hash(d.Catalog, d.Deployments, d.Comparisons, d.Now),
-			Arch(d.Catalog, d.Deployments, d.Diagram),
-			Contribute(d.Catalog, d.Newcomers, d.NewcomerIn),
-			Contact(d.Catalog, d.MailingList),
+			Hash(k.Catalog, k.Deployments, k.Comparisons, d.Now),
+			Arch(k.Catalog, k.Deployments, k.Diagram),
+			Contribute(k.Catalog, k.Newcomers, k.NewcomerIn),
+			Contact(k.Catalog, k.MailingList),
 		)
 		if err != nil {
 			return err

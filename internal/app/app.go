@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		Log: log, ShutdownTimeout: cfg.Shutdown.Timeout, Now: opts.Now, HTTPClient: opts.HTTPClient,
 		Welcome: &bot.WelcomeOptions{
 			Rooms: cfg.Welcome.Rooms, MaxPerMinute: cfg.Welcome.MaxPerMinute,
-			Render: handlers.Welcome(know.catalog.Project),
+			Render: handlers.Welcome(know.Catalog.Project),
 		},
 		Listeners: []bot.Listener{gh.links},
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
@@ -85,9 +85,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
-		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board,
-		Catalog: know.catalog, Deployments: know.deploys, Comparisons: know.compare, Diagram: know.diagram,
-		Newcomers: know.newcomers, NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList,
+		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
 	})
 	if err != nil {
 		return nil, err

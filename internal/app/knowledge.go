@@ -20,15 +20,11 @@ import (
 	"github.com/osbuild/ibbot/internal/prodhash"
 )
 
-// knowledge is what the knowledge commands and deploy announcements share.
+// knowledge is what the knowledge commands and deploy announcements
+// share, and the GitHub client everything shares.
 type knowledge struct {
-	catalog *catalog.Catalog
-	github  *github.Client
-	deploys *prodhash.Service
-	compare *prodhash.Comparer
-	diagram *prodhash.DiagramSource
-	// newcomers is nil when !contribute should not search (no labels).
-	newcomers handlers.IssueFinder
+	handlers.Knowledge
+	github *github.Client
 }
 
 // Check finds what the config alone cannot tell: a catalogue file that does
@@ -96,11 +92,11 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	if c := cfg.Contribute; len(c.Labels) > 0 && c.MaxIssues > 0 {
 		finder = newcomers.New(gh, c.Labels, c.MaxIssues, c.CacheTTL, now)
 	}
-	return &knowledge{
-		catalog: cat, github: gh, diagram: diagram, newcomers: finder,
-		deploys: prodhash.NewService(diagram, sources, now),
-		compare: prodhash.NewComparer(gh, p.CacheTTL, now),
-	}, nil
+	return &knowledge{github: gh, Knowledge: handlers.Knowledge{
+		Catalog: cat, Diagram: diagram, Newcomers: finder,
+		Deployments: prodhash.NewService(diagram, sources, now), Comparisons: prodhash.NewComparer(gh, p.CacheTTL, now),
+		NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList,
+	}}, nil
 }
 
 // startDeploys runs the deploy announcements when they are on.
@@ -109,7 +105,7 @@ func startDeploys(s *services, cfg config.ProdHash, k *knowledge) {
 		return
 	}
 	w := &handlers.DeployWatcher{
-		Catalog: k.catalog, Deploys: k.deploys, Compare: k.compare, Store: s.store, Poster: s.bot,
+		Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Store: s.store, Poster: s.bot,
 		Rooms: cfg.Rooms, Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
 		Log: s.log.With().Str("component", "deploys").Logger(), Now: s.now,
 	}

@@ -33,7 +33,10 @@ func TestLabelsAreDrawn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _ := png.Decode(bytes.NewReader(out.Data))
+	img, err := png.Decode(bytes.NewReader(out.Data))
+	if err != nil {
+		t.Fatalf("the rendered diagram is not a PNG: %v", err)
+	}
 	dark := 0
 	for y := 2 * 64; y < 2*105; y++ { // inside the box (390.5,60)-(534.5,109), border excluded
 		for x := 2 * 395; x < 2*530; x++ {
