@@ -6,36 +6,59 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 )
 
-// aliases turns room aliases into room ids, remembering each answer for
-// the run (an alias rarely moves; a restart asks again). Room ids pass
-// through unchanged.
-type aliases struct {
+// rooms knows the bot's rooms: the ones to join at start, and what each
+// alias means (remembered for the run: an alias rarely moves; a restart
+// asks again). Room ids pass through unchanged.
+type rooms struct {
 	resolve func(ctx context.Context, alias id.RoomAlias) (*mautrix.RespAliasResolve, error)
-	ids     sync.Map // alias -> id.RoomID
+	joinFn  func(ctx context.Context, roomIDorAlias string, req *mautrix.ReqJoinRoom) (*mautrix.RespJoinRoom, error)
+	toJoin  []string
+	log     zerolog.Logger
+
+	ids sync.Map // alias -> id.RoomID
 }
 
-func (a *aliases) roomID(ctx context.Context, room string) (id.RoomID, error) {
+// id turns a room as configured (an id or an alias) into its id.
+func (r *rooms) id(ctx context.Context, room string) (id.RoomID, error) {
 	if !strings.HasPrefix(room, "#") {
 		return id.RoomID(room), nil
 	}
-	if v, ok := a.ids.Load(room); ok {
+	if v, ok := r.ids.Load(room); ok {
 		return v.(id.RoomID), nil
 	}
-	resp, err := a.resolve(ctx, id.RoomAlias(room))
+	resp, err := r.resolve(ctx, id.RoomAlias(room))
 	if err != nil {
 		return "", fmt.Errorf("resolving %s: %w", room, err)
 	}
-	a.remember(room, resp.RoomID)
+	r.ids.Store(room, resp.RoomID)
 	return resp.RoomID, nil
 }
 
-// remember records what an alias means (learnt by joining it).
-func (a *aliases) remember(alias string, room id.RoomID) {
-	if strings.HasPrefix(alias, "#") {
-		a.ids.Store(alias, room)
+// join joins room (an id or an alias), remembering an alias's id.
+func (r *rooms) join(ctx context.Context, room string) error {
+	resp, err := r.joinFn(ctx, room, nil)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(room, "#") {
+		r.ids.Store(room, resp.RoomID)
+	}
+	r.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
+	return nil
+}
+
+// joinAll joins every room the configuration names anywhere, so no
+// announcement goes to a room the bot is not in. A room it cannot join is
+// logged; its messages wait in the queue (see unreachable).
+func (r *rooms) joinAll(ctx context.Context) {
+	for _, room := range r.toJoin {
+		if err := r.join(ctx, room); err != nil {
+			r.log.Error().Err(err).Str("room", room).Msg("Joining a configured room failed; check the room name and that the bot is invited (its messages wait)")
+		}
 	}
 }

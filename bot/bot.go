@@ -49,21 +49,19 @@ type Options struct {
 
 // Bot is a running Matrix bot.
 type Bot struct {
-	cfg      config.Matrix
-	client   *mautrix.Client
-	store    Store
-	router   *router
-	sender   *sender
-	metrics  *Metrics
-	log      zerolog.Logger
-	now      func() time.Time
-	shutdown time.Duration
+	cfg     config.Matrix
+	client  *mautrix.Client
+	store   Store
+	router  *router
+	sender  *sender
+	metrics *Metrics
+	log     zerolog.Logger
+	now     func() time.Time
 
 	readyCh    chan struct{} // closed after the first sync
 	firstStart time.Time     // when this bot (this database) first ran
-	joinRooms  []string
 
-	aliases   *aliases
+	rooms     *rooms
 	invites   *invites
 	images    *images
 	encrypted *encryptionNotes
@@ -89,21 +87,21 @@ func New(opts Options) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: opts.Config, client: client, store: opts.Store,
-		metrics: opts.Metrics, log: opts.Log, now: opts.Now, shutdown: opts.ShutdownTimeout,
-		readyCh:   make(chan struct{}),
-		joinRooms: opts.JoinRooms,
+		metrics: opts.Metrics, log: opts.Log, now: opts.Now,
+		readyCh: make(chan struct{}),
 	}
-	if b.joinRooms == nil {
-		b.joinRooms = opts.Config.Rooms
+	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log}
+	if b.rooms.toJoin == nil {
+		b.rooms.toJoin = opts.Config.Rooms
 	}
-	b.aliases = &aliases{resolve: client.ResolveAlias}
 	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client, log: opts.Log}
 	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia, log: opts.Log}
 	b.encrypted = &encryptionNotes{kv: opts.Store, enqueue: b.enqueue, now: opts.Now, log: opts.Log}
 	b.welcomer = b.newWelcomer(opts.Welcome)
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.sender.synced = b.readyCh
-	b.sender.resolve, b.sender.join = b.resolveRoom, b.joinRoom
+	b.sender.resolve, b.sender.join = b.rooms.id, b.rooms.join
+	b.sender.flushFor = opts.ShutdownTimeout
 	b.sender.retention = opts.Retention
 	if b.sender.retention.Outbox <= 0 {
 		b.sender.retention.Outbox = 7 * 24 * time.Hour
@@ -162,9 +160,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	if name, err := b.client.GetOwnDisplayName(ctx); err == nil && name.DisplayName != "" {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}
-	b.joinConfiguredRooms(ctx)
+	b.rooms.joinAll(ctx)
 	if b.welcomer != nil {
-		b.welcomer.resolveRooms(ctx, b.resolveRoom)
+		b.welcomer.resolveRooms(ctx, b.rooms.id)
 	}
 
 	senderCtx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
@@ -176,35 +174,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	syncErr := b.syncLoop(ctx)
 
 	close(drain)
-	timer := time.AfterFunc(b.shutdown, stopSender)
+	timer := time.AfterFunc(b.sender.flushFor, stopSender)
 	defer timer.Stop()
-	b.log.Info().Dur("deadline", b.shutdown).Msg("Stopping: flushing the outgoing queue")
+	b.log.Info().Dur("deadline", b.sender.flushFor).Msg("Stopping: flushing the outgoing queue")
 	<-senderDone
 	if n, err := b.store.PendingCount(context.WithoutCancel(ctx)); err == nil && n > 0 {
 		b.log.Warn().Int("pending", n).Msg("Some messages could not be sent before the deadline; they will be sent on the next start")
 	}
 	return syncErr
-}
-
-// joinConfiguredRooms joins every room the configuration names anywhere
-// (Options.JoinRooms), so no announcement goes to a room the bot is not in.
-func (b *Bot) joinConfiguredRooms(ctx context.Context) {
-	for _, room := range b.joinRooms {
-		if err := b.joinRoom(ctx, room); err != nil {
-			b.log.Error().Err(err).Str("room", room).Msg("Joining a configured room failed; check the room name and that the bot is invited (its messages wait)")
-		}
-	}
-}
-
-// joinRoom joins room (an id or an alias), remembering an alias's id.
-func (b *Bot) joinRoom(ctx context.Context, room string) error {
-	resp, err := b.client.JoinRoom(ctx, room, nil)
-	if err != nil {
-		return err
-	}
-	b.aliases.remember(room, resp.RoomID)
-	b.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
-	return nil
 }
 
 // Health says whether every room can be posted to, for !status.
@@ -265,12 +242,7 @@ func (b *Bot) Posted(ctx context.Context, key string) (bool, error) { return b.s
 
 // ResolveRoom turns an alias into a room id (an id is returned as is).
 func (b *Bot) ResolveRoom(ctx context.Context, room string) (id.RoomID, error) {
-	return b.resolveRoom(ctx, room)
-}
-
-// resolveRoom turns an alias into a room id, remembering the answer.
-func (b *Bot) resolveRoom(ctx context.Context, room string) (id.RoomID, error) {
-	return b.aliases.roomID(ctx, room)
+	return b.rooms.id(ctx, room)
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -54,7 +54,9 @@ type sender struct {
 	backoff backoff.Policy
 	// retention is how long sent messages and relations are kept.
 	retention store.Retention
-	wake      chan struct{}
+	// flushFor bounds how long a stop may spend sending what is queued.
+	flushFor time.Duration
+	wake     chan struct{}
 	// synced is closed after the bot's first sync, which reports the
 	// messages an interrupted run had in fact sent (MarkSentByTxn).
 	synced <-chan struct{}
