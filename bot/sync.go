@@ -157,15 +157,8 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		}
 		return job{}, false
 	}
-	if evt.Type != event.EventMessage {
-		return job{}, false
-	}
-	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
-		b.log.Debug().Err(err).Str("event_id", evt.ID.String()).Msg("Unparsable message ignored")
-		return job{}, false
-	}
-	msg := evt.Content.AsMessage()
-	if msg.MsgType != event.MsgText || msg.NewContent != nil || msg.RelatesTo.GetReplaceID() != "" {
+	msg, ok := b.plainText(evt)
+	if !ok {
 		return job{}, false
 	}
 	if history || time.UnixMilli(evt.Timestamp).Before(b.firstStart) {
@@ -191,6 +184,23 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		return job{}, false
 	}
 	return j, true
+}
+
+// plainText is a message event's content when it is a person's plain
+// text: not a notice (other bots), not an edit.
+func (b *Bot) plainText(evt *event.Event) (*event.MessageEventContent, bool) {
+	if evt.Type != event.EventMessage {
+		return nil, false
+	}
+	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
+		b.log.Debug().Err(err).Str("event_id", evt.ID.String()).Msg("Unparsable message ignored")
+		return nil, false
+	}
+	msg := evt.Content.AsMessage()
+	if msg.MsgType != event.MsgText || msg.NewContent != nil || msg.RelatesTo.GetReplaceID() != "" {
+		return nil, false
+	}
+	return msg, true
 }
 
 // confirmOwn marks a queued message sent when the bot's own event comes

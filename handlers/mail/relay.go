@@ -71,16 +71,21 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 		}
 		return err
 	}
+	if m.ArchiveURL == "" && r.Config.ArchiveURL != "" {
+		m.ArchiveURL = strings.NewReplacer("{msgid}", m.MessageID, "{hash}", MessageHash(m.MessageID)).Replace(r.Config.ArchiveURL)
+	}
+	return r.relay(ctx, m)
+}
+
+// relay posts a new mail as a thread or into its thread, then records it.
+// Post first, record after: a crash or a failed post in between leaves the
+// mail unrecorded, so the retry posts it again under the same keys (which
+// the outbox deduplicates) instead of taking it for a duplicate.
+func (r *Relay) relay(ctx context.Context, m *Mail) error {
 	root, err := r.threadRoot(ctx, m)
 	if err != nil {
 		return err
 	}
-	if m.ArchiveURL == "" && r.Config.ArchiveURL != "" {
-		m.ArchiveURL = strings.NewReplacer("{msgid}", m.MessageID, "{hash}", MessageHash(m.MessageID)).Replace(r.Config.ArchiveURL)
-	}
-	// Post first, record after: a crash or a failed post in between leaves
-	// the mail unrecorded, so the retry posts it again under the same keys
-	// (which the outbox deduplicates) instead of taking it for a duplicate.
 	outcome, queueing := outcomeThread, time.Now()
 	if root == m.MessageID {
 		err = r.postRoot(ctx, m)

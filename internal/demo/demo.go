@@ -42,96 +42,12 @@ var script = []string{
 // Run starts the stack, plays the script to out and, with Keep, waits for
 // ctx to end. Everything it started is stopped before it returns.
 func Run(ctx context.Context, out io.Writer, opts Options) error {
-	dir, err := os.MkdirTemp("", "ibbot-demo-")
-	if err != nil {
+	st := &stack{}
+	defer st.stop()
+	if err := st.start(ctx, out); err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	fmt.Fprintln(out, "Building and starting a local Dendrite homeserver (the first build takes a few minutes)...")
-	bin, err := testenv.BuildDendrite(ctx)
-	if err != nil {
-		return err
-	}
-	hs, err := testenv.StartDendrite(ctx, bin, mkdir(dir, "dendrite"))
-	if err != nil {
-		return err
-	}
-	defer hs.Stop()
-
-	botUser, err := hs.Register(ctx, "ibbot", "ibbot-demo-password")
-	if err != nil {
-		return err
-	}
-	human, err := hs.Register(ctx, "demo", "demo-password")
-	if err != nil {
-		return err
-	}
-	room, err := human.CreateRoom(ctx, "ibbot demo", botUser.UserID)
-	if err != nil {
-		return err
-	}
-	if err := human.StartSync(ctx); err != nil {
-		return err
-	}
-	defer human.StopSync()
-
-	// GitHub and the diagram, offline, on loopback: the real diagram, and
-	// made-up data shaped like Image Builder's (see osbuild.go).
-	gh := testenv.NewGitHub()
-	defer gh.Close()
-	gh.SetDiagram(fixtures.Read(fixtures.DiagramNewest), time.Now().Add(-20*time.Hour))
-	serveImageBuilderData(gh, time.Now())
-	// The list's mailbox: go-imap's in-process IMAP server.
-	mailbox, err := testenv.StartMemIMAP()
-	if err != nil {
-		return err
-	}
-	defer mailbox.Close()
-	cfg := botConfig(hs, botUser, room, dir, gh)
-	cfg.Mail = demoMailConfig(mailbox, room)
-	opsListener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	hook := "http://" + opsListener.Addr().String() + cfg.GitHub.Webhook.Path
-	logPath := filepath.Join(dir, "ibbot.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	botCtx, stopBot := context.WithCancel(ctx)
-	botDone := make(chan error, 1)
-	ready := make(chan *bot.Bot, 1)
-	go func() {
-		botDone <- app.Run(botCtx, cfg, logging.New(logFile, cfg.Log), app.Options{Listener: opsListener, Started: func(b *bot.Bot) { ready <- b }})
-	}()
-	defer func() { stopBot(); <-botDone }()
-	if err := waitReady(ctx, ready, botDone); err != nil {
-		return err
-	}
-
-	fmt.Fprintf(out, "\nTranscript of room %s:\n\n", room)
-	for _, line := range script {
-		if err := exchange(ctx, out, human, room, line); err != nil {
-			return err
-		}
-	}
-	if err := showDeploy(ctx, out, human, gh); err != nil {
-		return err
-	}
-	if err := showGitHub(ctx, out, human, room, gh, hook); err != nil {
-		return err
-	}
-	if err := showMail(ctx, out, human, mailbox); err != nil {
-		return err
-	}
-	for _, line := range []string{"!ml", "!status"} {
-		if err := exchange(ctx, out, human, room, line); err != nil {
-			return err
-		}
-	}
-	if err := showWelcome(ctx, out, hs, human, room); err != nil {
+	if err := st.play(ctx, out); err != nil {
 		return err
 	}
 	if !opts.Keep {
@@ -139,14 +55,140 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	}
 	fmt.Fprintf(out, "\nThe stack keeps running. Log in with any Matrix client (e.g. Element, \"custom homeserver\"):\n"+
 		"  homeserver: %s\n  user:       %s\n  password:   %s\n  room:       %s (\"ibbot demo\")\n  bot log:    %s\n"+
-		"Press Ctrl-C to stop everything.\n", hs.URL, human.UserID, human.Password, room, logPath)
+		"Press Ctrl-C to stop everything.\n", st.hs.URL, st.human.UserID, st.human.Password, st.room, st.logPath)
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-botDone:
-		botDone <- err
+	case err := <-st.botDone:
+		st.botDone <- err
 		return fmt.Errorf("the bot stopped: %w", err)
 	}
+}
+
+// stack is everything the demo runs: a homeserver with the bot's account,
+// a demo user and a room; a stand-in GitHub; a mailbox; the bot.
+type stack struct {
+	hs      *testenv.Dendrite
+	human   *testenv.User
+	room    id.RoomID
+	gh      *testenv.GitHub
+	mailbox *testenv.IMAPServer
+	hook    string // the bot's webhook URL
+	logPath string
+	botDone chan error
+	stops   []func() // run in reverse by stop
+}
+
+// later registers f to run at stop.
+func (st *stack) later(f func()) { st.stops = append(st.stops, f) }
+
+func (st *stack) stop() {
+	for i := len(st.stops) - 1; i >= 0; i-- {
+		st.stops[i]()
+	}
+}
+
+// start brings the stack up, the bot last, and waits for its first sync.
+func (st *stack) start(ctx context.Context, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "ibbot-demo-")
+	if err != nil {
+		return err
+	}
+	st.later(func() { os.RemoveAll(dir) })
+	botUser, err := st.startMatrix(ctx, out, dir)
+	if err != nil {
+		return err
+	}
+	// GitHub and the diagram, offline, on loopback: the real diagram, and
+	// made-up data shaped like Image Builder's (see osbuild.go).
+	st.gh = testenv.NewGitHub()
+	st.later(st.gh.Close)
+	st.gh.SetDiagram(fixtures.Read(fixtures.DiagramNewest), time.Now().Add(-20*time.Hour))
+	serveImageBuilderData(st.gh, time.Now())
+	// The list's mailbox: go-imap's in-process IMAP server.
+	if st.mailbox, err = testenv.StartMemIMAP(); err != nil {
+		return err
+	}
+	st.later(st.mailbox.Close)
+	return st.startBot(ctx, botUser, dir)
+}
+
+// startMatrix starts Dendrite and registers the bot and the demo user,
+// who makes the demo room.
+func (st *stack) startMatrix(ctx context.Context, out io.Writer, dir string) (*testenv.User, error) {
+	fmt.Fprintln(out, "Building and starting a local Dendrite homeserver (the first build takes a few minutes)...")
+	bin, err := testenv.BuildDendrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.hs, err = testenv.StartDendrite(ctx, bin, mkdir(dir, "dendrite")); err != nil {
+		return nil, err
+	}
+	st.later(st.hs.Stop)
+	botUser, err := st.hs.Register(ctx, "ibbot", "ibbot-demo-password")
+	if err != nil {
+		return nil, err
+	}
+	if st.human, err = st.hs.Register(ctx, "demo", "demo-password"); err != nil {
+		return nil, err
+	}
+	if st.room, err = st.human.CreateRoom(ctx, "ibbot demo", botUser.UserID); err != nil {
+		return nil, err
+	}
+	if err := st.human.StartSync(ctx); err != nil {
+		return nil, err
+	}
+	st.later(st.human.StopSync)
+	return botUser, nil
+}
+
+// startBot runs the bot exactly as `ibbot run` does, logging to a file.
+func (st *stack) startBot(ctx context.Context, botUser *testenv.User, dir string) error {
+	cfg := botConfig(st.hs, botUser, st.room, dir, st.gh)
+	cfg.Mail = demoMailConfig(st.mailbox, st.room)
+	opsListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	st.hook = "http://" + opsListener.Addr().String() + cfg.GitHub.Webhook.Path
+	st.logPath = filepath.Join(dir, "ibbot.log")
+	logFile, err := os.Create(st.logPath)
+	if err != nil {
+		return err
+	}
+	st.later(func() { logFile.Close() })
+	botCtx, stopBot := context.WithCancel(ctx)
+	st.botDone = make(chan error, 1)
+	ready := make(chan *bot.Bot, 1)
+	go func() {
+		st.botDone <- app.Run(botCtx, cfg, logging.New(logFile, cfg.Log), app.Options{Listener: opsListener, Started: func(b *bot.Bot) { ready <- b }})
+	}()
+	st.later(func() { stopBot(); <-st.botDone })
+	return waitReady(ctx, ready, st.botDone)
+}
+
+// play runs the scripted conversation and the relays' scenes.
+func (st *stack) play(ctx context.Context, out io.Writer) error {
+	fmt.Fprintf(out, "\nTranscript of room %s:\n\n", st.room)
+	for _, line := range script {
+		if err := exchange(ctx, out, st.human, st.room, line); err != nil {
+			return err
+		}
+	}
+	scenes := []func() error{
+		func() error { return showDeploy(ctx, out, st.human, st.gh) },
+		func() error { return showGitHub(ctx, out, st.human, st.room, st.gh, st.hook) },
+		func() error { return showMail(ctx, out, st.human, st.mailbox) },
+		func() error { return exchange(ctx, out, st.human, st.room, "!ml") },
+		func() error { return exchange(ctx, out, st.human, st.room, "!status") },
+		func() error { return showWelcome(ctx, out, st.hs, st.human, st.room) },
+	}
+	for _, scene := range scenes {
+		if err := scene(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string, gh *testenv.GitHub) *config.Config {
