@@ -4,10 +4,12 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -123,6 +125,9 @@ type Mail struct {
 type IMAP struct {
 	Address      string        `yaml:"address"` // host:port
 	TLS          TLSMode       `yaml:"tls"`
+	// CAFile is a PEM file of extra CAs trusted for the IMAP server's
+	// certificate (a company's private CA); the system roots stay trusted.
+	CAFile string `yaml:"ca_file"`
 	Username     string        `yaml:"username"`
 	Password     Secret        `yaml:"password"` // or env IBBOT_IMAP_PASSWORD
 	Mailbox      string        `yaml:"mailbox"`
@@ -584,6 +589,11 @@ func (c *Config) checkMail(ch *checker) {
 			ch.bad("mail.imap.tls", "none is allowed on loopback only; %s would send the password in clear", host)
 		}
 	}
+	if m.IMAP.CAFile != "" {
+		if _, err := LoadCAFile(m.IMAP.CAFile); err != nil {
+			ch.bad("mail.imap.ca_file", "%v", err)
+		}
+	}
 	if m.IMAP.Username == "" {
 		ch.bad("mail.imap.username", "is required")
 	}
@@ -668,6 +678,23 @@ func validPart(s string, maxLen int, allowed string) bool {
 		}
 	}
 	return true
+}
+
+// LoadCAFile reads a PEM file of CA certificates into the system's pool
+// (so the usual roots stay trusted).
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 func isHTTPURL(s string) bool {

@@ -356,3 +356,20 @@ func TestValidRepo(t *testing.T) {
 		t.Error("globs")
 	}
 }
+
+// TestCAFileIsChecked: a CA file that cannot be read or holds no
+// certificate is refused at load, not at the first connection.
+func TestCAFileIsChecked(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pem")
+	os.WriteFile(junk, []byte("not a certificate"), 0o600)
+	for file, want := range map[string]string{
+		filepath.Join(dir, "missing.pem"): "no such file",
+		junk:                              "holds no PEM certificate",
+	} {
+		_, err := Parse([]byte(minimal+"mail: {imap: {address: \"imap.example.org:993\", username: u, password: p, ca_file: "+file+"}, list_id: [l], rooms: [\"!r:hs\"]}\n"), noEnv)
+		if err == nil || !strings.Contains(err.Error(), "mail.imap.ca_file (line 2)") || !strings.Contains(err.Error(), want) {
+			t.Errorf("ca_file %s: %v", filepath.Base(file), err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,6 +118,29 @@ func (w *Watcher) Run(ctx context.Context) error {
 	return nil
 }
 
+// explainDial says plainly what went wrong connecting: above all a
+// certificate that does not verify (never a reason to fall back to
+// plaintext) and what to do about it.
+func explainDial(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
+		return "the server's certificate is not signed by a trusted CA (" + err.Error() + "); if a private CA signed it, name that CA in mail.imap.ca_file"
+	case errors.As(err, &host):
+		return "the server's certificate is not for this address (" + err.Error() + "); check mail.imap.address"
+	case errors.As(err, &invalid):
+		return "the server's certificate is not valid (" + err.Error() + "), e.g. expired"
+	case errors.Is(err, errNoStartTLS):
+		return err.Error() + "; ibbot never logs in without TLS: use tls: tls (port 993), or a server with STARTTLS"
+	}
+	return err.Error()
+}
+
+// errNoStartTLS is a server refusing STARTTLS.
+var errNoStartTLS = errors.New("the server does not offer STARTTLS")
+
 // refusedError is the server saying no to the credentials (not a network
 // failure during login).
 type refusedError struct{ err error }
@@ -148,7 +172,14 @@ func (w *Watcher) dial() (*imapclient.Client, chan struct{}, error) {
 		return c, newMail, err
 	}
 	host, _, _ := net.SplitHostPort(w.Config.Address)
-	opts.TLSConfig = &tls.Config{ServerName: host}
+	opts.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if w.Config.CAFile != "" {
+		pool, err := config.LoadCAFile(w.Config.CAFile)
+		if err != nil {
+			return nil, newMail, fmt.Errorf("mail.imap.ca_file: %w", err)
+		}
+		opts.TLSConfig.RootCAs = pool
+	}
 	var c *imapclient.Client
 	var err error
 	switch w.Config.TLS {
@@ -156,6 +187,10 @@ func (w *Watcher) dial() (*imapclient.Client, chan struct{}, error) {
 		c, err = imapclient.DialInsecure(w.Config.Address, opts)
 	case config.TLSStartTLS:
 		c, err = imapclient.DialStartTLS(w.Config.Address, opts)
+		var said *imap.Error
+		if errors.As(err, &said) { // the server answered STARTTLS with NO or BAD
+			err = fmt.Errorf("%w (%v)", errNoStartTLS, err)
+		}
 	default:
 		c, err = imapclient.DialTLS(w.Config.Address, opts)
 	}
@@ -165,7 +200,7 @@ func (w *Watcher) dial() (*imapclient.Client, chan struct{}, error) {
 func (w *Watcher) session(ctx context.Context) error {
 	c, newMail, err := w.dial()
 	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", w.Config.Address, err)
+		return fmt.Errorf("connecting to %s: %s", w.Config.Address, explainDial(err))
 	}
 	defer c.Close()
 	guard := &closeGuard{c: c}

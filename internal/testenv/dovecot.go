@@ -25,10 +25,42 @@ type Dovecot struct {
 	port int
 	cmd  *exec.Cmd
 	done chan struct{}
+	// With TLS (StartDovecotTLS): Address offers STARTTLS, TLSAddress is
+	// implicit TLS, and CA signed the server's certificate.
+	TLSAddress string
+	CA         *TestCA
+	tlsPort    int
 }
 
-// StartDovecot writes a config and starts Dovecot in the foreground.
+// StartDovecot writes a config and starts Dovecot in the foreground,
+// without TLS (it does not offer STARTTLS).
 func StartDovecot() (*Dovecot, error) {
+	d, err := newDovecot()
+	if err != nil {
+		return nil, err
+	}
+	return d, d.startConfigured()
+}
+
+// StartDovecotTLS is StartDovecot with TLS: STARTTLS on Address, implicit
+// TLS on TLSAddress, with a certificate for 127.0.0.1 from a CA of its own
+// (d.CA.CAFile), as a company mail server has.
+func StartDovecotTLS() (*Dovecot, error) {
+	d, err := newDovecot()
+	if err != nil {
+		return nil, err
+	}
+	if d.tlsPort, err = freePort(); err != nil {
+		return nil, err
+	}
+	d.TLSAddress = fmt.Sprintf("127.0.0.1:%d", d.tlsPort)
+	if d.CA, err = NewTestCA(d.Dir); err != nil {
+		return nil, err
+	}
+	return d, d.startConfigured()
+}
+
+func newDovecot() (*Dovecot, error) {
 	if _, err := os.Stat(DovecotBinary); err != nil {
 		return nil, ErrNoDovecot
 	}
@@ -43,10 +75,14 @@ func StartDovecot() (*Dovecot, error) {
 	d := &Dovecot{Dir: dir, port: port}
 	d.Address = fmt.Sprintf("127.0.0.1:%d", port)
 	d.Username, d.Password = "ibbot", "dovecot-test-password"
+	return d, nil
+}
+
+func (d *Dovecot) startConfigured() error {
 	if err := d.writeConfig(); err != nil {
-		return nil, err
+		return err
 	}
-	return d, d.Start()
+	return d.Start()
 }
 
 func (d *Dovecot) writeConfig() error {
@@ -72,7 +108,7 @@ state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+%[4]s
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:%[2]s/%%u
@@ -88,7 +124,8 @@ service imap-login {
     port = %[3]d
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = %[5]d
   }
 }
 service anvil {
@@ -105,8 +142,15 @@ userdb {
   driver = static
   args = uid=nobody gid=nogroup home=%[2]s/%%u
 }
-`, d.Dir, mail, d.port)
+`, d.Dir, mail, d.port, d.sslSettings(), d.tlsPort)
 	return os.WriteFile(filepath.Join(d.Dir, "dovecot.conf"), []byte(conf), 0o644)
+}
+
+func (d *Dovecot) sslSettings() string {
+	if d.CA == nil {
+		return "ssl = no"
+	}
+	return fmt.Sprintf("ssl = yes\nssl_cert = <%s\nssl_key = <%s", d.CA.CertFile, d.CA.KeyFile)
 }
 
 // Start runs Dovecot and waits until it accepts IMAP logins.
