@@ -123,11 +123,11 @@ type Mail struct {
 
 // IMAP is the mailbox subscribed to the list.
 type IMAP struct {
-	Address      string        `yaml:"address"` // host:port
-	TLS          TLSMode       `yaml:"tls"`
+	Address string  `yaml:"address"` // host:port
+	TLS     TLSMode `yaml:"tls"`
 	// CAFile is a PEM file of extra CAs trusted for the IMAP server's
 	// certificate (a company's private CA); the system roots stay trusted.
-	CAFile string `yaml:"ca_file"`
+	CAFile       string        `yaml:"ca_file"`
 	Username     string        `yaml:"username"`
 	Password     Secret        `yaml:"password"` // or env IBBOT_IMAP_PASSWORD
 	Mailbox      string        `yaml:"mailbox"`
