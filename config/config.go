@@ -69,6 +69,10 @@ type (
 	LogFormat string
 	// SourceType is a kind of production-hash source.
 	SourceType string
+	// IMAPAuth is how the mailbox logs in.
+	IMAPAuth string
+	// SASLMech is the SASL mechanism of an OAuth 2.0 login.
+	SASLMech string
 )
 
 const (
@@ -98,6 +102,12 @@ const (
 
 	SourceJSON   SourceType = "json"
 	SourceStatic SourceType = "static"
+
+	AuthPassword IMAPAuth = "password"
+	AuthOAuth2   IMAPAuth = "oauth2"
+
+	MechXOAuth2     SASLMech = "xoauth2"
+	MechOAuthBearer SASLMech = "oauthbearer"
 )
 
 // DefaultEvents are what a subscription without events relays.
@@ -129,10 +139,24 @@ type IMAP struct {
 	// certificate (a company's private CA); the system roots stay trusted.
 	CAFile       string        `yaml:"ca_file"`
 	Username     string        `yaml:"username"`
+	Auth         IMAPAuth      `yaml:"auth"`     // password (default) or oauth2
 	Password     Secret        `yaml:"password"` // or env IBBOT_IMAP_PASSWORD
+	OAuth2       OAuth2        `yaml:"oauth2"`
 	Mailbox      string        `yaml:"mailbox"`
 	PollInterval time.Duration `yaml:"poll_interval"` // when the server has no IDLE
 	NoopInterval time.Duration `yaml:"noop_interval"` // watchdog: how often a live connection is proven
+}
+
+// OAuth2 is a mailbox login through OAuth 2.0 (Gmail, Microsoft 365): the
+// bot trades the refresh token for access tokens and logs in with SASL.
+type OAuth2 struct {
+	TokenURL     string   `yaml:"token_url"`
+	AuthURL      string   `yaml:"auth_url"` // for ibbot mail-login only
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret Secret   `yaml:"client_secret"` // or env IBBOT_IMAP_OAUTH2_CLIENT_SECRET
+	RefreshToken Secret   `yaml:"refresh_token"` // or env IBBOT_IMAP_OAUTH2_REFRESH_TOKEN
+	Scopes       []string `yaml:"scopes"`
+	Mechanism    SASLMech `yaml:"mechanism"` // xoauth2 (default) or oauthbearer
 }
 
 // GitHub configures the API client all features share, and the relay of
@@ -325,7 +349,8 @@ func Defaults() Config {
 		},
 		Welcome: Welcome{MaxPerMinute: 3},
 		Mail: Mail{
-			IMAP:    IMAP{TLS: TLSImplicit, Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute},
+			IMAP: IMAP{TLS: TLSImplicit, Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute,
+				Auth: AuthPassword, OAuth2: OAuth2{Mechanism: MechXOAuth2}},
 			Replies: RepliesThread, MaxMailBytes: 10 << 20, ExcerptChars: 400,
 		},
 		Retention: Retention{Outbox: 7 * 24 * time.Hour, Relations: 365 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour},
@@ -597,8 +622,14 @@ func (c *Config) checkMail(ch *checker) {
 	if m.IMAP.Username == "" {
 		ch.bad("mail.imap.username", "is required")
 	}
-	if m.IMAP.Password.Value() == "" {
-		ch.bad("mail.imap.password", "is required (or env IBBOT_IMAP_PASSWORD)")
+	oneOf(ch, "mail.imap.auth", m.IMAP.Auth, AuthPassword, AuthOAuth2)
+	switch m.IMAP.Auth {
+	case AuthPassword:
+		if m.IMAP.Password.Value() == "" {
+			ch.bad("mail.imap.password", "is required (or env IBBOT_IMAP_PASSWORD)")
+		}
+	case AuthOAuth2:
+		checkOAuth2(ch, m.IMAP.OAuth2)
 	}
 	if m.IMAP.Mailbox == "" {
 		ch.bad("mail.imap.mailbox", "is required (usually INBOX)")
@@ -620,6 +651,22 @@ func (c *Config) checkMail(ch *checker) {
 	if m.ArchiveURL != "" && !isHTTPURL(strings.NewReplacer("{msgid}", "x", "{hash}", "x").Replace(m.ArchiveURL)) {
 		ch.bad("mail.archive_url", "%q is not an http(s) URL", m.ArchiveURL)
 	}
+}
+
+func checkOAuth2(ch *checker, o OAuth2) {
+	if !isHTTPURL(o.TokenURL) {
+		ch.bad("mail.imap.oauth2.token_url", "is required with auth: oauth2: the provider's token endpoint, e.g. https://oauth2.googleapis.com/token")
+	}
+	if o.AuthURL != "" && !isHTTPURL(o.AuthURL) {
+		ch.bad("mail.imap.oauth2.auth_url", "%q is not an http(s) URL", o.AuthURL)
+	}
+	if o.ClientID == "" {
+		ch.bad("mail.imap.oauth2.client_id", "is required with auth: oauth2: the app's client id at the provider")
+	}
+	if o.RefreshToken.Value() == "" {
+		ch.bad("mail.imap.oauth2.refresh_token", "is required with auth: oauth2 (or env IBBOT_IMAP_OAUTH2_REFRESH_TOKEN); `ibbot mail-login` gets one")
+	}
+	oneOf(ch, "mail.imap.oauth2.mechanism", o.Mechanism, MechXOAuth2, MechOAuthBearer)
 }
 
 // AllRooms is every room the configuration names, in any list, each once

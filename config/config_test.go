@@ -373,3 +373,30 @@ func TestCAFileIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestOAuth2KeysAreRequired: with auth: oauth2, check-config names every
+// missing OAuth key; secrets may come from the environment.
+func TestOAuth2KeysAreRequired(t *testing.T) {
+	src := minimal + "mail: {imap: {address: \"imap.gmail.com:993\", username: u, auth: oauth2, oauth2: {mechanism: xoauth3}}, list_id: [l], rooms: [\"!r:hs\"]}\n"
+	_, err := Parse([]byte(src), noEnv)
+	for _, want := range []string{"mail.imap.oauth2.token_url", "mail.imap.oauth2.client_id", "mail.imap.oauth2.refresh_token",
+		`mail.imap.oauth2.mechanism (line 2): "xoauth3" is not one of xoauth2, oauthbearer; did you mean "xoauth2"?`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in:\n%v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "mail.imap.password") {
+		t.Errorf("a password is asked for with auth: oauth2:\n%v", err)
+	}
+	ok := minimal + "mail: {imap: {address: \"imap.gmail.com:993\", username: u, auth: oauth2, oauth2: {token_url: \"https://oauth2.googleapis.com/token\", client_id: c}}, list_id: [l], rooms: [\"!r:hs\"]}\n"
+	cfg, err := Parse([]byte(ok), func(k string) (string, bool) {
+		v := map[string]string{"IBBOT_IMAP_OAUTH2_REFRESH_TOKEN": "1//refresh", "IBBOT_IMAP_OAUTH2_CLIENT_SECRET": "s3cret"}[k]
+		return v, v != ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Mail.IMAP.OAuth2; o.RefreshToken.Value() != "1//refresh" || o.ClientSecret.Value() != "s3cret" || o.Mechanism != MechXOAuth2 {
+		t.Errorf("OAuth settings: %+v", o)
+	}
+}

@@ -11,10 +11,12 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/config"
@@ -61,7 +63,8 @@ type Watcher struct {
 	MaxMailBytes int
 	Now          func() time.Time // default time.Now
 
-	state health.State
+	state  health.State
+	tokens atomic.Pointer[tokens] // with auth: oauth2, set when Run starts
 	// Dial overrides how the connection is made (tests); nil uses Config.
 	Dial func(opts *imapclient.Options) (*imapclient.Client, error)
 }
@@ -78,8 +81,21 @@ func (w *Watcher) now() time.Time {
 
 // checked records a complete read of the mailbox.
 func (w *Watcher) checked() {
-	w.state.Working(fmt.Sprintf("watching %s on %s", w.Config.Mailbox, w.Config.Address), w.now())
+	w.state.Working(fmt.Sprintf("watching %s on %s%s", w.Config.Mailbox, w.Config.Address, w.loginNote()), w.now())
 	w.Metrics.checked()
+}
+
+// loginNote says how the watcher is logged in, for !status: nothing for
+// a password, the OAuth 2.0 token's expiry otherwise (never the token).
+func (w *Watcher) loginNote() string {
+	t := w.tokens.Load()
+	if t == nil {
+		return ""
+	}
+	if exp := t.expiry(); !exp.IsZero() {
+		return fmt.Sprintf(" (OAuth 2.0; access token valid until %s UTC)", exp.UTC().Format("15:04"))
+	}
+	return " (OAuth 2.0)"
 }
 
 func (w *Watcher) key() string {
@@ -88,6 +104,13 @@ func (w *Watcher) key() string {
 
 // Run follows the mailbox until ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
+	if w.Config.Auth == config.AuthOAuth2 {
+		t, err := newTokens(ctx, w.Config.OAuth2, w.Store, w.Config.Username+"@"+w.Config.Address, w.Log)
+		if err != nil {
+			return fmt.Errorf("mail: %w", err)
+		}
+		w.tokens.Store(t)
+	}
 	b := backoff.Policy{Min: time.Second, Max: 2 * time.Minute}
 	for attempt := 0; ctx.Err() == nil; {
 		err := w.session(ctx)
@@ -102,7 +125,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			// Wrong credentials do not fix themselves quickly, but the
 			// rest of the bot keeps working while the operator fixes them.
 			wait = b.Max
-			w.Log.Error().Err(err).Dur("retry_in", wait).Msg("IMAP login refused: check mail.imap.username and the password")
+			w.Log.Error().Err(err).Dur("retry_in", wait).Msg("IMAP login refused: check mail.imap.username and the password or OAuth 2.0 settings")
 		case errors.Is(err, errHealthy):
 			attempt, wait = 0, 0
 			w.Log.Warn().Err(err).Msg("IMAP connection ended; reconnecting")
@@ -140,6 +163,55 @@ func explainDial(err error) string {
 
 // errNoStartTLS is a server refusing STARTTLS.
 var errNoStartTLS = errors.New("the server does not offer STARTTLS")
+
+// login authenticates with the password, or with an OAuth 2.0 access
+// token (XOAUTH2 or OAUTHBEARER). A refused token is refreshed and tried
+// once more: it may have expired early, or been revoked.
+func (w *Watcher) login(ctx context.Context, c *imapclient.Client) error {
+	t := w.tokens.Load()
+	if t == nil {
+		return w.refused(c.Login(w.Config.Username, w.Config.Password.Value()).Wait(), "")
+	}
+	var err error
+	for attempt := range 2 {
+		tok, terr := t.token(ctx)
+		if terr != nil {
+			if errors.Is(terr, errTokenRefused) {
+				return &refusedError{terr}
+			}
+			return terr
+		}
+		if err = c.Authenticate(saslClient(w.Config.OAuth2.Mechanism, w.Config.Username, tok.AccessToken)); err == nil {
+			return nil
+		}
+		if !serverRefused(err) || attempt == 1 {
+			break
+		}
+		w.Log.Info().Err(err).Msg("The server refused the OAuth 2.0 access token; refreshing it and trying again")
+		t.invalidate()
+	}
+	return w.refused(err, " with OAuth 2.0")
+}
+
+// refused wraps a login error: the server saying no is a refusal (no
+// quick retry helps), anything else a connection problem.
+func (w *Watcher) refused(err error, how string) error {
+	if err == nil {
+		return nil
+	}
+	if serverRefused(err) {
+		return &refusedError{fmt.Errorf("IMAP login as %s%s refused: %w", w.Config.Username, how, err)}
+	}
+	return fmt.Errorf("logging in: %w", err)
+}
+
+// serverRefused reports whether a login failed because the server said no
+// (NO, or an OAUTHBEARER error challenge), not because of the network.
+func serverRefused(err error) bool {
+	var no *imap.Error
+	var bearer *sasl.OAuthBearerError
+	return errors.As(err, &no) || errors.As(err, &bearer)
+}
 
 // refusedError is the server saying no to the credentials (not a network
 // failure during login).
@@ -206,12 +278,8 @@ func (w *Watcher) session(ctx context.Context) error {
 	guard := &closeGuard{c: c}
 	stop := context.AfterFunc(ctx, guard.cancel) // go-imap calls take no context
 	defer stop()
-	if err := c.Login(w.Config.Username, w.Config.Password.Value()).Wait(); err != nil {
-		var no *imap.Error
-		if errors.As(err, &no) {
-			return &refusedError{fmt.Errorf("IMAP login as %s refused: %w", w.Config.Username, err)}
-		}
-		return fmt.Errorf("logging in: %w", err)
+	if err := w.login(ctx, c); err != nil {
+		return err
 	}
 	sel, err := c.Select(w.Config.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {

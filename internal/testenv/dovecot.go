@@ -30,6 +30,9 @@ type Dovecot struct {
 	TLSAddress string
 	CA         *TestCA
 	tlsPort    int
+	// introspection, when set, adds an oauth2 passdb asking it
+	// (StartDovecotOAuth2).
+	introspection string
 }
 
 // StartDovecot writes a config and starts Dovecot in the foreground,
@@ -57,6 +60,17 @@ func StartDovecotTLS() (*Dovecot, error) {
 	if d.CA, err = NewTestCA(d.Dir); err != nil {
 		return nil, err
 	}
+	return d, d.startConfigured()
+}
+
+// StartDovecotOAuth2 is StartDovecot that also accepts XOAUTH2 and
+// OAUTHBEARER logins, checking each access token at introspectionURL.
+func StartDovecotOAuth2(introspectionURL string) (*Dovecot, error) {
+	d, err := newDovecot()
+	if err != nil {
+		return nil, err
+	}
+	d.introspection = introspectionURL
 	return d, d.startConfigured()
 }
 
@@ -103,6 +117,17 @@ func (d *Dovecot) writeConfig() error {
 	if err := os.WriteFile(filepath.Join(d.Dir, "passwd"), []byte(passwd), 0o644); err != nil {
 		return err
 	}
+	oauthMechs, oauthPassdb, passwdMechs := "", "", ""
+	if d.introspection != "" {
+		ext := filepath.Join(d.Dir, "dovecot-oauth2.conf.ext")
+		settings := fmt.Sprintf("introspection_mode = post\nintrospection_url = %s\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n", d.introspection)
+		if err := os.WriteFile(ext, []byte(settings), 0o644); err != nil {
+			return err
+		}
+		oauthMechs = " xoauth2 oauthbearer"
+		passwdMechs = "  mechanisms = plain login\n"
+		oauthPassdb = fmt.Sprintf("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n", ext)
+	}
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -110,7 +135,7 @@ protocols = imap
 listen = 127.0.0.1
 %[4]s
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login%[6]s
 mail_location = maildir:%[2]s/%%u
 default_internal_user = nobody
 default_internal_group = nogroup
@@ -137,12 +162,13 @@ service imap-login {
 passdb {
   driver = passwd-file
   args = %[1]s/passwd
-}
+%[8]s}
+%[7]s
 userdb {
   driver = static
   args = uid=nobody gid=nogroup home=%[2]s/%%u
 }
-`, d.Dir, mail, d.port, d.sslSettings(), d.tlsPort)
+`, d.Dir, mail, d.port, d.sslSettings(), d.tlsPort, oauthMechs, oauthPassdb, passwdMechs)
 	return os.WriteFile(filepath.Join(d.Dir, "dovecot.conf"), []byte(conf), 0o644)
 }
 
