@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/logging"
@@ -21,6 +22,7 @@ import (
 const usage = `usage:
   ibbot run -config FILE           run the bot (also: ibbot -config FILE)
   ibbot check-config -config FILE  validate a config file and list every problem
+  ibbot mail-login -config FILE    get the first OAuth 2.0 refresh token for the mailbox
   ibbot demo [-keep=false]         run the bot on a local homeserver, with no accounts anywhere
   ibbot example-config             print the documented example config
   ibbot version                    print version, commit and Go version
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", *configPath)
 		return nil
+	case "mail-login":
+		return mailLogin(ctx, *configPath, stdout)
 	case "demo":
 		return runDemo(ctx, stdout, *keep)
 	case "example-config":
@@ -88,6 +92,40 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, fmt.Errorf("config %s:\n%w", path, indent(err))
 	}
 	return cfg, nil
+}
+
+// mailLogin runs the provider's sign-in for the mailbox and prints the
+// refresh token to store as a secret. The config need not have one yet:
+// getting it is the point.
+func mailLogin(ctx context.Context, path string, stdout io.Writer) error {
+	const placeholder = "(being obtained by mail-login)"
+	env := func(k string) (string, bool) {
+		if k == "IBBOT_IMAP_OAUTH2_REFRESH_TOKEN" {
+			if v, ok := os.LookupEnv(k); ok && v != "" {
+				return v, true
+			}
+			return placeholder, true
+		}
+		return os.LookupEnv(k)
+	}
+	if path == "" {
+		return errors.New("-config FILE is required (see `ibbot example-config`)")
+	}
+	cfg, err := config.Load(path, env)
+	if err != nil {
+		return fmt.Errorf("config %s:\n%w", path, indent(err))
+	}
+	if cfg.Mail.IMAP.Auth != config.AuthOAuth2 {
+		return errors.New("mail.imap.auth is not oauth2: there is nothing to sign in to")
+	}
+	token, err := mail.FirstRefreshToken(ctx, cfg.Mail.IMAP.OAuth2, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nThe refresh token (shown once; keep it secret):\n\n  %s\n\n"+
+		"Give it to ibbot as a secret, e.g. IBBOT_IMAP_OAUTH2_REFRESH_TOKEN (or IBBOT_IMAP_OAUTH2_REFRESH_TOKEN_FILE\n"+
+		"naming a file that holds it), rather than in the config file.\n", token)
+	return nil
 }
 
 // indent puts each joined problem on its own line, so check-config prints a

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/osbuild/ibbot/internal/testenv"
 )
 
 // TestCheckConfigNamesTyposInLists runs `ibbot check-config` on a file a
@@ -72,6 +77,55 @@ func TestReleaseBuildHasNoTestCode(t *testing.T) {
 	for _, pkg := range strings.Fields(string(out)) {
 		if pkg == "testing" || strings.Contains(pkg, "/internal/testenv") || strings.Contains(pkg, "/internal/demo") || strings.Contains(pkg, "/internal/fixtures") {
 			t.Errorf("the release build links %s", pkg)
+		}
+	}
+}
+
+// TestMailLoginGetsTheFirstRefreshToken: mail-login sends the person to
+// the provider's sign-in (here a test provider that grants at once, and
+// the test plays the browser), receives the code on loopback, trades it
+// with PKCE and prints the refresh token with how to store it.
+func TestMailLoginGetsTheFirstRefreshToken(t *testing.T) {
+	p := testenv.NewOAuthProvider("ibbot@example.org")
+	defer p.Close()
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte(`matrix: {homeserver: "https://hs.example", user_id: "@ibbot:hs.example", password: x}
+mail:
+  imap:
+    address: "imap.example.org:993"
+    username: ibbot@example.org
+    auth: oauth2
+    oauth2: {auth_url: "`+p.AuthURL()+`", token_url: "`+p.TokenURL()+`", client_id: ibbot-app, scopes: ["https://mail.google.com/"]}
+  list_id: [l]
+  rooms: ["!r:hs.example"]
+`), 0o600)
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		err := run(context.Background(), []string{"mail-login", "-config", file}, io.MultiWriter(w, &out), io.Discard)
+		w.Close()
+		done <- err
+	}()
+	// The browser: open the printed address and follow the redirects.
+	scanner := bufio.NewScanner(r)
+	for scanner.Scan() {
+		if url := strings.TrimSpace(scanner.Text()); strings.HasPrefix(url, p.AuthURL()) {
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			break
+		}
+	}
+	go io.Copy(io.Discard, r)
+	if err := <-done; err != nil {
+		t.Fatalf("mail-login: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{testenv.FirstRefreshToken, "IBBOT_IMAP_OAUTH2_REFRESH_TOKEN"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("mail-login output lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -30,6 +30,7 @@ type OAuthProvider struct {
 func NewOAuthProvider(user string) *OAuthProvider {
 	p := &OAuthProvider{User: user, TTL: time.Hour, refresh: map[string]bool{FirstRefreshToken: true}, access: map[string]time.Time{}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
 	mux.HandleFunc("POST /introspect", p.introspect)
 	p.Server = httptest.NewServer(mux)
@@ -38,6 +39,19 @@ func NewOAuthProvider(user string) *OAuthProvider {
 
 // FirstRefreshToken is the refresh token the operator starts with.
 const FirstRefreshToken = "refresh-token-1"
+
+// AuthURL is the authorization endpoint; it grants at once (no person to
+// ask) and sends the browser back with a code.
+func (p *OAuthProvider) AuthURL() string { return p.URL + "/authorize" }
+
+func (p *OAuthProvider) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("response_type") != "code" || q.Get("code_challenge") == "" {
+		http.Error(w, "want a code request with PKCE", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, q.Get("redirect_uri")+"?code=code-1&state="+q.Get("state"), http.StatusFound)
+}
 
 // TokenURL and IntrospectionURL are the endpoints.
 func (p *OAuthProvider) TokenURL() string         { return p.URL + "/token" }
@@ -71,6 +85,12 @@ func (p *OAuthProvider) token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if r.Form.Get("grant_type") == "authorization_code" && r.Form.Get("code") == "code-1" && r.Form.Get("code_verifier") != "" {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "access-from-code", "token_type": "Bearer", "expires_in": 3600,
+			"refresh_token": FirstRefreshToken})
+		return
+	}
 	rt := r.Form.Get("refresh_token")
 	if r.Form.Get("grant_type") != "refresh_token" || !p.refresh[rt] {
 		w.Header().Set("Content-Type", "application/json")
