@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -67,8 +68,10 @@ func newTokens(ctx context.Context, c config.OAuth2, kv KV, account string, log 
 
 // reset makes the next token a fresh one from the refresh token.
 func (t *tokens) reset() {
-	// The refresh must outlive the call that first asks for a token.
-	t.src = oauth2.ReuseTokenSource(nil, t.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: t.refresh}))
+	// The source outlives the call that first asks for a token, so its
+	// context is not a caller's; the client bounds each refresh instead.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: 30 * time.Second})
+	t.src = oauth2.ReuseTokenSource(nil, t.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: t.refresh}))
 }
 
 // token returns a valid access token, refreshing it when it expires soon.

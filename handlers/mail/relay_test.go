@@ -537,3 +537,27 @@ func TestMailThatPanicsIsSkipped(t *testing.T) {
 		t.Errorf("relayed %+v, want post 2 only", msgs)
 	}
 }
+
+// TestTokenErrorsNeverShowTokens: what the log and !status get of an OAuth
+// failure names the problem, never a token.
+func TestTokenErrorsNeverShowTokens(t *testing.T) {
+	p := testenv.NewOAuthProvider("u")
+	defer p.Close()
+	p.RevokeRefreshTokens()
+	st, _ := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	defer st.Close()
+	tk, err := newTokens(context.Background(), config.OAuth2{TokenURL: p.TokenURL(), ClientID: "c",
+		ClientSecret: config.NewSecret("client-secret-xyz"), RefreshToken: config.NewSecret("refresh-secret-xyz")}, st, "u@x", zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tk.token(context.Background())
+	if err == nil || !errors.Is(err, errTokenRefused) {
+		t.Fatalf("a revoked refresh token: %v", err)
+	}
+	for _, secret := range []string{"refresh-secret-xyz", "client-secret-xyz"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error shows a secret: %v", err)
+		}
+	}
+}
