@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/prodhash"
+	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/worker"
 )
 
@@ -38,6 +40,7 @@ type DeployWatcher struct {
 	Deploys    Deployments
 	Compare    Comparisons
 	Store      KV
+	History    DeployRecorder // nil: no deploy history
 	Poster     Poster
 	Rooms      []string
 	Interval   time.Duration
@@ -46,6 +49,11 @@ type DeployWatcher struct {
 	Now        func() time.Time // default time.Now
 
 	state health.State
+}
+
+// DeployRecorder keeps the history of deploys (for !deploys).
+type DeployRecorder interface {
+	RecordDeploy(ctx context.Context, d store.DeployRow) error
 }
 
 // Health says how the last deploy check went, for !status.
@@ -131,7 +139,16 @@ func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) e
 	}
 	next := deployState{N: prev.N + 1, SHA: dep.SHA}
 	if known {
-		reply := w.describe(ctx, comp, prev.SHA, dep.SHA)
+		reply, row := w.describe(ctx, comp, prev.SHA, dep.SHA)
+		row.Component, row.Number, row.SeenAt = comp.ID, next.N, w.now()
+		if row.LeadKnown {
+			row.Lead = row.SeenAt.Sub(row.oldest)
+		}
+		if w.History != nil {
+			if err := w.History.RecordDeploy(ctx, row.DeployRow); err != nil {
+				return err
+			}
+		}
 		for _, room := range w.Rooms {
 			key := fmt.Sprintf("deploy:%s:%d:%s:%s", comp.ID, next.N, dep.SHA, room)
 			if err := w.Poster.Post(ctx, key, room, reply); err != nil {
@@ -143,23 +160,54 @@ func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) e
 	return w.saveState(ctx, comp.ID, next)
 }
 
+// deployFacts is what the history keeps of a deploy, and when its oldest
+// newly deployed commit was made (for the lead time).
+type deployFacts struct {
+	store.DeployRow
+	oldest time.Time
+}
+
 // describe renders a deploy from one commit to another: forward with the
-// changes it brings, or a rollback with the changes it takes out.
-func (w *DeployWatcher) describe(ctx context.Context, comp *catalog.Component, from, to string) bot.Reply {
+// changes it brings, or a rollback with the changes it takes out; and
+// returns the facts the history keeps.
+func (w *DeployWatcher) describe(ctx context.Context, comp *catalog.Component, from, to string) (bot.Reply, deployFacts) {
+	facts := deployFacts{DeployRow: store.DeployRow{From: from, To: to, Commits: -1, Changes: "[]"}}
 	cmp, err := w.Compare.Compare(ctx, comp.Repo, from, to)
 	if err != nil {
 		w.Log.Warn().Err(err).Str("component", comp.ID).Msg("Comparing the deploy failed; announcing without details")
-		return RenderDeploy(comp, from, to, nil, w.MaxChanges)
+		return RenderDeploy(comp, from, to, nil, w.MaxChanges), facts
 	}
 	if cmp.Behind > 0 || cmp.Removed == 0 {
-		return RenderDeploy(comp, from, to, cmp, w.MaxChanges)
+		facts.Commits, facts.Changes = cmp.Behind, changesJSON(cmp.Merged())
+		if len(cmp.Pending) > 0 && !cmp.Pending[0].Date.IsZero() {
+			facts.oldest, facts.LeadKnown = cmp.Pending[0].Date, true
+		}
+		return RenderDeploy(comp, from, to, cmp, w.MaxChanges), facts
 	}
+	facts.Rollback, facts.Commits = true, cmp.Removed
 	undone, err := w.Compare.Compare(ctx, comp.Repo, to, from)
 	if err != nil {
 		w.Log.Warn().Err(err).Str("component", comp.ID).Msg("Listing what a rollback undoes failed")
 		undone = nil
+	} else {
+		facts.Changes = changesJSON(undone.Merged())
 	}
-	return RenderRollback(comp, from, to, cmp.Removed, undone, w.MaxChanges)
+	return RenderRollback(comp, from, to, cmp.Removed, undone, w.MaxChanges), facts
+}
+
+// Change is a merged pull request a deploy brought (or took out).
+type Change struct {
+	PR    int    `json:"pr"`
+	Title string `json:"title"`
+}
+
+func changesJSON(merged []prodhash.Commit) string {
+	out := make([]Change, 0, len(merged))
+	for _, c := range merged {
+		out = append(out, Change{PR: c.PR, Title: strings.TrimSuffix(c.Title, fmt.Sprintf(" (#%d)", c.PR))})
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
 }
 
 // RenderDeploy is the announcement of one deploy.

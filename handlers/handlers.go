@@ -29,9 +29,10 @@ type Knowledge struct {
 	Deployments Deployments
 	Comparisons Comparisons
 	Diagram     DiagramSource
-	Newcomers   IssueFinder // nil: no live search
-	NewcomerIn  []string    // repositories !contribute searches
-	MailingList string      // shown by !contact when set
+	Newcomers   IssueFinder   // nil: no live search
+	History     DeployHistory // nil: no !deploys
+	NewcomerIn  []string      // repositories !contribute searches
+	MailingList string        // shown by !contact when set
 }
 
 // Register adds the commands to t, in the order !help lists them.
@@ -41,6 +42,11 @@ func Register(t *bot.Table, d Deps) error {
 	}
 	if err := t.Add(Help(t)); err != nil {
 		return err
+	}
+	if k := d.Project; k.Catalog != nil && k.History != nil {
+		if err := t.Add(DeployLog(k.Catalog, k.History, d.Now)); err != nil {
+			return err
+		}
 	}
 	if k := d.Project; k.Catalog != nil {
 		err := t.Add(

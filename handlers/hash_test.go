@@ -16,6 +16,7 @@ import (
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/golden"
 	"github.com/osbuild/ibbot/internal/prodhash"
+	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -244,4 +245,86 @@ func TestDeployCheckNeverReadsACachedDiagram(t *testing.T) {
 	if e.fake.NotModified() <= before {
 		t.Error("an unchanged diagram was not revalidated with a conditional request")
 	}
+}
+
+// TestDeployLogGolden renders !deploys: deploys with lead times, one with
+// no merged pull requests, one without details, a rollback, and the
+// 30-day measures per component.
+func TestDeployLogGolden(t *testing.T) {
+	cat := catalog.Default()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	rows := []store.DeployRow{
+		{Component: "composer", Number: 4, From: "1111111aaa", To: "0e2daa2bbb", SeenAt: now.Add(-2 * time.Hour), Rollback: true, Commits: 2,
+			Changes: `[{"pr":4512,"title":"cloudapi: accept a GCE image family"}]`},
+		{Component: "composer", Number: 3, From: "0e2daa2bbb", To: "1111111aaa", SeenAt: now.Add(-1 * day), Commits: 2,
+			Changes: `[{"pr":4512,"title":"cloudapi: accept a GCE image family"}]`, Lead: 30 * time.Hour, LeadKnown: true},
+		{Component: "crc", Number: 7, From: "85487bfccc", To: "9a9a9a9ddd", SeenAt: now.Add(-3 * day), Commits: 1, Changes: `[]`,
+			Lead: 50 * time.Minute, LeadKnown: true},
+		{Component: "composer", Number: 2, From: "aaaaaaaeee", To: "0e2daa2bbb", SeenAt: now.Add(-10 * day), Commits: 9,
+			Changes: `[{"pr":4490,"title":"worker: retry"},{"pr":4491,"title":"deps"}]`, Lead: 4 * day, LeadKnown: true},
+		{Component: "frontend", Number: 1, From: "654458cfff", To: "7777777ggg", SeenAt: now.Add(-20 * day), Commits: -1, Changes: `[]`},
+	}
+	mem := memHistory(rows)
+	cmd := DeployLog(cat, mem, func() time.Time { return now })
+	run := func(args ...string) bot.Reply {
+		rep, err := cmd.Run(context.Background(), bot.Request{Command: "deploys", Args: args, Prefix: "!"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	golden.Check(t, "deploys.golden", render(run()))
+	golden.Check(t, "deploys-composer.golden", render(run("composer")))
+	if got := run("compser").Plain; !strings.Contains(got, "did you mean") {
+		t.Errorf("a typo gets %q", got)
+	}
+	if got := RenderDeployLog(cat, "", nil, now).Plain; got != "No deploy seen in the last 30 days." {
+		t.Errorf("no deploys: %q", got)
+	}
+}
+
+// memHistory is a DeployHistory over fixed rows (newest first).
+type memHistory []store.DeployRow
+
+func (m memHistory) Deploys(_ context.Context, component string, since time.Time, limit int) ([]store.DeployRow, error) {
+	var out []store.DeployRow
+	for _, d := range m {
+		if (component == "" || d.Component == component) && !d.SeenAt.Before(since) && len(out) < limit {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// TestDeploysAreRecorded: the deploy checks keep the history !deploys
+// reads: each deploy once, a rollback as one, with commits and lead time.
+func TestDeploysAreRecorded(t *testing.T) {
+	e := newDeployEnv(t)
+	rec := &recordedDeploys{}
+	e.w.History = rec
+	e.check(t, 0)
+	e.deployComposer(composerB)
+	e.check(t, 10*time.Minute)
+	e.check(t, 10*time.Minute) // nothing new
+	e.fake.SetOlder("osbuild/osbuild-composer", composerA)
+	e.deployComposer(composerA)
+	e.check(t, 10*time.Minute)
+	if len(rec.rows) != 2 {
+		t.Fatalf("recorded %d deploys, want 2: %+v", len(rec.rows), rec.rows)
+	}
+	fwd, back := rec.rows[0], rec.rows[1]
+	if fwd.Component != "composer" || fwd.Number != 2 || fwd.Rollback || fwd.Commits <= 0 || !fwd.LeadKnown || fwd.Lead <= 0 {
+		t.Errorf("the deploy: %+v", fwd)
+	}
+	if !back.Rollback || back.Number != 3 || back.From != composerB || back.To != composerA {
+		t.Errorf("the rollback: %+v", back)
+	}
+}
+
+type recordedDeploys struct{ rows []store.DeployRow }
+
+func (r *recordedDeploys) RecordDeploy(_ context.Context, d store.DeployRow) error {
+	r.rows = append(r.rows, d)
+	return nil
 }

@@ -55,6 +55,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err != nil {
 		return err
 	}
+	know.History = st
 	gh := newGitHubParts(cfg, know, opts.Now)
 	table, err := commands(cfg, st, board, know, gh, opts.Now)
 	if err != nil {

@@ -105,7 +105,7 @@ func startDeploys(s *services, cfg config.ProdHash, k *knowledge) {
 		return
 	}
 	w := &handlers.DeployWatcher{
-		Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Store: s.store, Poster: s.bot,
+		Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Store: s.store, History: s.store, Poster: s.bot,
 		Rooms: cfg.Rooms, Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
 		Log: s.log.With().Str("component", "deploys").Logger(), Now: s.now,
 	}

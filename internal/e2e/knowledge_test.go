@@ -60,6 +60,11 @@ func TestHashAndDeployAnnouncements(t *testing.T) {
 	if body := testenv.Body(ann); !strings.Contains(body, "0e2daa2 (") || !strings.Contains(body, "→ 1111111") {
 		t.Errorf("announcement: %s", body)
 	}
+	cmd = s.human.MustSay(t, s.room, "!deploys composer")
+	history := testenv.Body(s.human.MustWait(t, wait, "the !deploys answer", testenv.ReplyTo(cmd)))
+	if !strings.Contains(history, "image-builder-composer 0e2daa2") || !strings.Contains(history, "image-builder-composer: 1 deploy") {
+		t.Errorf("!deploys does not list the deploy:\n%s", history)
+	}
 	first.stop()
 
 	startBot(t, cfg)

@@ -347,3 +347,29 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployHistory(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		rows := []store.DeployRow{
+			{Component: "composer", Number: 1, From: "a", To: "b", SeenAt: t0, Commits: 3, Changes: `[{"pr":1}]`, Lead: 26 * time.Hour, LeadKnown: true},
+			{Component: "composer", Number: 2, From: "b", To: "a", SeenAt: t0.Add(time.Hour), Rollback: true, Commits: 3, Changes: "[]"},
+			{Component: "crc", Number: 1, From: "c", To: "d", SeenAt: t0.Add(2 * time.Hour), Commits: -1, Changes: "[]"},
+		}
+		for _, r := range append(rows, rows[0]) { // the repeat is ignored
+			if err := s.RecordDeploy(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.Deploys(ctx, "", t0, 10)
+		if err != nil || len(all) != 3 || all[0].Component != "crc" || all[2].Lead != 26*time.Hour || !all[1].Rollback || all[0].LeadKnown {
+			t.Fatalf("all deploys: %+v, %v", all, err)
+		}
+		one, _ := s.Deploys(ctx, "composer", t0.Add(30*time.Minute), 10)
+		if len(one) != 1 || one[0].Number != 2 {
+			t.Errorf("composer since 12:30: %+v", one)
+		}
+	})
+}
