@@ -31,6 +31,7 @@ type Knowledge struct {
 	Diagram     DiagramSource
 	Newcomers   IssueFinder   // nil: no live search
 	History     DeployHistory // nil: no !deploys
+	Pulls       PullRequests  // nil: no !deployed
 	NewcomerIn  []string      // repositories !contribute searches
 	MailingList string        // shown by !contact when set
 }
@@ -45,6 +46,12 @@ func Register(t *bot.Table, d Deps) error {
 	}
 	if k := d.Project; k.Catalog != nil && k.History != nil {
 		if err := t.Add(DeployLog(k.Catalog, k.History, d.Now)); err != nil {
+			return err
+		}
+	}
+	if k := d.Project; k.Catalog != nil && k.Pulls != nil {
+		live := &Live{Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Pulls: k.Pulls, History: k.History, Now: d.Now}
+		if err := t.Add(live.Command()); err != nil {
 			return err
 		}
 	}

@@ -28,7 +28,7 @@ type Comparisons interface {
 func Hash(cat *catalog.Catalog, deps Deployments, cmp Comparisons, now func() time.Time) bot.Command {
 	h := &hashCmd{cat: cat, deps: deps, cmp: cmp, now: now}
 	return bot.Command{
-		Name: "hash", Aliases: []string{"prod", "deployed"}, Args: "[COMPONENT]", MaxArgs: 1,
+		Name: "hash", Aliases: []string{"prod"}, Args: "[COMPONENT]", MaxArgs: 1,
 		Summary: "which commit of each service component runs in production, and how far behind main it is",
 		Help:    "Without a name: a table of all components. Names: " + strings.Join(serviceNames(cat), ", ") + ".",
 		Example: "hash composer",

@@ -266,7 +266,7 @@ func TestDeployLogGolden(t *testing.T) {
 		{Component: "frontend", Number: 1, From: "654458cfff", To: "7777777ggg", SeenAt: now.Add(-20 * day), Commits: -1, Changes: `[]`},
 	}
 	mem := memHistory(rows)
-	cmd := DeployLog(cat, mem, func() time.Time { return now })
+	cmd := DeployLog(cat, &mem, func() time.Time { return now })
 	run := func(args ...string) bot.Reply {
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "deploys", Args: args, Prefix: "!"})
 		if err != nil {
@@ -287,9 +287,9 @@ func TestDeployLogGolden(t *testing.T) {
 // memHistory is a DeployHistory over fixed rows (newest first).
 type memHistory []store.DeployRow
 
-func (m memHistory) Deploys(_ context.Context, component string, since time.Time, limit int) ([]store.DeployRow, error) {
+func (m *memHistory) Deploys(_ context.Context, component string, since time.Time, limit int) ([]store.DeployRow, error) {
 	var out []store.DeployRow
-	for _, d := range m {
+	for _, d := range *m {
 		if (component == "" || d.Component == component) && !d.SeenAt.Before(since) && len(out) < limit {
 			out = append(out, d)
 		}

@@ -31,6 +31,7 @@ type GitHub struct {
 	diagramAt time.Time
 	ahead     map[string]int  // repo -> commits the default branch is ahead
 	older     map[string]bool // repo@sha -> an older commit (rollback target)
+	pulls     map[string][]json.RawMessage
 	// set by SetComparison and SetSearch (the demo's own data); nil: the
 	// recorded responses
 	compareBase    json.RawMessage
@@ -54,7 +55,7 @@ const DiagramPath = "/osbuild/osbuild.github.io/main/docs/hosted/architecture/ar
 
 // NewGitHub starts the fake on loopback, serving the newest diagram.
 func NewGitHub() *GitHub {
-	g := &GitHub{remaining: 5000, ahead: map[string]int{}, older: map[string]bool{}, issues: map[string][]json.RawMessage{}, releases: map[string][]json.RawMessage{},
+	g := &GitHub{remaining: 5000, ahead: map[string]int{}, older: map[string]bool{}, pulls: map[string][]json.RawMessage{}, issues: map[string][]json.RawMessage{}, releases: map[string][]json.RawMessage{},
 		diagram: fixtures.Read(fixtures.DiagramNewest), diagramAt: time.Date(2025, 7, 21, 9, 30, 0, 0, time.UTC)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{spec}", g.compare)
@@ -63,6 +64,7 @@ func NewGitHub() *GitHub {
 	mux.HandleFunc("GET /search/issues", g.searchIssues)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", g.listIssues)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", g.getIssue)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", g.getPull)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/releases", g.listReleases)
 	mux.HandleFunc("GET "+DiagramPath, g.serveDiagram)
 	g.Server = httptest.NewServer(g.gate(mux))
@@ -359,10 +361,29 @@ func (g *GitHub) listIssues(w http.ResponseWriter, r *http.Request) {
 	g.send(w, r, body, "application/json; charset=utf-8", time.Time{})
 }
 
+// SetPulls sets the pull request objects the pulls API answers for repo.
+func (g *GitHub) SetPulls(repo string, items ...json.RawMessage) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pulls[strings.ToLower(repo)] = items
+}
+
+func (g *GitHub) getPull(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	items := g.pulls[repoKey(r)]
+	g.mu.Unlock()
+	g.sendNumbered(w, r, items)
+}
+
 func (g *GitHub) getIssue(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	items := g.issues[repoKey(r)]
 	g.mu.Unlock()
+	g.sendNumbered(w, r, items)
+}
+
+// sendNumbered answers with the item whose number the path names, or 404.
+func (g *GitHub) sendNumbered(w http.ResponseWriter, r *http.Request, items []json.RawMessage) {
 	for _, it := range items {
 		var n struct {
 			Number int `json:"number"`

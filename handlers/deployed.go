@@ -1,0 +1,203 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/prodhash"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// PullRequests reads a pull request (go-github's PullRequestsService).
+type PullRequests interface {
+	Get(ctx context.Context, owner, repo string, number int) (*gh.PullRequest, *gh.Response, error)
+}
+
+// Live answers "is my change in production?": !deployed OWNER/REPO#N, a
+// pull request's URL, or a commit sha.
+type Live struct {
+	Catalog *catalog.Catalog
+	Deploys Deployments
+	Compare Comparisons
+	Pulls   PullRequests
+	History DeployHistory // nil: the deploy that brought it is not named
+	Now     func() time.Time
+}
+
+var (
+	pullURL  = regexp.MustCompile(`^https://github\.com/([^/]+/[^/]+)/pull/(\d+)`)
+	pullRef  = regexp.MustCompile(`^([^/#\s]+/[^/#\s]+)#(\d+)$`)
+	shaInput = regexp.MustCompile(`^[0-9a-fA-F]{7,40}$`)
+)
+
+// Command is !deployed.
+func (l *Live) Command() bot.Command {
+	return bot.Command{
+		Name: "deployed", Aliases: []string{"live"}, Args: "OWNER/REPO#N | PR-URL | SHA", MinArgs: 1, MaxArgs: 1,
+		Summary: "is a merged pull request (or a commit) in production yet, and since when",
+		Example: "deployed osbuild/osbuild-composer#4512",
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			arg := strings.TrimSuffix(strings.Trim(req.Args[0], "<>"), "/")
+			if m := pullURL.FindStringSubmatch(arg); m != nil {
+				arg = m[1] + "#" + m[2]
+			}
+			if m := pullRef.FindStringSubmatch(arg); m != nil {
+				n, _ := strconv.Atoi(m[2])
+				return l.pull(ctx, m[1], n)
+			}
+			if shaInput.MatchString(arg) {
+				return l.commit(ctx, strings.ToLower(arg))
+			}
+			return bot.TextReply("usage: %sdeployed OWNER/REPO#N, a pull request's URL, or a commit sha", req.Prefix), nil
+		},
+	}
+}
+
+// componentOf is the service built from repo, if any.
+func (l *Live) componentOf(repo string) *catalog.Component {
+	for _, c := range l.Catalog.Services() {
+		if strings.EqualFold(l.Catalog.CanonicalRepo(repo), c.Repo) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (l *Live) pull(ctx context.Context, repo string, n int) (bot.Reply, error) {
+	if !config.ValidRepo(repo, false) {
+		return bot.TextReply("%q is not a repository name.", repo), nil
+	}
+	comp := l.componentOf(repo)
+	if comp == nil {
+		return bot.TextReply("No component of the hosted service is built from %s, so none of its changes runs in production (%s).",
+			repo, strings.Join(serviceRepos(l.Catalog), ", ")), nil
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	pr, _, err := l.Pulls.Get(ctx, owner, name, n)
+	var notFound *gh.ErrorResponse
+	if errors.As(err, &notFound) && notFound.Response != nil && notFound.Response.StatusCode == http.StatusNotFound {
+		return bot.TextReply("%s has no pull request #%d.", repo, n), nil
+	}
+	if err != nil {
+		return bot.Reply{}, bot.Errorf(err, "I could not read %s#%d: %s", repo, n, ghclient.Explain(err))
+	}
+	ref := fmt.Sprintf("%s#%d", repo, n)
+	switch {
+	case pr.GetState() == "open":
+		return bot.TextReply("%s “%s” is still open: not merged, so not in production.", ref, pr.GetTitle()), nil
+	case !pr.GetMerged() || pr.GetMergeCommitSHA() == "":
+		return bot.TextReply("%s “%s” was closed without being merged: it will not reach production.", ref, pr.GetTitle()), nil
+	}
+	what := fmt.Sprintf("%s “%s”", ref, pr.GetTitle())
+	return l.answer(ctx, comp, what, pr.GetMergeCommitSHA(), pr.GetMergedAt().Time)
+}
+
+func (l *Live) commit(ctx context.Context, sha string) (bot.Reply, error) {
+	for _, comp := range l.Catalog.Services() {
+		if comp.Repo == "" {
+			continue
+		}
+		dep, err := l.Deploys.Get(ctx, comp)
+		if err != nil {
+			continue
+		}
+		cmp, err := l.Compare.Compare(ctx, comp.Repo, sha, dep.SHA)
+		if err != nil {
+			continue // not a commit of this repository
+		}
+		return l.verdict(ctx, comp, "commit "+short(sha), sha, time.Time{}, dep, cmp), nil
+	}
+	return bot.TextReply("No repository a component is built from has a commit %s.", sha), nil
+}
+
+// answer compares the merge commit with what runs in production.
+func (l *Live) answer(ctx context.Context, comp *catalog.Component, what, sha string, merged time.Time) (bot.Reply, error) {
+	dep, err := l.Deploys.Get(ctx, comp)
+	if err != nil {
+		return bot.Reply{}, bot.Errorf(err, "I could not tell which commit of %s runs in production: %v", comp.Name, err)
+	}
+	cmp, err := l.Compare.Compare(ctx, comp.Repo, sha, dep.SHA)
+	if err != nil {
+		return bot.Reply{}, bot.Errorf(err, "I could not compare with production: %s", ghclient.Explain(err))
+	}
+	return l.verdict(ctx, comp, what, sha, merged, dep, cmp), nil
+}
+
+// verdict: production contains the commit when it lacks none of its
+// history (the comparison from the commit to production is identical or
+// ahead).
+func (l *Live) verdict(ctx context.Context, comp *catalog.Component, what, sha string, merged time.Time, dep prodhash.Deployment, cmp *prodhash.Comparison) bot.Reply {
+	m := new(bot.Msg)
+	prod := func() { m.Link(short(dep.SHA), "https://github.com/"+comp.Repo+"/commit/"+dep.SHA) }
+	if cmp.Removed > 0 {
+		m.Textf("✗ %s is not in production yet: %s runs ", what, comp.Name)
+		prod()
+		m.Textf(", which lacks %s of it.", plural(cmp.Removed, "commit"))
+		if !merged.IsZero() {
+			m.Textf(" Merged %s.", ago(l.Now(), merged))
+		}
+		return m.Reply()
+	}
+	m.Textf("✓ %s is in production on %s (it runs ", what, comp.Name)
+	prod()
+	m.Text(").")
+	if d, ok := l.firstDeployWith(ctx, comp, sha, merged); ok {
+		m.Textf(" Deployed %s with ", d.SeenAt.UTC().Format("2006-01-02 15:04"))
+		m.Link(short(d.To), "https://github.com/"+comp.Repo+"/commit/"+d.To)
+		if !merged.IsZero() {
+			m.Textf(", %s after the merge.", formatUptime(d.SeenAt.Sub(merged)))
+		} else {
+			m.Text(".")
+		}
+	} else if !merged.IsZero() {
+		m.Textf(" Merged %s; it went live before ibbot saw a deploy of it.", ago(l.Now(), merged))
+	}
+	return m.Reply()
+}
+
+// firstDeployWith finds the oldest recorded deploy (after the merge)
+// whose commit contains sha.
+func (l *Live) firstDeployWith(ctx context.Context, comp *catalog.Component, sha string, merged time.Time) (store.DeployRow, bool) {
+	if l.History == nil {
+		return store.DeployRow{}, false
+	}
+	since := merged
+	if since.IsZero() {
+		since = l.Now().Add(-365 * 24 * time.Hour)
+	}
+	rows, err := l.History.Deploys(ctx, comp.ID, since, 50)
+	if err != nil {
+		return store.DeployRow{}, false
+	}
+	for i := len(rows) - 1; i >= 0; i-- { // oldest first
+		if rows[i].Rollback {
+			continue
+		}
+		if cmp, err := l.Compare.Compare(ctx, comp.Repo, sha, rows[i].To); err == nil && cmp.Removed == 0 {
+			return rows[i], true
+		}
+	}
+	return store.DeployRow{}, false
+}
+
+func serviceRepos(cat *catalog.Catalog) []string {
+	var out []string
+	for _, c := range cat.Services() {
+		if c.Repo != "" {
+			out = append(out, c.Repo)
+		}
+	}
+	return out
+}
