@@ -85,7 +85,7 @@ func (w *DeployWatcher) Run(ctx context.Context) error {
 // seen and announces changes. It revalidates every cached document first
 // (a conditional request each), so it never announces from stale data.
 func (w *DeployWatcher) Check(ctx context.Context) error {
-	ctx = prodhash.Revalidating(ctx, w.now())
+	ctx = prodhash.Revalidating(ctx)
 	var errs []error
 	for _, comp := range w.Catalog.Services() {
 		if err := w.checkOne(ctx, comp); err != nil {

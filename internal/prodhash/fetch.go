@@ -26,7 +26,8 @@ type document struct {
 	body         []byte
 	lastModified string
 	checked      time.Time
-	version      int // increases when the body changes
+	version      int    // increases when the body changes
+	round        *round // the revalidating round it was last asked for in
 }
 
 // cachingClient is hc with the shared conditional-request cache in front
@@ -45,24 +46,29 @@ func cachingClient(hc *http.Client) *http.Client {
 
 type revalidateKey struct{}
 
-// Revalidating returns a context under which lookups ask the server again
-// about every document last checked before since, whatever its TTL. The
-// question is a conditional request: free when nothing changed. Deploy
-// checks use it, so they never announce from a cached diagram.
-func Revalidating(ctx context.Context, since time.Time) context.Context {
-	return context.WithValue(ctx, revalidateKey{}, since)
+// round identifies one revalidating round (a pointer: each is unique).
+type round struct{ _ byte }
+
+// Revalidating returns a context under which each document is asked for
+// again once (the first lookup of it in this round), whatever its TTL:
+// a conditional request, free when nothing changed. Deploy checks use it,
+// so they never announce from a cached diagram. Rounds are told apart by
+// identity, not by time, so a clock that stands still (a test's) cannot
+// make a round look fresh.
+func Revalidating(ctx context.Context) context.Context {
+	return context.WithValue(ctx, revalidateKey{}, &round{})
 }
 
 func (d *document) fresh(ctx context.Context) bool {
 	if d.body == nil || d.now().Sub(d.checked) >= d.ttl {
 		return false
 	}
-	since, ok := ctx.Value(revalidateKey{}).(time.Time)
-	return !ok || !d.checked.Before(since)
+	r, ok := ctx.Value(revalidateKey{}).(*round)
+	return !ok || r == d.round
 }
 
-// get returns the body, refreshing it when older than the TTL (or than
-// the context's Revalidating time). version increases when the body changes.
+// get returns the body, refreshing it when older than the TTL (and once
+// per revalidating round). version increases when the body changes.
 func (d *document) get(ctx context.Context) (body []byte, version int, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -71,6 +77,9 @@ func (d *document) get(ctx context.Context) (body []byte, version int, err error
 	}
 	if err := d.refresh(ctx); err != nil {
 		return nil, d.version, err
+	}
+	if r, ok := ctx.Value(revalidateKey{}).(*round); ok {
+		d.round = r
 	}
 	return d.body, d.version, nil
 }
