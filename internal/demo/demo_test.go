@@ -36,6 +36,8 @@ func TestDemoTranscript(t *testing.T) {
 		"[image architecture.png, 1520x", "demo: !contribute frontend", "npm ci",
 		"osbuild/image-builder-frontend#2931", "Wizard: keep the selected architecture",
 		"image-builder-composer deployed: 0e2daa2", "→ 4f3c2b1",
+		"demo: !deployed osbuild/osbuild-composer#4512", "✓ osbuild/osbuild-composer#4512 “cloudapi: accept a GCE image family” is in production",
+		"demo: !deploys", "image-builder-composer: 1 deploy",
 		"osbuild/image-builder-frontend#2980 Image type list hides WSL on aarch64", "issue by newcomer-ana",
 		"(edits its message) osbuild/image-builder-frontend#2981 Wizard: offer WSL for aarch64", "merged",
 		"dependency update", "bump @patternfly/react-core from 6.1.0 to 6.2.0", "bump @patternfly/react-core from 6.2.0 to 6.3.0",

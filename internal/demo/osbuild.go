@@ -61,6 +61,18 @@ func serveImageBuilderData(gh *testenv.GitHub, now time.Time) {
 	}
 	search, _ := json.Marshal(map[string]any{"total_count": len(items), "incomplete_results": false, "items": items})
 	gh.SetSearch(search)
+	gh.SetPulls(repo, demoPull(repo, 4512, "cloudapi: accept a GCE image family", "a7e1ca2f6b1d3c9e8f00112233445566778899aa", now.Add(-2*day)))
+}
+
+// demoPull is a merged pull request object as GitHub's API writes it.
+func demoPull(repo string, number int, title, mergeSHA string, merged time.Time) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{
+		"number": number, "title": title, "state": "closed", "merged": true,
+		"merge_commit_sha": mergeSHA, "merged_at": merged.UTC().Format(time.RFC3339),
+		"html_url": fmt.Sprintf("https://github.com/%s/pull/%d", repo, number),
+		"user":     map[string]any{"login": "luis-ortega", "type": "User"},
+	})
+	return b
 }
 
 // demoRepo stands in for the recorded deliveries' Codertocat/Hello-World.
