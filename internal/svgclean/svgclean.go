@@ -33,7 +33,7 @@ func Clean(svg []byte) ([]byte, error) {
 	dec.Strict = false
 	var out bytes.Buffer
 	enc := xml.NewEncoder(&out)
-	skip, depth := 0, 0 // skip > 0: inside a dropped element
+	skip, depth := 0, 0     // skip > 0: inside a dropped element
 	var style *bytes.Buffer // collecting a <style> element's text
 	for {
 		tok, err := dec.Token()
