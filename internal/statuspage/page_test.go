@@ -1,0 +1,123 @@
+package statuspage
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/fixtures"
+	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/prodhash"
+	"github.com/osbuild/ibbot/internal/testenv"
+)
+
+type pageEnv struct {
+	fake *testenv.GitHub
+	srv  *httptest.Server
+	now  time.Time
+}
+
+func newPageEnv(t *testing.T) *pageEnv {
+	e := &pageEnv{fake: testenv.NewGitHub(), now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	t.Cleanup(e.fake.Close)
+	gh, _ := ghclient.New(ghclient.Options{BaseURL: e.fake.URL})
+	now := func() time.Time { return e.now }
+	cat := catalog.Default()
+	diagram := prodhash.NewDiagramSource(e.fake.DiagramURL(), cat, gh, http.DefaultClient, time.Minute, now)
+	src := &Source{Catalog: cat, Deploys: prodhash.NewService(diagram, nil, now), Compare: prodhash.NewComparer(gh, time.Minute, now),
+		Now: now, Health: func() []health.Report {
+			return []health.Report{{Part: "mail", OK: true, Since: e.now.Add(-time.Hour), Detail: "secret detail"}, {Part: "GitHub polling", Detail: "HTTP 502 from 10.0.0.1"}}
+		}}
+	page := &Page{Source: src, Diagram: diagram, Title: "Image Builder hosted service", Log: zerolog.Nop()}
+	e.srv = httptest.NewServer(page.Handler())
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *pageEnv) get(t *testing.T, path string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestPageShowsProductionCommits: every component's box carries its
+// short sha linking to the commit; the table agrees; nothing secret.
+func TestPageShowsProductionCommits(t *testing.T) {
+	e := newPageEnv(t)
+	resp, body := e.get(t, "/")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, sha := range []string{"0e2daa201f0a0d97358a12740bfad416c9e4f7b4", "fd6801e380a87fb0026c1c73af7e17614fa6efb8"} {
+		mark := regexp.MustCompile(`<a href="https://github.com/[^"]+/commit/` + sha + `"><title>[^<]*</title><text[^>]*class="ibbot-mark"[^>]*>` + sha[:7])
+		if !mark.MatchString(body) {
+			t.Errorf("no box annotated with %s linking to its commit", sha[:7])
+		}
+	}
+	for _, bad := range []string{"<script", "onclick", "secret detail", "10.0.0.1"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the page contains %q", bad)
+		}
+	}
+	if h1, h2 := strings.Index(body, "<h1>"), strings.Index(body, "<h2>"); h1 < 0 || h2 < h1 {
+		t.Error("headings are not in order")
+	}
+	if !strings.Contains(body, `role="img" aria-label="Architecture diagram`) {
+		t.Error("the diagram has no text alternative")
+	}
+	_, again := e.get(t, "/", "If-None-Match", resp.Header.Get("ETag"))
+	if again != "" {
+		t.Error("a conditional request for an unchanged page got the body again")
+	}
+}
+
+// TestPageFollowsADeployAndSurvivesAnOutage: a new diagram shows on the
+// page and in /status.json; while the diagram is unreachable the last one
+// is shown, marked stale.
+func TestPageFollowsADeployAndSurvivesAnOutage(t *testing.T) {
+	e := newPageEnv(t)
+	const newSHA = "1111111111111111111111111111111111111111"
+	e.fake.SetDiagram(bytes.ReplaceAll(fixtures.Read(fixtures.DiagramNewest), []byte("0e2daa201f0a0d97358a12740bfad416c9e4f7b4"), []byte(newSHA)), e.now)
+	e.now = e.now.Add(2 * time.Minute) // past the snapshot's reuse and the diagram's TTL
+	_, body := e.get(t, "/")
+	if !strings.Contains(body, "/commit/"+newSHA) {
+		t.Error("the page does not show the new composer commit")
+	}
+	_, js := e.get(t, "/status.json")
+	var snap Snapshot
+	if err := json.Unmarshal([]byte(js), &snap); err != nil || snap.Version != 1 {
+		t.Fatalf("status.json: %v\n%s", err, js)
+	}
+	found := false
+	for _, c := range snap.Components {
+		found = found || (c.ID == "composer" && c.SHA == newSHA && c.Behind != nil)
+	}
+	if !found {
+		t.Errorf("status.json does not show composer at %s:\n%s", newSHA, js)
+	}
+	e.fake.SetDiagramDown(true)
+	e.now = e.now.Add(2 * time.Minute)
+	_, body = e.get(t, "/")
+	if !strings.Contains(body, "cannot be fetched since") || !strings.Contains(body, "/commit/"+newSHA) {
+		t.Error("during an outage the page does not show the last diagram marked stale")
+	}
+}

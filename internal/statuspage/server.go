@@ -1,0 +1,188 @@
+package statuspage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/internal/svgclean"
+)
+
+//go:embed page.html
+var pageHTML string
+
+// Page serves / (the page) and /status.json.
+type Page struct {
+	Source  *Source
+	Diagram Diagram
+	Title   string // e.g. "Image Builder hosted service"
+	Log     zerolog.Logger
+
+	mu         sync.Mutex
+	svg        []byte // the last good cleaned diagram
+	svgVersion int
+	staleSince time.Time
+	tmpl       *template.Template
+	tmplErr    error
+	tmplOnce   sync.Once
+}
+
+// Handler is the page's mux: public-safe, read-only.
+func (p *Page) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", p.page)
+	mux.HandleFunc("GET /status.json", p.json)
+	return mux
+}
+
+func (p *Page) template() (*template.Template, error) {
+	p.tmplOnce.Do(func() {
+		p.tmpl, p.tmplErr = template.New("page").Funcs(template.FuncMap{
+			"ago": func(t time.Time) string { return ago(p.Source.Now(), t) }, "short": short,
+			"lead": func(secs *int64) string {
+				if secs == nil {
+					return "unknown"
+				}
+				return duration(time.Duration(*secs) * time.Second)
+			},
+		}).Parse(pageHTML)
+	})
+	return p.tmpl, p.tmplErr
+}
+
+// diagram is the cleaned diagram, fetched again when it changed; while it
+// cannot be fetched, the last good one, with since when.
+func (p *Page) diagram(ctx context.Context) ([]byte, *time.Time) {
+	raw, version, err := p.Diagram.Diagram(ctx)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err != nil:
+		if p.staleSince.IsZero() {
+			p.staleSince = p.Source.Now().UTC()
+		}
+		p.Log.Warn().Err(err).Msg("Status page: the diagram cannot be fetched; showing the last one")
+	case p.svg == nil || version != p.svgVersion:
+		clean, err := svgclean.Clean(raw)
+		if err != nil {
+			p.Log.Warn().Err(err).Msg("Status page: the diagram does not parse; showing the last one")
+			break
+		}
+		p.svg, p.svgVersion, p.staleSince = clean, version, time.Time{}
+	default:
+		p.staleSince = time.Time{}
+	}
+	if p.staleSince.IsZero() {
+		return p.svg, nil
+	}
+	since := p.staleSince
+	return p.svg, &since
+}
+
+// view is what the template renders.
+type view struct {
+	Title string
+	*Snapshot
+	SVG template.HTML
+}
+
+func (p *Page) page(w http.ResponseWriter, r *http.Request) {
+	snap := p.Source.Snapshot(r.Context())
+	svg, stale := p.diagram(r.Context())
+	marks := map[string]mark{}
+	for _, c := range snap.Components {
+		if c.anchor != "" && c.SHA != "" {
+			marks[c.anchor] = mark{label: markLabel(c), href: c.CommitURL, title: c.Name + " runs " + c.SHA}
+		}
+	}
+	annotated, err := annotate(svg, marks)
+	if err != nil {
+		annotated = svg
+	}
+	view := view{Title: p.Title, Snapshot: withStale(snap, stale), SVG: template.HTML(annotated)} // cleaned by svgclean
+	tmpl, err := p.template()
+	if err != nil {
+		http.Error(w, "the page template is broken", http.StatusInternalServerError)
+		return
+	}
+	var body bytes.Buffer
+	if err := tmpl.Execute(&body, view); err != nil {
+		p.Log.Error().Err(err).Msg("Status page: rendering failed")
+		http.Error(w, "rendering failed", http.StatusInternalServerError)
+		return
+	}
+	serve(w, r, "text/html; charset=utf-8", body.Bytes())
+}
+
+func withStale(s *Snapshot, since *time.Time) *Snapshot {
+	c := *s
+	c.DiagramStaleSince = since
+	return &c
+}
+
+func (p *Page) json(w http.ResponseWriter, r *http.Request) {
+	snap := p.Source.Snapshot(r.Context())
+	_, stale := p.diagram(r.Context())
+	body, err := json.MarshalIndent(withStale(snap, stale), "", "  ")
+	if err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+		return
+	}
+	serve(w, r, "application/json", append(body, '\n'))
+}
+
+// serve answers with body, or 304 when the client has it already.
+func serve(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Write(body)
+}
+
+func markLabel(c Component) string {
+	if c.Behind == nil {
+		return c.Short
+	}
+	if *c.Behind == 0 {
+		return c.Short + " · up to date"
+	}
+	return fmt.Sprintf("%s · %d behind", c.Short, *c.Behind)
+}
+
+func short(sha string) string { return sha[:min(7, len(sha))] }
+
+func duration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+}
+
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return duration(now.Sub(t)) + " ago"
+}

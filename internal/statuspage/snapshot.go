@@ -1,0 +1,172 @@
+// Package statuspage serves the architecture page made live: the published
+// diagram (made safe) with each component's box annotated with the commit
+// it runs in production, a table of the same, the latest deploys with their
+// lead times, and how the relays are doing; and the same data as JSON. It
+// is public-safe: no metrics, no admin data, no error details, nothing
+// secret. It reads the same knowledge !hash and !deploys use.
+package statuspage
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/prodhash"
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// Small interfaces, declared where used.
+type (
+	// Deployments names each component's production commit.
+	Deployments interface {
+		Get(ctx context.Context, comp *catalog.Component) (prodhash.Deployment, error)
+	}
+	// Comparisons says how far a commit is behind a branch.
+	Comparisons interface {
+		Compare(ctx context.Context, repo, base, head string) (*prodhash.Comparison, error)
+	}
+	// Diagram is the published architecture diagram.
+	Diagram interface {
+		Diagram(ctx context.Context) ([]byte, int, error)
+	}
+	// History is the deploys seen.
+	History interface {
+		Deploys(ctx context.Context, component string, since time.Time, limit int) ([]store.DeployRow, error)
+	}
+)
+
+// Snapshot is what the page shows, and /status.json's shape (version 1).
+type Snapshot struct {
+	Version     int         `json:"version"`
+	GeneratedAt time.Time   `json:"generated_at"`
+	Components  []Component `json:"components"`
+	Deploys     []Deploy    `json:"deploys"`
+	Relays      []Relay     `json:"relays"`
+	// DiagramStaleSince is set while the diagram cannot be fetched (the
+	// page shows the last one).
+	DiagramStaleSince *time.Time `json:"diagram_stale_since,omitempty"`
+}
+
+// Component is one service component in production.
+type Component struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Repo       string     `json:"repo"`
+	SHA        string     `json:"sha,omitempty"`
+	Short      string     `json:"short,omitempty"`
+	CommitURL  string     `json:"commit_url,omitempty"`
+	CommitDate *time.Time `json:"commit_date,omitempty"`
+	Behind     *int       `json:"behind,omitempty"` // commits on the branch not deployed; absent: unknown
+	Source     string     `json:"source,omitempty"`
+	AsOf       *time.Time `json:"as_of,omitempty"`
+	StaleSince *time.Time `json:"stale_since,omitempty"` // set when the source failed and this is the last good value
+	anchor     string
+}
+
+// Deploy is one deploy seen.
+type Deploy struct {
+	Component   string    `json:"component"`
+	From        string    `json:"from"`
+	To          string    `json:"to"`
+	SeenAt      time.Time `json:"seen_at"`
+	Rollback    bool      `json:"rollback"`
+	Commits     int       `json:"commits"` // -1: unknown
+	LeadSeconds *int64    `json:"lead_seconds,omitempty"`
+}
+
+// Relay is how one long-running part is doing, without details.
+type Relay struct {
+	Part  string    `json:"part"`
+	OK    bool      `json:"ok"`
+	Since time.Time `json:"since,omitempty"`
+}
+
+// Source gathers snapshots, reusing one for a short while: a busy page
+// costs the sources nothing extra.
+type Source struct {
+	Catalog *catalog.Catalog
+	Deploys Deployments
+	Compare Comparisons
+	History History // may be nil
+	Health  func() []health.Report
+	Now     func() time.Time
+	Reuse   time.Duration // how long a snapshot is served again; default 15s
+
+	mu     sync.Mutex
+	last   *Snapshot
+	lastAt time.Time
+}
+
+// Snapshot returns the current state.
+func (s *Source) Snapshot(ctx context.Context) *Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reuse := s.Reuse
+	if reuse <= 0 {
+		reuse = 15 * time.Second
+	}
+	if s.last != nil && s.Now().Sub(s.lastAt) < reuse {
+		return s.last
+	}
+	snap := &Snapshot{Version: 1, GeneratedAt: s.Now().UTC()}
+	for _, comp := range s.Catalog.Services() {
+		snap.Components = append(snap.Components, s.component(ctx, comp))
+	}
+	snap.Deploys = s.deploys(ctx)
+	if s.Health != nil {
+		for _, r := range s.Health() {
+			snap.Relays = append(snap.Relays, Relay{Part: r.Part, OK: r.OK, Since: r.Since.UTC()})
+		}
+	}
+	s.last, s.lastAt = snap, s.Now()
+	return snap
+}
+
+func (s *Source) component(ctx context.Context, comp *catalog.Component) Component {
+	c := Component{ID: comp.ID, Name: comp.Name, Repo: comp.Repo, anchor: comp.DiagramAnchor}
+	dep, err := s.Deploys.Get(ctx, comp)
+	if err != nil || dep.SHA == "" {
+		return c
+	}
+	c.SHA, c.Short, c.Source = dep.SHA, dep.SHA[:min(7, len(dep.SHA))], dep.Source
+	c.CommitURL = "https://github.com/" + comp.Repo + "/commit/" + dep.SHA
+	if !dep.AsOf.IsZero() {
+		asOf := dep.AsOf.UTC()
+		c.AsOf = &asOf
+	}
+	if dep.Stale {
+		since := dep.CheckedAt.UTC()
+		c.StaleSince = &since
+	}
+	if cmp, err := s.Compare.Compare(ctx, comp.Repo, dep.SHA, comp.Branch); err == nil {
+		behind := cmp.Behind
+		c.Behind = &behind
+		if !cmp.Base.Date.IsZero() {
+			date := cmp.Base.Date.UTC()
+			c.CommitDate = &date
+		}
+	}
+	return c
+}
+
+func (s *Source) deploys(ctx context.Context) []Deploy {
+	if s.History == nil {
+		return nil
+	}
+	rows, err := s.History.Deploys(ctx, "", s.Now().Add(-30*24*time.Hour), 10)
+	if err != nil {
+		return nil
+	}
+	out := make([]Deploy, 0, len(rows))
+	for _, r := range rows {
+		d := Deploy{Component: r.Component, From: r.From, To: r.To, SeenAt: r.SeenAt.UTC(), Rollback: r.Rollback, Commits: r.Commits}
+		if r.LeadKnown && !r.Rollback {
+			secs := int64(r.Lead.Seconds())
+			d.LeadSeconds = &secs
+		}
+		out = append(out, d)
+	}
+	return out
+}
