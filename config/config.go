@@ -35,6 +35,16 @@ type Config struct {
 	Welcome    Welcome    `yaml:"welcome"`
 	Mail       Mail       `yaml:"mail"`
 	Retention  Retention  `yaml:"retention"`
+	Status     Status     `yaml:"status"`
+}
+
+// Status is the public status page: the architecture diagram annotated
+// with what runs in production, deploys and relay health.
+type Status struct {
+	Listen string `yaml:"listen"` // host:port; empty: no page
+	// PublicURL is where people reach the page (behind a proxy); !hash
+	// links to it.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Retention bounds how long the database keeps what it no longer needs.
@@ -453,6 +463,15 @@ func (c *Config) problems() []error {
 	oneOf(ch, "log.format", c.Log.Format, LogAuto, LogJSON, LogConsole)
 	ch.durations("shutdown.timeout", c.Shutdown.Timeout, time.Second, 10*time.Minute, "")
 	c.checkRetention(ch)
+	if _, _, err := net.SplitHostPort(c.Status.Listen); c.Status.Listen != "" && err != nil {
+		ch.bad("status.listen", "%q is not host:port: %v", c.Status.Listen, err)
+	}
+	if c.Status.Listen != "" && c.Status.Listen == c.HTTP.Listen {
+		ch.bad("status.listen", "must differ from http.listen: the public page never shares a listener with /metrics")
+	}
+	if c.Status.PublicURL != "" && !isHTTPURL(c.Status.PublicURL) {
+		ch.bad("status.public_url", "%q is not an http(s) URL", c.Status.PublicURL)
+	}
 	if !isHTTPURL(c.GitHub.APIURL) {
 		ch.bad("github.api_url", "%q is not an http(s) URL", c.GitHub.APIURL)
 	}

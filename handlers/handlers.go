@@ -32,6 +32,7 @@ type Knowledge struct {
 	Newcomers   IssueFinder   // nil: no live search
 	History     DeployHistory // nil: no !deploys
 	Pulls       PullRequests  // nil: no !deployed
+	PageURL     string        // the public status page; "": none
 	NewcomerIn  []string      // repositories !contribute searches
 	MailingList string        // shown by !contact when set
 }
@@ -57,7 +58,7 @@ func Register(t *bot.Table, d Deps) error {
 	}
 	if k := d.Project; k.Catalog != nil {
 		err := t.Add(
-			Hash(k.Catalog, k.Deployments, k.Comparisons, d.Now),
+			Hash(k.Catalog, k.Deployments, k.Comparisons, d.Now, k.PageURL),
 			Arch(k.Catalog, k.Deployments, k.Diagram),
 			Contribute(k.Catalog, k.Newcomers, k.NewcomerIn),
 			Contact(k.Catalog, k.MailingList),

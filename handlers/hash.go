@@ -25,8 +25,8 @@ type Comparisons interface {
 }
 
 // Hash answers "which commit runs in production, and how far behind is it".
-func Hash(cat *catalog.Catalog, deps Deployments, cmp Comparisons, now func() time.Time) bot.Command {
-	h := &hashCmd{cat: cat, deps: deps, cmp: cmp, now: now}
+func Hash(cat *catalog.Catalog, deps Deployments, cmp Comparisons, now func() time.Time, pageURL string) bot.Command {
+	h := &hashCmd{cat: cat, deps: deps, cmp: cmp, now: now, pageURL: pageURL}
 	return bot.Command{
 		Name: "hash", Aliases: []string{"prod"}, Args: "[COMPONENT]", MaxArgs: 1,
 		Summary: "which commit of each service component runs in production, and how far behind main it is",
@@ -37,10 +37,11 @@ func Hash(cat *catalog.Catalog, deps Deployments, cmp Comparisons, now func() ti
 }
 
 type hashCmd struct {
-	cat  *catalog.Catalog
-	deps Deployments
-	cmp  Comparisons
-	now  func() time.Time
+	cat     *catalog.Catalog
+	deps    Deployments
+	cmp     Comparisons
+	now     func() time.Time
+	pageURL string // the status page; "": none
 }
 
 func serviceNames(cat *catalog.Catalog) []string {
@@ -127,6 +128,7 @@ func (h *hashCmd) one(ctx context.Context, comp *catalog.Component) (bot.Reply, 
 	}
 	m.Text("Full sha ").Code(s.dep.SHA).Line()
 	h.freshness(m, s.dep, now)
+	h.pageLink(m)
 	return m.Reply(), nil
 }
 
@@ -165,7 +167,15 @@ func (h *hashCmd) table(ctx context.Context) bot.Reply {
 	if len(stale) > 0 {
 		m.Line().Bold("Stale:").Textf(" the source failed for %s; showing the last good values.", strings.Join(stale, ", "))
 	}
+	h.pageLink(m)
 	return m.Reply()
+}
+
+// pageLink points at the live status page, when there is one.
+func (h *hashCmd) pageLink(m *bot.Msg) {
+	if h.pageURL != "" {
+		m.Line().Text("On the live architecture page: ").Link(h.pageURL, h.pageURL)
+	}
 }
 
 func (h *hashCmd) row(s status, now time.Time) []bot.Cell {

@@ -27,7 +27,7 @@ type hashEnv struct {
 	tick func(time.Duration)
 }
 
-func newHashEnv(t *testing.T) *hashEnv {
+func newHashEnv(t *testing.T, pageURL ...string) *hashEnv {
 	t.Helper()
 	fake := testenv.NewGitHub()
 	t.Cleanup(fake.Close)
@@ -40,7 +40,7 @@ func newHashEnv(t *testing.T) *hashEnv {
 	e.tick = func(d time.Duration) { e.now = e.now.Add(d) }
 	cat := catalog.Default()
 	svc := prodhash.NewService(prodhash.NewDiagramSource(fake.DiagramURL(), cat, gh, http.DefaultClient, 5*time.Minute, now), nil, now)
-	e.cmd = Hash(cat, svc, prodhash.NewComparer(gh, 5*time.Minute, now), now)
+	e.cmd = Hash(cat, svc, prodhash.NewComparer(gh, 5*time.Minute, now), now, strings.Join(pageURL, ""))
 	return e
 }
 
@@ -327,4 +327,21 @@ type recordedDeploys struct{ rows []store.DeployRow }
 func (r *recordedDeploys) RecordDeploy(_ context.Context, d store.DeployRow) error {
 	r.rows = append(r.rows, d)
 	return nil
+}
+
+// TestHashLinksToTheStatusPage: with status.public_url, !hash points at
+// the live page; without, it does not.
+func TestHashLinksToTheStatusPage(t *testing.T) {
+	for url, want := range map[string]bool{"https://ibbot.example.org/": true, "": false} {
+		e := newHashEnv(t, url)
+		for _, args := range [][]string{{"composer"}, nil} {
+			rep, err := e.cmd.Run(context.Background(), bot.Request{Command: "hash", Args: args, Prefix: "!"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(rep.Plain, "On the live architecture page: https://ibbot.example.org/"); got != want {
+				t.Errorf("page %q, !hash %v: link shown %v, want %v", url, args, got, want)
+			}
+		}
+	}
 }

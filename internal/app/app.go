@@ -112,5 +112,6 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	s.goRun(s.bot.Run)
 	startMail(s, cfg.Mail)
 	startDeploys(s, cfg.ProdHash, know)
+	startStatusPage(s, cfg.Status, know)
 	return g.Wait()
 }

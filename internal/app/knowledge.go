@@ -96,6 +96,7 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 		Catalog: cat, Diagram: diagram, Newcomers: finder,
 		Deployments: prodhash.NewService(diagram, sources, now), Comparisons: prodhash.NewComparer(gh, p.CacheTTL, now),
 		NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList, Pulls: gh.PullRequests,
+		PageURL: cfg.Status.PublicURL,
 	}}, nil
 }
 

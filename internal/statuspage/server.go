@@ -38,7 +38,7 @@ type Page struct {
 }
 
 // Handler is the page's mux: public-safe, read-only.
-func (p *Page) Handler() http.Handler {
+func (p *Page) Handler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.page)
 	mux.HandleFunc("GET /status.json", p.json)

@@ -1,0 +1,25 @@
+package app
+
+import (
+	"context"
+
+	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/ops"
+	"github.com/osbuild/ibbot/internal/statuspage"
+)
+
+// startStatusPage serves the public status page on its own listener
+// (never the one with /metrics) when status.listen is set.
+func startStatusPage(s *services, cfg config.Status, k *knowledge) {
+	if cfg.Listen == "" {
+		return
+	}
+	page := &statuspage.Page{
+		Source: &statuspage.Source{Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, History: k.History,
+			Health: s.board.Reports, Now: s.now},
+		Diagram: k.Diagram, Title: k.Catalog.Project + " hosted service",
+		Log: s.log.With().Str("component", "status-page").Logger(),
+	}
+	srv := ops.NewPlain(page.Handler(), s.log.With().Str("component", "status-page").Logger())
+	s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, cfg.Listen) })
+}
