@@ -170,7 +170,12 @@ func markLabel(c Component) string {
 func short(sha string) string { return sha[:min(7, len(sha))] }
 
 func duration(d time.Duration) string {
+	day := 24 * time.Hour
 	switch {
+	case d >= 730*day:
+		return fmt.Sprintf("%d years", int(d/(365*day)))
+	case d >= 60*day:
+		return fmt.Sprintf("%d months", int(d/(30*day)))
 	case d >= 48*time.Hour:
 		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 	case d >= time.Hour:
