@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	}
 	fmt.Fprintf(out, "\nThe stack keeps running. Log in with any Matrix client (e.g. Element, \"custom homeserver\"):\n"+
 		"  homeserver: %s\n  user:       %s\n  password:   %s\n  room:       %s (\"ibbot demo\")\n  bot log:    %s\n"+
-		"Press Ctrl-C to stop everything.\n", st.hs.URL, st.human.UserID, st.human.Password, st.room, st.logPath)
+		"  status page: %s\nPress Ctrl-C to stop everything.\n", st.hs.URL, st.human.UserID, st.human.Password, st.room, st.logPath, st.pageURL)
 	select {
 	case <-ctx.Done():
 		return nil
@@ -75,6 +76,7 @@ type stack struct {
 	mailbox *testenv.IMAPServer
 	hook    string // the bot's webhook URL
 	logPath string
+	pageURL string // the status page
 	botDone chan error
 	stops   []func() // run in reverse by stop
 }
@@ -146,6 +148,12 @@ func (st *stack) startMatrix(ctx context.Context, out io.Writer, dir string) (*t
 func (st *stack) startBot(ctx context.Context, botUser *testenv.User, dir string) error {
 	cfg := botConfig(st.hs, botUser, st.room, dir, st.gh)
 	cfg.Mail = demoMailConfig(st.mailbox, st.room)
+	page, err := freeAddress()
+	if err != nil {
+		return err
+	}
+	cfg.Status.Listen, cfg.Status.PublicURL = page, "http://"+page+"/"
+	st.pageURL = cfg.Status.PublicURL
 	opsListener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -184,6 +192,7 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		func() error { return exchange(ctx, out, st.human, st.room, "!ml") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!status") },
 		func() error { return showWelcome(ctx, out, st.hs, st.human, st.room) },
+		func() error { return showPage(ctx, out, st.pageURL) },
 	}
 	for _, scene := range scenes {
 		if err := scene(); err != nil {
@@ -304,6 +313,34 @@ func showWelcome(ctx context.Context, out io.Writer, hs *testenv.Dendrite, human
 	return printNext(ctx, out, human, func(e *event.Event) bool {
 		return isNotice(e) && strings.Contains(testenv.Body(e), "newcomer") && strings.Contains(testenv.Body(e), "elcome")
 	})
+}
+
+// showPage fetches the status page the bot serves and says where it is.
+func showPage(ctx context.Context, out io.Writer, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"status.json", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the status page does not answer: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the status page answered %d", resp.StatusCode)
+	}
+	fmt.Fprintf(out, "\n(the bot also serves the live architecture page: %s, and %sstatus.json)\n", url, url)
+	return nil
+}
+
+// freeAddress is a loopback address nothing listens on now.
+func freeAddress() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func isNotice(e *event.Event) bool {

@@ -47,6 +47,7 @@ func TestDemoTranscript(t *testing.T) {
 		"demo: !ml", "Building RHEL 10 images for Azure — Ana Silva", "2 replies",
 		"demo: !status", "✓ mail: watching INBOX", "✓ sending",
 		"(a newcomer joins the room)", "newcomer",
+		"(the bot also serves the live architecture page: http://127.0.0.1:",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)
