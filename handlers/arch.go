@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"errors"
 	"strings"
 	"sync"
@@ -20,8 +22,8 @@ type DiagramSource interface {
 
 // Arch explains the hosted service: components, where they run, the flow,
 // the databases and what runs in production; with the diagram as an image.
-func Arch(cat *catalog.Catalog, deps Deployments, src DiagramSource) bot.Command {
-	a := &archCmd{cat: cat, deps: deps, src: src}
+func Arch(cat *catalog.Catalog, deps Deployments, cmp Comparisons, src DiagramSource) bot.Command {
+	a := &archCmd{cat: cat, deps: deps, cmp: cmp, src: src}
 	return bot.Command{
 		Name: "arch", Aliases: []string{"architecture", "components"}, Args: "[COMPONENT]", MaxArgs: 1,
 		Summary: "the hosted service at a glance, with the architecture diagram",
@@ -34,11 +36,12 @@ func Arch(cat *catalog.Catalog, deps Deployments, src DiagramSource) bot.Command
 type archCmd struct {
 	cat  *catalog.Catalog
 	deps Deployments
+	cmp  Comparisons // nil: boxes are not annotated
 	src  DiagramSource
 
 	mu       sync.Mutex
 	rendered *bot.Image
-	version  int
+	content  [32]byte // hash of the annotated diagram rendered
 }
 
 func (a *archCmd) run(ctx context.Context, req bot.Request) (bot.Reply, error) {
@@ -106,19 +109,27 @@ func (a *archCmd) hash(ctx context.Context, m *bot.Msg, c *catalog.Component) {
 	}
 }
 
-// image renders the diagram once per version of the file; failures only
-// cost the picture, never the answer.
+// image renders the diagram, each component's box annotated with what
+// it runs in production (short sha, commits behind main), once per
+// distinct content (the bot uploads each distinct image once). Failures
+// only cost the picture, never the answer.
 func (a *archCmd) image(ctx context.Context) *bot.Image {
 	if a.src == nil {
 		return nil
 	}
-	svg, version, err := a.src.Diagram(ctx)
+	svg, _, err := a.src.Diagram(ctx)
 	if err != nil {
 		return nil
 	}
+	if marks := a.marks(ctx); len(marks) > 0 {
+		if annotated, err := diagram.Annotate(svg, marks, false); err == nil {
+			svg = annotated
+		}
+	}
+	sum := sha256.Sum256(svg)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.rendered != nil && a.version == version {
+	if a.rendered != nil && a.content == sum {
 		return a.rendered
 	}
 	png, err := diagram.Render(svg, 2)
@@ -126,6 +137,28 @@ func (a *archCmd) image(ctx context.Context) *bot.Image {
 		return nil
 	}
 	a.rendered = &bot.Image{Data: png.Data, Name: "architecture.png", MIME: "image/png", Width: png.Width, Height: png.Height}
-	a.version = version
+	a.content = sum
 	return a.rendered
+}
+
+// marks are the boxes' annotations, by diagram anchor.
+func (a *archCmd) marks(ctx context.Context) map[string]diagram.Mark {
+	marks := map[string]diagram.Mark{}
+	for _, comp := range a.cat.Services() {
+		if comp.DiagramAnchor == "" || a.deps == nil {
+			continue
+		}
+		dep, err := a.deps.Get(ctx, comp)
+		if err != nil || dep.SHA == "" {
+			continue
+		}
+		label := short(dep.SHA)
+		if a.cmp != nil {
+			if cmp, err := a.cmp.Compare(ctx, comp.Repo, dep.SHA, comp.Branch); err == nil {
+				label += fmt.Sprintf(" · %d behind", cmp.Behind)
+			}
+		}
+		marks[comp.DiagramAnchor] = diagram.Mark{Label: label, Href: "https://github.com/" + comp.Repo + "/commit/" + dep.SHA, Title: comp.Name}
+	}
+	return marks
 }

@@ -59,7 +59,7 @@ func Register(t *bot.Table, d Deps) error {
 	if k := d.Project; k.Catalog != nil {
 		err := t.Add(
 			Hash(k.Catalog, k.Deployments, k.Comparisons, d.Now, k.PageURL),
-			Arch(k.Catalog, k.Deployments, k.Diagram),
+			Arch(k.Catalog, k.Deployments, k.Comparisons, k.Diagram),
 			Contribute(k.Catalog, k.Newcomers, k.NewcomerIn),
 			Contact(k.Catalog, k.MailingList),
 		)

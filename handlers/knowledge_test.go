@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,8 +41,9 @@ func knowledgeEnv(t *testing.T) (*testenv.GitHub, *catalog.Catalog, *prodhash.Se
 }
 
 func TestArchGolden(t *testing.T) {
-	_, cat, svc, src, _ := knowledgeEnv(t)
-	cmd := Arch(cat, svc, src)
+	fake, cat, svc, src, _ := knowledgeEnv(t)
+	gh, _ := ghclient.New(ghclient.Options{BaseURL: fake.URL})
+	cmd := Arch(cat, svc, prodhash.NewComparer(gh, time.Minute, time.Now), src)
 	all := run(t, cmd)
 	if all.Image == nil || all.Image.MIME != "image/png" || all.Image.Width != 1520 || len(all.Image.Data) < 10000 {
 		t.Fatalf("!arch did not attach the rendered diagram: %+v", all.Image)
@@ -49,6 +53,13 @@ func TestArchGolden(t *testing.T) {
 	golden.Check(t, "arch-db.golden", render(run(t, cmd, "image-builder-db")))
 	if again := run(t, cmd); again.Image != all.Image {
 		t.Error("the diagram was rendered again although it did not change")
+	}
+	if path := os.Getenv("IBBOT_ARTIFACTS"); path != "" {
+		os.WriteFile(filepath.Join(path, "arch.png"), all.Image.Data, 0o644)
+	}
+	plain := Arch(cat, svc, nil, src)
+	if bare := run(t, plain); bytes.Equal(bare.Image.Data, all.Image.Data) {
+		t.Error("the annotated diagram looks the same as the bare one: the boxes were not annotated")
 	}
 }
 

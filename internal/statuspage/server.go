@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/internal/diagram"
 	"github.com/osbuild/ibbot/internal/svgclean"
 )
 
@@ -99,13 +100,13 @@ type view struct {
 func (p *Page) page(w http.ResponseWriter, r *http.Request) {
 	snap := p.Source.Snapshot(r.Context())
 	svg, stale := p.diagram(r.Context())
-	marks := map[string]mark{}
+	marks := map[string]diagram.Mark{}
 	for _, c := range snap.Components {
 		if c.anchor != "" && c.SHA != "" {
-			marks[c.anchor] = mark{label: markLabel(c), href: c.CommitURL, title: c.Name + " runs " + c.SHA}
+			marks[c.anchor] = diagram.Mark{Label: markLabel(c), Href: c.CommitURL, Title: c.Name + " runs " + c.SHA}
 		}
 	}
-	annotated, err := annotate(svg, marks)
+	annotated, err := diagram.Annotate(svg, marks, true)
 	if err != nil {
 		annotated = svg
 	}

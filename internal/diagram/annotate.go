@@ -1,4 +1,4 @@
-package statuspage
+package diagram
 
 import (
 	"bytes"
@@ -7,15 +7,18 @@ import (
 	"strconv"
 )
 
-// mark is what a component's box in the diagram is annotated with.
-type mark struct {
-	label, href, title string
+// Mark is what a component's box in the diagram is annotated with.
+type Mark struct {
+	Label, Href, Title string
 }
 
-// annotate adds, under each marked box of a cleaned diagram (the box is
-// the first rect inside the element with the component's anchor id), a
-// line of text linking to the production commit: "0e2daa2 · 2 behind".
-func annotate(svg []byte, marks map[string]mark) ([]byte, error) {
+// Annotate adds, under each marked box of a diagram (the box is the first
+// rect inside the element whose id is the mark's key, the component's
+// anchor), a line of text linking to the production commit: "0e2daa2 ·
+// 2 behind". centred puts it in the middle under the box (for browsers);
+// otherwise it starts at the box's left edge (for Render, which draws
+// text left-aligned).
+func Annotate(svg []byte, marks map[string]Mark, centred bool) ([]byte, error) {
 	dec := xml.NewDecoder(bytes.NewReader(svg))
 	dec.Strict = false
 	var out bytes.Buffer
@@ -48,7 +51,7 @@ func annotate(svg []byte, marks map[string]mark) ([]byte, error) {
 				return nil, err
 			}
 			if id != "" && box != nil {
-				if err := writeMark(enc, marks[id], *box); err != nil {
+				if err := writeMark(enc, marks[id], *box, centred); err != nil {
 					return nil, err
 				}
 				box = nil
@@ -74,14 +77,6 @@ func anyMarked(open []string) bool {
 	return false
 }
 
-func attr(t xml.StartElement, name string) string {
-	for _, a := range t.Attr {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
 
 func rectOf(t xml.StartElement) *[4]float64 {
 	var r [4]float64
@@ -95,17 +90,20 @@ func rectOf(t xml.StartElement) *[4]float64 {
 	return &r
 }
 
-func writeMark(enc *xml.Encoder, m mark, box [4]float64) error {
-	x, y := box[0]+box[2]/2, box[1]+box[3]+12
-	a := xml.StartElement{Name: xml.Name{Local: "a"}, Attr: []xml.Attr{{Name: xml.Name{Local: "href"}, Value: m.href}}}
+func writeMark(enc *xml.Encoder, m Mark, box [4]float64, centred bool) error {
+	x, y, anchor := box[0]+2, box[1]+box[3]+12, "start"
+	if centred {
+		x, anchor = box[0]+box[2]/2, "middle"
+	}
+	a := xml.StartElement{Name: xml.Name{Local: "a"}, Attr: []xml.Attr{{Name: xml.Name{Local: "href"}, Value: m.Href}}}
 	text := xml.StartElement{Name: xml.Name{Local: "text"}, Attr: []xml.Attr{
 		{Name: xml.Name{Local: "x"}, Value: fmt.Sprintf("%.1f", x)},
 		{Name: xml.Name{Local: "y"}, Value: fmt.Sprintf("%.1f", y)},
 		{Name: xml.Name{Local: "class"}, Value: "ibbot-mark"},
-		{Name: xml.Name{Local: "text-anchor"}, Value: "middle"},
+		{Name: xml.Name{Local: "text-anchor"}, Value: anchor},
 	}}
 	title := xml.StartElement{Name: xml.Name{Local: "title"}}
-	for _, tok := range []xml.Token{a, title, xml.CharData(m.title), title.End(), text, xml.CharData(m.label), text.End(), a.End()} {
+	for _, tok := range []xml.Token{a, title, xml.CharData(m.Title), title.End(), text, xml.CharData(m.Label), text.End(), a.End()} {
 		if err := enc.EncodeToken(tok); err != nil {
 			return err
 		}
