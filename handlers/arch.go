@@ -3,8 +3,8 @@ package handlers
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 

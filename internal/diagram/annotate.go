@@ -77,7 +77,6 @@ func anyMarked(open []string) bool {
 	return false
 }
 
-
 func rectOf(t xml.StartElement) *[4]float64 {
 	var r [4]float64
 	for i, name := range []string{"x", "y", "width", "height"} {
