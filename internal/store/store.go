@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -47,6 +48,7 @@ type DB struct {
 	db      *sql.DB
 	dialect dialect
 	stmts   statements
+	lock    *os.File // SQLite: held while open; nil for PostgreSQL
 }
 
 // Open opens the database named in the config: a postgres:// or
@@ -67,8 +69,17 @@ func IsPostgres(database string) bool {
 // applies any migrations it has not seen yet. The file holds the bot's
 // access token, so it is made private (0600) before SQLite opens it; SQLite
 // gives its -wal and -shm files the same mode.
+//
+// One process at a time: the file is locked for as long as it is open, and
+// a second ibbot on the same file is refused with a clear message (two
+// bots on one account would answer everything twice; run two replicas on
+// PostgreSQL instead).
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
+	lock, err := lockFile(path)
+	if err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -78,17 +89,35 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// One connection: SQLite has one writer anyway, and this rules out
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &DB{db: db, dialect: sqlite}
+	s := &DB{db: db, dialect: sqlite, lock: lock}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// lockFile takes an exclusive lock on the database file for this process
+// (flock, which Linux keeps apart from SQLite's own fcntl locks).
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another ibbot is running on %s: a SQLite database serves one bot at a time (for two replicas, use PostgreSQL)", path)
+		}
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return f, nil
 }
 
 func makePrivate(path string) error {
@@ -127,7 +156,11 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 // Close closes the database.
 func (s *DB) Close() error {
 	s.closeStatements()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close() // releases the lock
+	}
+	return err
 }
 
 func (s *DB) migrate(ctx context.Context) error {

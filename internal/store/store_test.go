@@ -83,3 +83,23 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestOneProcessPerSQLiteFile: a second open of the same file (another
+// ibbot) is refused with a clear message, and allowed once the first
+// closed it.
+func TestOneProcessPerSQLiteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ibbot.db")
+	first, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSQLite(context.Background(), path); err == nil || !strings.Contains(err.Error(), "another ibbot is running on") {
+		t.Fatalf("a second ibbot on the same file: %v", err)
+	}
+	first.Close()
+	again, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatalf("reopening after the first closed: %v", err)
+	}
+	again.Close()
+}
