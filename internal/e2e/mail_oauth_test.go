@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,17 +14,7 @@ func oauthStack(t *testing.T, mech config.SASLMech) (*stack, *testenv.Dovecot, *
 	t.Helper()
 	p := testenv.NewOAuthProvider("ibbot")
 	t.Cleanup(p.Close)
-	d, err := testenv.StartDovecotOAuth2(p.IntrospectionURL())
-	if errors.Is(err, testenv.ErrNoDovecot) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Cleanup)
+	d := startDovecot(t, func() (*testenv.Dovecot, error) { return testenv.StartDovecotOAuth2(p.IntrospectionURL()) })
 	s := newStack(t)
 	cfg := s.config(s.hs.URL)
 	cfg.Mail = mailConfig(d, s.room.String())

@@ -24,7 +24,13 @@ const mailList = "image-builder.lists.example.org"
 // skips, but CI (CI=true) fails: .ci/run installs it.
 func needDovecot(t testing.TB) *testenv.Dovecot {
 	t.Helper()
-	d, err := testenv.StartDovecot()
+	return startDovecot(t, testenv.StartDovecot)
+}
+
+// startDovecot starts a Dovecot made by start, stopped at cleanup.
+func startDovecot(t testing.TB, start func() (*testenv.Dovecot, error)) *testenv.Dovecot {
+	t.Helper()
+	d, err := start()
 	if errors.Is(err, testenv.ErrNoDovecot) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)

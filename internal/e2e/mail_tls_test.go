@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,18 +13,7 @@ import (
 
 func needDovecotTLS(t *testing.T) *testenv.Dovecot {
 	t.Helper()
-	d, err := testenv.StartDovecotTLS()
-	if errors.Is(err, testenv.ErrNoDovecot) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Cleanup)
-	return d
+	return startDovecot(t, testenv.StartDovecotTLS)
 }
 
 // TestMailOverTLS: the relay reads a mailbox over implicit TLS and over

@@ -91,7 +91,11 @@ func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing
 		}
 		query += ` AND room_id NOT IN (` + strings.Join(marks, ", ") + `)`
 	}
-	rows, err := s.query(ctx, query+fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit)...)
+	return outgoingRows(s.query(ctx, query+fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit)...))
+}
+
+// outgoingRows reads every row of a query of outbox columns.
+func outgoingRows(rows *sql.Rows, err error) ([]Outgoing, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -127,22 +131,9 @@ func (s *DB) PendingIn(ctx context.Context, room string) (int, error) {
 // Failed returns the latest messages the homeserver refused for good,
 // newest first, with the reason in LastError.
 func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
-	rows, err := s.query(ctx,
+	return outgoingRows(s.query(ctx,
 		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
-		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Outgoing
-	for rows.Next() {
-		m, err := scanOutgoing(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT $1`, limit))
 }
 
 // PendingCount is the depth of the queue.
