@@ -45,6 +45,9 @@ type Options struct {
 	// JoinRooms are joined at start: every room the configuration names
 	// (config.AllRooms); default Config.Rooms.
 	JoinRooms []string
+	// Lease is this replica's leadership among several on one database;
+	// nil: the bot runs alone.
+	Lease Lease
 }
 
 // Bot is a running Matrix bot.
@@ -57,6 +60,7 @@ type Bot struct {
 	metrics *Metrics
 	log     zerolog.Logger
 	now     func() time.Time
+	lease   leaseOf
 
 	readyCh    chan struct{} // closed after the first sync
 	firstStart time.Time     // when this bot (this database) first ran
@@ -87,7 +91,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: opts.Config, client: client, store: opts.Store,
-		metrics: opts.Metrics, log: opts.Log, now: opts.Now,
+		metrics: opts.Metrics, log: opts.Log, now: opts.Now, lease: leaseOf{opts.Lease},
 		readyCh: make(chan struct{}),
 	}
 	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log}
@@ -102,6 +106,7 @@ func New(opts Options) (*Bot, error) {
 	b.sender.synced = b.readyCh
 	b.sender.resolve, b.sender.join = b.rooms.id, b.rooms.join
 	b.sender.flushFor = opts.ShutdownTimeout
+	b.sender.lease = b.lease
 	b.sender.retention = opts.Retention
 	if b.sender.retention.Outbox <= 0 {
 		b.sender.retention.Outbox = 7 * 24 * time.Hour
@@ -149,7 +154,8 @@ func (b *Bot) WaitReady(ctx context.Context) error {
 // Run logs in, joins the configured rooms and serves until ctx ends. Then it
 // stops taking commands, flushes the outgoing queue for up to the shutdown
 // timeout and returns nil; messages it could not send stay queued for the
-// next start.
+// next start. When leadership is lost (see Lease) everything stops at once,
+// without a flush: another replica sends what is queued.
 func (b *Bot) Run(ctx context.Context) error {
 	if err := b.loadFirstStart(ctx); err != nil {
 		return err
@@ -167,6 +173,13 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	senderCtx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSender()
+	go func() {
+		select {
+		case <-b.lease.lost():
+			stopSender()
+		case <-senderCtx.Done():
+		}
+	}()
 	drain := make(chan struct{})
 	senderDone := make(chan error, 1)
 	go func() { senderDone <- b.sender.run(senderCtx, drain) }()

@@ -28,7 +28,7 @@ type Queue interface {
 	PendingCount(ctx context.Context) (int, error)
 	PendingIn(ctx context.Context, room string) (int, error)
 	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
-	MarkAttempt(ctx context.Context, id int64, reason string) error
+	Claim(ctx context.Context, id int64, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
 	PruneDone(ctx context.Context, now time.Time, r store.Retention) (int64, error)
 	EventID(ctx context.Context, key string) (string, error)
@@ -70,6 +70,9 @@ type sender struct {
 	join    func(ctx context.Context, room string) error
 	// rooms are those whose messages wait because posting there fails.
 	rooms *unreachable
+	// lease is this replica's leadership: nothing is sent while it is not
+	// confirmed.
+	lease leaseOf
 }
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
@@ -218,9 +221,8 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 	defer s.inFlight.Delete(TxnID(msg.Key))
 	joined := false
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		// Recorded before the request, so a crash during it is known.
-		if err := s.queue.MarkAttempt(ctx, msg.ID, "sending"); err != nil {
-			log.Error().Err(err).Msg("Recording the attempt failed")
+		if settled, ok := s.claim(ctx, log, msg); settled || !ok {
+			return ok
 		}
 		resp, err := s.send(ctx, msg, content)
 		if err == nil {
@@ -260,6 +262,38 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 		}
 	}
 	return false
+}
+
+// claim takes the message for this attempt: it waits until this
+// replica's leadership is confirmed, then records the attempt in the
+// database, which also checks that no other replica has taken over since
+// (the fence). settled reports the message needs no sending (sent
+// meanwhile); ok is false when the sender must stop (ctx ended, or this
+// replica is not the leader any more).
+func (s *sender) claim(ctx context.Context, log zerolog.Logger, msg store.Outgoing) (settled, ok bool) {
+	for wait := 0; ; wait++ {
+		if !s.lease.awaitHeld(ctx) {
+			return false, false
+		}
+		err := s.queue.Claim(ctx, msg.ID, "sending")
+		switch {
+		case err == nil:
+			return false, true
+		case errors.Is(err, store.ErrSettled):
+			s.metrics.QueueDepth.Dec()
+			return true, true
+		case errors.Is(err, store.ErrFenced):
+			log.Error().Err(err).Msg("Another replica leads now: this one sends nothing more")
+			return false, false
+		}
+		// Without the record there is no fence and no crash safety:
+		// never send unrecorded.
+		delay := s.backoff.Delay(wait)
+		log.Error().Err(err).Dur("retry_in", delay).Msg("Recording the attempt failed; the message waits")
+		if !sleepCtx(ctx, delay) {
+			return false, false
+		}
+	}
 }
 
 // roomFails sets room aside until its next try.

@@ -298,7 +298,7 @@ func TestInterruptedSendIsNotRepeated(t *testing.T) {
 	ctx := context.Background()
 	s.enqueue(ctx, store.Outgoing{Key: "k", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
 	msgs, _ := st.Pending(ctx, 1)
-	st.MarkAttempt(ctx, msgs[0].ID, "sending") // the attempt the crash cut short
+	st.Claim(ctx, msgs[0].ID, "sending") // the attempt the crash cut short
 	drain(t, s)
 	if len(hs.txns) != 0 {
 		t.Errorf("sent again after the interrupted attempt: %v", hs.txns)

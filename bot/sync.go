@@ -68,6 +68,11 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 			continue
 		}
 		attempt = 0
+		// A replica that was frozen mid-request must not act on what it
+		// brings back: another one may lead by now.
+		if !b.lease.awaitHeld(ctx) {
+			break
+		}
 		b.handleSync(ctx, resp, since, firstEver)
 		if err := b.store.Put(context.WithoutCancel(ctx), kvSyncToken, resp.NextBatch); err != nil {
 			return fmt.Errorf("saving the sync token: %w", err)

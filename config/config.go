@@ -24,6 +24,7 @@ import (
 type Config struct {
 	Matrix     Matrix     `yaml:"matrix"`
 	Database   string     `yaml:"database"`
+	Leader     Leader     `yaml:"leader"`
 	HTTP       HTTP       `yaml:"http"`
 	Log        Log        `yaml:"log"`
 	Shutdown   Shutdown   `yaml:"shutdown"`
@@ -321,6 +322,17 @@ type Log struct {
 	Format LogFormat `yaml:"format"`
 }
 
+// Leader tunes the election among replicas that share a PostgreSQL
+// database: one leads, the others stand by (unused with SQLite).
+type Leader struct {
+	// Heartbeat is how often the leader proves it still leads, and a
+	// standby tries to take over.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// Timeout is how long a silent leader (frozen, cut off) keeps the
+	// lead before the database hands it to a standby.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
 // Shutdown bounds how long a stop may take to flush the outgoing queue.
 type Shutdown struct {
 	Timeout time.Duration `yaml:"timeout"`
@@ -339,6 +351,7 @@ func Defaults() Config {
 		Database: "ibbot.db",
 		HTTP:     HTTP{Listen: "127.0.0.1:9090"},
 		Log:      Log{Level: "info", Format: LogAuto},
+		Leader:   Leader{Heartbeat: time.Second, Timeout: 5 * time.Second},
 		Shutdown: Shutdown{Timeout: 10 * time.Second},
 		GitHub: GitHub{
 			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
@@ -462,6 +475,12 @@ func (c *Config) problems() []error {
 	}
 	oneOf(ch, "log.format", c.Log.Format, LogAuto, LogJSON, LogConsole)
 	ch.durations("shutdown.timeout", c.Shutdown.Timeout, time.Second, 10*time.Minute, "")
+	ch.durations("leader.heartbeat", c.Leader.Heartbeat, 100*time.Millisecond, 10*time.Second, "")
+	ch.durations("leader.timeout", c.Leader.Timeout, time.Second, 5*time.Minute, "")
+	if c.Leader.Heartbeat > 0 && c.Leader.Timeout < 3*c.Leader.Heartbeat {
+		ch.bad("leader.timeout", "must be at least 3 heartbeats (%s), got %s: a leader must be able to miss a beat",
+			fmtDur(3*c.Leader.Heartbeat), fmtDur(c.Leader.Timeout))
+	}
 	c.checkRetention(ch)
 	if _, _, err := net.SplitHostPort(c.Status.Listen); c.Status.Listen != "" && err != nil {
 		ch.bad("status.listen", "%q is not host:port: %v", c.Status.Listen, err)

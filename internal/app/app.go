@@ -57,6 +57,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	}
 	know.History = st
 	gh := newGitHubParts(cfg, know, opts.Now)
+	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log}
+	s.lead = newLeadership(cfg, st, s)
 	table, err := commands(cfg, st, board, know, gh, opts.Now)
 	if err != nil {
 		return err
@@ -70,7 +72,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		},
 		Listeners: []bot.Listener{gh.links},
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
-		JoinRooms: cfg.AllRooms(),
+		JoinRooms: cfg.AllRooms(), Lease: s.lead.botLease(),
 	})
 	if err != nil {
 		return err
@@ -78,7 +80,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if opts.Started != nil {
 		opts.Started(b)
 	}
-	return start(ctx, cfg, &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log}, know, gh, opts.Listener)
+	s.bot = b
+	return start(ctx, cfg, s, know, gh, opts.Listener)
 }
 
 // commands builds the command table: every command, before the bot that
@@ -100,18 +103,19 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 	return table, nil
 }
 
-// start runs every part until ctx ends, in this order: the HTTP servers
-// (operations, webhook), the bot, and once its first sync is done the
-// parts that post on their own (GitHub relay and poller, mail watcher,
-// deploy checks).
+// start runs every part until ctx ends. Every replica serves HTTP
+// (operations, webhook: a standby records deliveries for the leader) and
+// the status page; the leader also runs the bot and, once its first sync
+// is done, the parts that post on their own (GitHub relay and poller, mail
+// watcher, deploy checks).
 func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts, ln net.Listener) error {
 	s.board.Add(s.bot)
 	g := s.begin(ctx)
 	mux := s.serveOps(cfg.HTTP.Listen, ln)
 	gh.start(s, know, mux)
-	s.goRun(s.bot.Run)
 	startMail(s, cfg.Mail)
 	startDeploys(s, cfg.ProdHash, know)
 	startStatusPage(s, cfg.Status, know)
+	s.runLeader()
 	return g.Wait()
 }

@@ -26,9 +26,12 @@ type services struct {
 	board *health.Board
 	now   func() time.Time
 	log   zerolog.Logger
+	lead  *leadership
 
 	ctx   context.Context
 	group *errgroup.Group
+	// leaderWork is what only the leader runs, besides the bot.
+	leaderWork []func(ctx context.Context) error
 }
 
 // begin makes the group the parts run in; it ends when ctx does or one
@@ -43,10 +46,11 @@ func (s *services) goRun(fn func(ctx context.Context) error) {
 	s.group.Go(func() error { return fn(s.ctx) })
 }
 
-// afterReady runs fn once the bot's first sync is done: parts that post on
-// their own start only when the bot can post.
+// afterReady makes fn part of the leader's work, started once the bot's
+// first sync is done: parts that post on their own start only when the
+// bot can post, and only on the replica that leads.
 func (s *services) afterReady(fn func(ctx context.Context) error) {
-	s.goRun(func(ctx context.Context) error {
+	s.leaderWork = append(s.leaderWork, func(ctx context.Context) error {
 		if s.bot.WaitReady(ctx) != nil {
 			return nil
 		}
@@ -54,10 +58,21 @@ func (s *services) afterReady(fn func(ctx context.Context) error) {
 	})
 }
 
+// runLeader campaigns for leadership, then runs the bot and the leader's
+// work until ctx ends or leadership is lost.
+func (s *services) runLeader() {
+	s.goRun(func(ctx context.Context) error {
+		return s.lead.run(ctx, func(ctx context.Context) error {
+			return runParts(ctx, append([]func(context.Context) error{s.bot.Run}, s.leaderWork...)...)
+		})
+	})
+}
+
 // serveOps serves /healthz, /readyz and /metrics on ln, or on listen
 // (empty: nowhere), and returns the mux other handlers may join.
 func (s *services) serveOps(listen string, ln net.Listener) *http.ServeMux {
-	srv := ops.New(s.reg, s.bot.Ready, s.log.With().Str("component", "http").Logger())
+	ready := func() (string, error) { return s.lead.ready(s.bot.Ready) }
+	srv := ops.New(s.reg, ready, s.log.With().Str("component", "http").Logger())
 	switch {
 	case ln != nil:
 		s.goRun(func(ctx context.Context) error { return srv.ServeListener(ctx, ln) })

@@ -22,18 +22,20 @@ type Server struct {
 	log zerolog.Logger
 }
 
-// New builds the server; ready tells /readyz whether the bot is ready.
-func New(reg *prometheus.Registry, ready func() bool, log zerolog.Logger) *Server {
+// New builds the server; ready tells /readyz whether this replica is
+// ready (and in what role), or why not.
+func New(reg *prometheus.Registry, ready func() (string, error), log zerolog.Logger) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready: first sync not done", http.StatusServiceUnavailable)
+		role, err := ready()
+		if err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		w.Write([]byte("ready\n"))
+		w.Write([]byte("ready: " + role + "\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	return NewPlain(mux, log)

@@ -13,7 +13,7 @@ import (
 // or send huge headers, so unauthenticated clients cannot hold them.
 func TestServersBoundSlowAndIdleClients(t *testing.T) {
 	for name, s := range map[string]*Server{
-		"ops":     New(prometheus.NewRegistry(), func() bool { return true }, zerolog.Nop()),
+		"ops":     New(prometheus.NewRegistry(), func() (string, error) { return "leader", nil }, zerolog.Nop()),
 		"webhook": NewPlain(http.NewServeMux(), zerolog.Nop()),
 	} {
 		srv := s.srv

@@ -116,8 +116,8 @@ func TestOutboxLifecycle(t *testing.T) {
 		if msgs[1].Relation != "thread" || msgs[1].TargetKey != "root" || !msgs[1].CreatedAt.Equal(old.Truncate(time.Millisecond)) {
 			t.Errorf("message read back as %+v", msgs[1])
 		}
-		s.MarkAttempt(ctx, msgs[0].ID, "sending")
-		s.MarkAttempt(ctx, msgs[0].ID, "HTTP 502")
+		s.Claim(ctx, msgs[0].ID, "sending")
+		s.Claim(ctx, msgs[0].ID, "HTTP 502")
 		s.MarkSent(ctx, msgs[0].ID, "$first", old)
 		s.MarkFailed(ctx, msgs[1].ID, "M_FORBIDDEN", old)
 		if marked, _ := s.MarkSentByTxn(ctx, "txn-third", "$third", time.Now()); !marked {

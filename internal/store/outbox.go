@@ -151,12 +151,50 @@ func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Tim
 	return err
 }
 
-// MarkAttempt records an attempt before it is made (so a crash during it
-// is known at the next start) and why the previous one failed.
-func (s *DB) MarkAttempt(ctx context.Context, id int64, reason string) error {
-	_, err := s.exec(ctx,
-		`UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2`, reason, id)
-	return err
+// ErrFenced means another replica has become the leader since this one
+// did: it must not send anything more.
+var ErrFenced = errors.New("another replica has taken over (leadership epoch moved on)")
+
+// ErrSettled means the message is no longer waiting to be sent (its own
+// sync echo recorded it as sent meanwhile).
+var ErrSettled = errors.New("the message is no longer pending")
+
+// Fence sets the leadership epoch this process claims work under: from
+// now on Claim succeeds only while the database's epoch is still this one.
+func (s *DB) Fence(epoch int64) { s.epoch.Store(epoch) }
+
+// Claim records an attempt before it is made (so a crash during it is
+// known at the next start) and why the previous one failed. It is the
+// fence of leadership: in the same statement it checks that no other
+// replica has become leader since this one did, and fails with ErrFenced
+// when one has; ErrSettled when the message is not pending any more.
+func (s *DB) Claim(ctx context.Context, id int64, reason string) error {
+	epoch := s.epoch.Load()
+	res, err := s.exec(ctx,
+		`UPDATE outbox SET attempts = attempts + 1, last_error = $1
+		 WHERE id = $2 AND state = 'pending' AND (SELECT epoch FROM leadership WHERE id = 1) = $3`, reason, id, epoch)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	current, err := s.Epoch(ctx)
+	if err != nil {
+		return err
+	}
+	if current != epoch {
+		return fmt.Errorf("%w: this replica leads epoch %d, the database is at %d", ErrFenced, epoch, current)
+	}
+	return ErrSettled
+}
+
+// Epoch is the database's leadership epoch: how many times a replica has
+// become leader.
+func (s *DB) Epoch(ctx context.Context) (int64, error) {
+	var epoch int64
+	err := s.queryRow(ctx, `SELECT epoch FROM leadership WHERE id = 1`).Scan(&epoch)
+	return epoch, err
 }
 
 // MarkFailed takes the message out of the queue for good, keeping it (and

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -49,6 +50,9 @@ type DB struct {
 	dialect dialect
 	stmts   statements
 	lock    *os.File // SQLite: held while open; nil for PostgreSQL
+	// epoch is the leadership term this process claims work under (see
+	// Fence); 0 for a process that never led, and always on SQLite.
+	epoch atomic.Int64
 }
 
 // Open opens the database named in the config: a postgres:// or
@@ -163,12 +167,41 @@ func (s *DB) Close() error {
 	return err
 }
 
+// migrationLock is the PostgreSQL advisory lock key that serialises
+// migrations: replicas starting together must not apply a step twice.
+const migrationLock = 0x1bb07_0001
+
+// conn is what a migration runs on: the pool (SQLite) or one connection
+// holding the migration lock (PostgreSQL).
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+	if s.dialect != postgres {
+		return s.migrateOn(ctx, s.db)
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	// Closing a sql.Conn returns it to the pool: unlock explicitly.
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("waiting for another replica's migration: %w", err)
+	}
+	defer c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	return s.migrateOn(ctx, c)
+}
+
+func (s *DB) migrateOn(ctx context.Context, db conn) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	var current int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
 		return err
 	}
 	steps, err := migrationSteps(s.dialect)
@@ -183,15 +216,15 @@ func (s *DB) migrate(ctx context.Context) error {
 		if step.version <= current {
 			continue
 		}
-		if err := s.apply(ctx, step); err != nil {
+		if err := apply(ctx, db, step); err != nil {
 			return fmt.Errorf("migration %s: %w", step.name, err)
 		}
 	}
 	return nil
 }
 
-func (s *DB) apply(ctx context.Context, step migration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func apply(ctx context.Context, db conn, step migration) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
