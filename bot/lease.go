@@ -41,6 +41,10 @@ func (l leaseOf) awaitHeld(ctx context.Context) bool {
 	return ctx.Err() == nil
 }
 
+// held reports whether leadership is confirmed now (always, without a
+// Lease).
+func (l leaseOf) held() bool { return l.Lease == nil || l.Held() }
+
 // lost is closed when leadership is lost (never, without a Lease).
 func (l leaseOf) lost() <-chan struct{} {
 	if l.Lease == nil {

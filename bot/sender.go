@@ -277,8 +277,13 @@ func (s *sender) claim(ctx context.Context, log zerolog.Logger, msg store.Outgoi
 		}
 		err := s.queue.Claim(ctx, msg.ID, "sending")
 		switch {
-		case err == nil:
+		case err == nil && s.lease.held():
+			// Checked again after the claim: a replica frozen while
+			// claiming must not send when it wakes.
+			log.Debug().Msg("Sending")
 			return false, true
+		case err == nil:
+			continue
 		case errors.Is(err, store.ErrSettled):
 			s.metrics.QueueDepth.Dec()
 			return true, true

@@ -276,12 +276,14 @@ func (b *Bot) answer(ctx context.Context, j job) {
 	}
 }
 
+// enqueue queues an answer to someone (a reply, its image, a welcome):
+// urgent, so it overtakes announcements waiting in the queue.
 func (b *Bot) enqueue(ctx context.Context, key string, room id.RoomID, content *event.MessageEventContent) error {
 	raw, err := jsonMarshal(content)
 	if err != nil {
 		return err
 	}
-	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: room.String(), EventType: event.EventMessage.Type, Content: raw})
+	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: room.String(), EventType: event.EventMessage.Type, Content: raw, Urgent: true})
 }
 
 // fresh reports whether an event is recent enough to react to: sent after

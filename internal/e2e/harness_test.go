@@ -120,9 +120,25 @@ func startBotOpts(t testing.TB, cfg *config.Config, opts app.Options, started ch
 	return r
 }
 
-// storedSession reads the Matrix session the bot kept in its database (a
-// SQLite file or a PostgreSQL URL).
-func storedSession(t testing.TB, dbPath string) (device id.DeviceID, token string) {
+// waitQuiet waits until the bot's database holds nothing waiting to be
+// relayed or sent.
+func (s *stack) waitQuiet(t testing.TB) {
+	t.Helper()
+	db := openStored(t, s.dbPath)
+	defer db.Close()
+	var waiting int
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending') + (SELECT COUNT(*) FROM gh_deliveries WHERE done = 0)`).Scan(&waiting)
+		if err == nil && waiting == 0 {
+			return
+		}
+	}
+	t.Fatalf("%d messages and deliveries still wait after %s", waiting, wait)
+}
+
+// openStored opens the bot's database (a SQLite file, read-only, or a
+// PostgreSQL URL) beside the bot.
+func openStored(t testing.TB, dbPath string) *sql.DB {
 	t.Helper()
 	driver, dsn := "sqlite", "file:"+dbPath+"?mode=ro"
 	if store.IsPostgres(dbPath) {
@@ -132,6 +148,14 @@ func storedSession(t testing.TB, dbPath string) (device id.DeviceID, token strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// storedSession reads the Matrix session the bot kept in its database (a
+// SQLite file or a PostgreSQL URL).
+func storedSession(t testing.TB, dbPath string) (device id.DeviceID, token string) {
+	t.Helper()
+	db := openStored(t, dbPath)
 	defer db.Close()
 	var raw string
 	if err := db.QueryRow(`SELECT value FROM kv WHERE key = 'matrix.session'`).Scan(&raw); err != nil {
@@ -154,8 +178,13 @@ func isNotice(e *event.Event) bool {
 // settle proves the bot has processed everything sent before it: it sends
 // a probe command and waits for its answer. Counting after settle needs no
 // sleep.
+//
+// Answers overtake announcements in the bot's queue, so the probe is sent
+// only once nothing waits to be relayed (deliveries) or sent (the
+// outbox): its answer then comes after everything before it.
 func (s *stack) settle(t *testing.T) {
 	t.Helper()
+	s.waitQuiet(t)
 	probe := s.human.MustSay(t, s.room, "!ping")
 	s.human.MustWait(t, wait, "answer to the probe", testenv.ReplyTo(probe))
 }

@@ -39,9 +39,12 @@ type Options struct {
 	// Heartbeat is how often the leader proves it still holds the lock
 	// (and a standby tries to take it).
 	Heartbeat time.Duration
-	// Timeout is how long the server waits for a silent leader before it
-	// frees the lock (idle_session_timeout); the leader trusts itself for
-	// Timeout-Heartbeat after its last good heartbeat.
+	// Timeout bounds how long a silent leader (frozen, cut off) keeps the
+	// lead: the server frees the lock Timeout-Heartbeat after the last
+	// heartbeat (idle_session_timeout), so at most Timeout after the
+	// leader fell silent, and a standby takes it within a quarter
+	// heartbeat. The leader itself trusts its lead for half a heartbeat
+	// less than the server waits.
 	Timeout time.Duration
 	// Identity names this replica in logs and in the leadership table.
 	Identity string
@@ -51,6 +54,13 @@ type Options struct {
 	Metrics *Metrics
 	Log     zerolog.Logger
 }
+
+// idle is how long the server waits for a silent session.
+func (o Options) idle() time.Duration { return o.Timeout - o.Heartbeat }
+
+// trust is how long after a good heartbeat the leader acts on it: less
+// than idle, so it stops before the server can free the lock.
+func (o Options) trust() time.Duration { return o.idle() - o.Heartbeat/2 }
 
 // Elector campaigns for leadership.
 type Elector struct {
@@ -79,7 +89,10 @@ func (e *Elector) Reachable() bool {
 // Campaign stands by until this replica leads, then returns its term. It
 // returns ctx's error if ctx ends first.
 func (e *Elector) Campaign(ctx context.Context) (*Term, error) {
-	for wait := e.opts.Heartbeat; ; {
+	// A standby tries the lock four times a heartbeat (the try is cheap)
+	// so it takes over soon after the lock is freed.
+	retry := max(e.opts.Heartbeat/4, 10*time.Millisecond)
+	for wait := retry; ; {
 		term, err := e.try(ctx)
 		switch {
 		case term != nil:
@@ -92,7 +105,7 @@ func (e *Elector) Campaign(ctx context.Context) (*Term, error) {
 			e.opts.Log.Warn().Err(err).Dur("retry_in", wait).Msg("Cannot reach PostgreSQL to campaign for leadership")
 			wait = min(2*wait, e.opts.Timeout)
 		default:
-			wait = e.opts.Heartbeat
+			wait = retry
 		}
 		select {
 		case <-ctx.Done():
@@ -138,7 +151,7 @@ func (e *Elector) connect(ctx context.Context) (*pgx.Conn, error) {
 	secs := strconv.Itoa(max(1, int(e.opts.Timeout.Seconds())))
 	for k, v := range map[string]string{
 		"application_name":        "ibbot leader election (" + e.opts.Identity + ")",
-		"idle_session_timeout":    strconv.FormatInt(e.opts.Timeout.Milliseconds(), 10),
+		"idle_session_timeout":    strconv.FormatInt(e.opts.idle().Milliseconds(), 10),
 		"tcp_keepalives_idle":     secs,
 		"tcp_keepalives_interval": "1",
 		"tcp_keepalives_count":    "3",
@@ -232,7 +245,7 @@ func (t *Term) Held() bool {
 		return false
 	default:
 	}
-	return time.Since(time.Unix(0, t.beat.Load())) < t.opts.Timeout-t.opts.Heartbeat
+	return time.Since(time.Unix(0, t.beat.Load())) < t.opts.trust()
 }
 
 // Lost is closed when leadership is lost.
@@ -288,7 +301,7 @@ func (t *Term) heartbeat() {
 // another replica somehow leads.
 func (t *Term) beatOnce() error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), t.opts.Timeout-t.opts.Heartbeat)
+	ctx, cancel := context.WithTimeout(context.Background(), t.opts.trust())
 	defer cancel()
 	var epoch int64
 	if err := t.conn.QueryRow(ctx, `SELECT epoch FROM leadership WHERE id = 1`).Scan(&epoch); err != nil {

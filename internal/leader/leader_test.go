@@ -208,6 +208,11 @@ func TestSessionEndedLosesTheTerm(t *testing.T) {
 	case <-time.After(5 * heartbeat):
 		t.Fatal("a did not notice its session was gone")
 	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("the term's context did not end with the loss")
+	}
 	if termA.Held() || !errors.Is(context.Cause(ctx), leader.ErrLost) {
 		t.Errorf("after the loss: held %v, context cause %v", termA.Held(), context.Cause(ctx))
 	}
@@ -232,8 +237,11 @@ func TestFrozenLeaderIsFencedOff(t *testing.T) {
 	termB := await(t, bTerms, timeout+2*time.Second, "b")
 	took := time.Since(start)
 	t.Logf("a frozen leader was replaced after %s (timeout %s)", took, timeout)
-	if took < timeout-timeout/5 {
-		t.Errorf("b took over after %s, before the server could have freed a's lock (%s)", took, timeout)
+	if took < timeout-2*heartbeat {
+		t.Errorf("b took over after %s, before the server could have freed a's lock", took)
+	}
+	if took > timeout+heartbeat {
+		t.Errorf("b took over after %s, later than the timeout (%s)", took, timeout)
 	}
 	if termA.Held() {
 		t.Error("the frozen leader still trusts its leadership after the server freed it")

@@ -100,6 +100,35 @@ func TestStoreKeepsStateAcrossReopen(t *testing.T) {
 	})
 }
 
+// An answer someone waits for overtakes announcements already queued;
+// each kind keeps its own order.
+func TestUrgentMessagesGoFirst(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		for _, m := range []struct {
+			key    string
+			urgent bool
+		}{{"announce-1", false}, {"announce-2", false}, {"reply-1", true}, {"announce-3", false}, {"reply-2", true}} {
+			s.Enqueue(ctx, store.Outgoing{Key: m.key, RoomID: "!r", EventType: "m.room.message", Content: []byte("{}"), CreatedAt: time.Now(), Urgent: m.urgent})
+		}
+		msgs, err := s.Pending(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, m := range msgs {
+			keys = append(keys, m.Key)
+		}
+		if want := []string{"reply-1", "reply-2", "announce-1", "announce-2", "announce-3"}; !slices.Equal(keys, want) {
+			t.Errorf("pending order %v, want %v", keys, want)
+		}
+		if !msgs[0].Urgent || msgs[2].Urgent {
+			t.Errorf("urgency read back wrong: %+v", msgs)
+		}
+	})
+}
+
 func TestOutboxLifecycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
 		ctx := context.Background()

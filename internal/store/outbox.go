@@ -29,6 +29,9 @@ type Outgoing struct {
 	Anchor bool
 	// LastError is why the last attempt failed (or why it was given up).
 	LastError string
+	// Urgent messages (answers someone waits for) are sent before the
+	// others queued (announcements).
+	Urgent bool
 }
 
 // State is where an outgoing message is in its life.
@@ -45,11 +48,11 @@ const (
 // was added.
 func (s *DB) Enqueue(ctx context.Context, msg Outgoing) (bool, error) {
 	res, err := s.exec(ctx,
-		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id, anchor)
-		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS (SELECT 1 FROM relations WHERE key = $10)
+		`INSERT INTO outbox (key, room_id, event_type, content, created_at, relation, target_key, txn_id, anchor, urgent)
+		 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE NOT EXISTS (SELECT 1 FROM relations WHERE key = $11)
 		 ON CONFLICT (key) DO NOTHING`,
 		msg.Key, msg.RoomID, msg.EventType, string(msg.Content), msg.CreatedAt.UnixMilli(), msg.Relation, msg.TargetKey, msg.TxnID,
-		boolInt(msg.Anchor), msg.Key)
+		boolInt(msg.Anchor), boolInt(msg.Urgent), msg.Key)
 	if err != nil {
 		return false, err
 	}
@@ -76,11 +79,11 @@ func (s *DB) Known(ctx context.Context, key string) (bool, error) {
 	return err == nil, err
 }
 
-// Pending returns up to limit messages still to send, oldest first,
-// leaving out those for the rooms in skip (rooms that cannot be posted to
+// Pending returns up to limit messages still to send, urgent ones first,
+// then oldest first, leaving out those for the rooms in skip (rooms that cannot be posted to
 // right now), so they never hold up the others.
 func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing, error) {
-	query := `SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
+	query := `SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error, urgent FROM outbox
 		 WHERE state = 'pending'`
 	args := make([]any, 0, len(skip)+1)
 	if len(skip) > 0 {
@@ -91,7 +94,7 @@ func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing
 		}
 		query += ` AND room_id NOT IN (` + strings.Join(marks, ", ") + `)`
 	}
-	return outgoingRows(s.query(ctx, query+fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit)...))
+	return outgoingRows(s.query(ctx, query+fmt.Sprintf(` ORDER BY urgent DESC, id LIMIT $%d`, len(args)+1), append(args, limit)...))
 }
 
 // outgoingRows reads every row of a query of outbox columns.
@@ -115,9 +118,9 @@ func scanOutgoing(rows *sql.Rows) (Outgoing, error) {
 	var m Outgoing
 	var content string
 	var created int64
-	var anchor int
-	err := rows.Scan(&m.ID, &m.Key, &m.RoomID, &m.EventType, &content, &m.Attempts, &created, &m.Relation, &m.TargetKey, &anchor, &m.LastError)
-	m.Content, m.CreatedAt, m.Anchor = []byte(content), time.UnixMilli(created), anchor == 1
+	var anchor, urgent int
+	err := rows.Scan(&m.ID, &m.Key, &m.RoomID, &m.EventType, &content, &m.Attempts, &created, &m.Relation, &m.TargetKey, &anchor, &m.LastError, &urgent)
+	m.Content, m.CreatedAt, m.Anchor, m.Urgent = []byte(content), time.UnixMilli(created), anchor == 1, urgent == 1
 	return m, err
 }
 
@@ -132,7 +135,7 @@ func (s *DB) PendingIn(ctx context.Context, room string) (int, error) {
 // newest first, with the reason in LastError.
 func (s *DB) Failed(ctx context.Context, limit int) ([]Outgoing, error) {
 	return outgoingRows(s.query(ctx,
-		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error FROM outbox
+		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error, urgent FROM outbox
 		 WHERE state = 'failed' ORDER BY done_at DESC LIMIT $1`, limit))
 }
 
