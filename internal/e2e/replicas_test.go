@@ -254,6 +254,10 @@ func frozenLeaderSendsNothing(t *testing.T, s *stack, live []*botProcess) {
 	lead.cmd.Process.Signal(syscall.SIGSTOP)
 	cmd, took := timedPing(t, s, wait)
 	t.Logf("a frozen leader (SIGSTOP) was replaced: command answered %s after the freeze", took)
+	// leader.timeout is 5s; a second more for a loaded machine.
+	if took > 6*time.Second {
+		t.Errorf("the command took %s after the freeze, over leader.timeout", took)
+	}
 	if !standby.isLeader() {
 		t.Fatal("the standby answered without leading")
 	}
