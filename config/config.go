@@ -795,8 +795,9 @@ func DatabaseDriver(db string) (string, error) {
 	case db == "":
 		return "", errors.New("is required: a SQLite file path or a postgres:// URL")
 	case scheme == "postgres" || scheme == "postgresql":
-		u, err := url.Parse(db)
-		if err != nil || u.Host == "" {
+		// The host may be left out (postgres://): then PGHOST and the
+		// other PG* variables say where the database is.
+		if _, err := url.Parse(db); err != nil {
 			return "", errors.New("is not a PostgreSQL URL like postgres://ibbot@db.example.org/ibbot")
 		}
 		return "postgres", nil

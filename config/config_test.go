@@ -139,7 +139,9 @@ func TestDatabaseSetting(t *testing.T) {
 		"/var/lib/ibbot/ibbot.db":           "sqlite",
 		"postgres://ibbot@db.example/ibbot": "postgres",
 		"postgresql://db.example:5432/ibbot?sslmode=verify-full": "postgres",
-		"postgres:///ibbot": "", // no host
+		"postgres:///ibbot": "postgres", // the host from PGHOST
+		"postgres://":       "postgres", // everything from PG* variables
+		"postgres://%zz/x":  "",
 		"mysql://db/ibbot":  "",
 		"":                  "",
 	} {

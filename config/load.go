@@ -44,6 +44,23 @@ var secretEnv = []struct {
 	{"IBBOT_IMAP_OAUTH2_REFRESH_TOKEN", "mail.imap.oauth2.refresh_token", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.RefreshToken }},
 }
 
+// PostgresEnv are the libpq variables the PostgreSQL driver (pgx) reads
+// for whatever a postgres:// URL leaves out: a container can keep the
+// database's address and password in a Secret and the URL bare.
+var PostgresEnv = []string{"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE",
+	"PGSSLMODE", "PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGAPPNAME", "PGCONNECT_TIMEOUT"}
+
+// EnvNames lists every environment variable ibbot reads (besides those a
+// config names itself, such as prodhash.sources.*.auth_value_env): each
+// secret as NAME or NAME_FILE, and PostgresEnv.
+func EnvNames() []string {
+	var names []string
+	for _, s := range secretEnv {
+		names = append(names, s.name, s.name+"_FILE")
+	}
+	return append(names, PostgresEnv...)
+}
+
 // Load reads the YAML file at path over Defaults, applies secrets from env,
 // and validates the result. The returned error lists every problem found.
 func Load(path string, env LookupEnv) (*Config, error) {

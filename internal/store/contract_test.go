@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -401,4 +402,55 @@ func TestDeployHistory(t *testing.T) {
 			t.Errorf("composer since 12:30: %+v", one)
 		}
 	})
+}
+
+// TestPostgresFromEnvironment: a bare postgres:// URL takes the address,
+// database and user from the PG* variables, as a container's Secret sets
+// them (templates/openshift).
+func TestPostgresFromEnvironment(t *testing.T) {
+	if pgErr != nil {
+		t.Skip(pgErr)
+	}
+	u, err := url.Parse(pg.EmptyDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGHOST", u.Hostname())
+	t.Setenv("PGPORT", u.Port())
+	t.Setenv("PGDATABASE", strings.TrimPrefix(u.Path, "/"))
+	t.Setenv("PGUSER", u.User.Username())
+	t.Setenv("PGSSLMODE", "disable")
+	s, err := store.Open(context.Background(), "postgres://")
+	if err != nil {
+		t.Fatalf("postgres:// with PG* set: %v", err)
+	}
+	defer s.Close()
+	if err := s.Put(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReplicasMigrateOnce: replicas starting together on an empty
+// database each wait for the one migrating; none fails or applies a step
+// twice.
+func TestReplicasMigrateOnce(t *testing.T) {
+	if pgErr != nil {
+		t.Skip(pgErr)
+	}
+	dsn := pg.EmptyDB(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := store.Open(context.Background(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("a replica failed to start: %v", err)
+		}
+	}
 }
