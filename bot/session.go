@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
 )
@@ -83,6 +84,12 @@ func (b *Bot) login(ctx context.Context) error {
 		b.client.DeviceID = who.DeviceID
 		return b.saveSession(ctx, tokenHash(configured))
 	}
+	if cfg.Password.Value() == "" {
+		if stored.AccessToken != "" {
+			return fmt.Errorf("the stored session cannot be used (the homeserver rejected it, or it is another account's): sign in again with `ibbot login`, or set matrix.access_token or matrix.password")
+		}
+		return ErrNoCredentials
+	}
 	resp, err := b.client.Login(ctx, &mautrix.ReqLogin{
 		Type:                     mautrix.AuthTypePassword,
 		Identifier:               mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: cfg.UserID.String()},
@@ -99,27 +106,36 @@ func (b *Bot) login(ctx context.Context) error {
 }
 
 func (b *Bot) loadSession(ctx context.Context) (session, error) {
+	return readSession(ctx, b.store, b.log)
+}
+
+// readSession reads the stored session; an unreadable one is ignored.
+func readSession(ctx context.Context, kv KV, log zerolog.Logger) (session, error) {
 	var s session
-	raw, ok, err := b.store.Get(ctx, kvSession)
+	raw, ok, err := kv.Get(ctx, kvSession)
 	if err != nil || !ok {
 		return s, err
 	}
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		b.log.Warn().Err(err).Msg("Stored session is unreadable; ignoring it")
+		log.Warn().Err(err).Msg("Stored session is unreadable; ignoring it")
 		return session{}, nil
 	}
 	return s, nil
 }
 
 func (b *Bot) saveSession(ctx context.Context, configToken string) error {
-	raw, err := json.Marshal(session{
+	return writeSession(ctx, b.store, session{
 		Homeserver: b.cfg.Homeserver, UserID: b.client.UserID,
 		DeviceID: b.client.DeviceID, AccessToken: b.client.AccessToken, ConfigToken: configToken,
 	})
+}
+
+func writeSession(ctx context.Context, kv KV, s session) error {
+	raw, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	return b.store.Put(ctx, kvSession, string(raw))
+	return kv.Put(ctx, kvSession, string(raw))
 }
 
 // loadFirstStart reads when this bot first ran, recording now on the very

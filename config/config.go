@@ -517,9 +517,9 @@ func (c *Config) checkMatrix(ch *checker) {
 	} else if _, _, err := m.UserID.ParseAndValidateRelaxed(); err != nil {
 		ch.bad("matrix.user_id", "%q is not a Matrix user id: %v", m.UserID, err)
 	}
-	if m.Password.Value() == "" && m.AccessToken.Value() == "" {
-		ch.bad("matrix.password", "either a password or an access_token is required (env IBBOT_MATRIX_PASSWORD or IBBOT_MATRIX_ACCESS_TOKEN)")
-	}
+	// Neither password nor access_token is required: a session stored by
+	// `ibbot login` (single sign-on) does too. The bot says at start when
+	// it has nothing to log in with.
 	ch.rooms("matrix.rooms", m.Rooms, false)
 	if strings.TrimSpace(m.CommandPrefix) == "" || strings.ContainsAny(m.CommandPrefix, " \t\n") {
 		ch.bad("matrix.command_prefix", "must be non-empty and without spaces, got %q", m.CommandPrefix)

@@ -51,7 +51,7 @@ extra: 1
 	}
 	for _, key := range []string{
 		"matrix.homeserver", "matrix.user_id", "matrix.romos (line 5): unknown key; did you mean \"rooms\"?",
-		"matrix.rooms[0]", "matrix.command_prefix", "matrix.command_max_age (line 8)", "matrix.password",
+		"matrix.rooms[0]", "matrix.command_prefix", "matrix.command_max_age (line 8)",
 		"matrix.flood.commands", "database", "http.listen", "log.level", "log.format", "shutdown.timeout",
 		"extra (line 19): unknown key",
 	} {

@@ -22,6 +22,8 @@ import (
 const usage = `usage:
   ibbot run -config FILE           run the bot (also: ibbot -config FILE)
   ibbot check-config -config FILE  validate a config file and list every problem
+  ibbot login -config FILE         sign the bot's account in by single sign-on (accounts without a password)
+                                   [-listen 127.0.0.1:PORT: where the browser comes back]
   ibbot mail-login -config FILE    get the first OAuth 2.0 refresh token for the mailbox
   ibbot demo [-keep=false]         run the bot on a local homeserver, with no accounts anywhere
   ibbot example-config             print the documented example config
@@ -47,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	configPath := fs.String("config", "", "path to the YAML config file")
 	keep := fs.Bool("keep", true, "demo: keep running after the transcript until Ctrl-C")
+	listen := fs.String("listen", "127.0.0.1:0", "login: the loopback address the browser comes back to")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", *configPath)
 		return nil
+	case "login":
+		return matrixLogin(ctx, *configPath, *listen, stdout)
 	case "mail-login":
 		return mailLogin(ctx, *configPath, stdout)
 	case "demo":
