@@ -48,6 +48,10 @@ type Options struct {
 	// Lease is this replica's leadership among several on one database;
 	// nil: the bot runs alone.
 	Lease Lease
+	// Encryption configures end-to-end encryption; Pool is where its
+	// stores keep their tables (required when Encryption.Enabled).
+	Encryption config.Encryption
+	Pool       SharedPool
 }
 
 // Bot is a running Matrix bot.
@@ -68,7 +72,9 @@ type Bot struct {
 	rooms     *rooms
 	invites   *invites
 	images    *images
-	encrypted *encryptionNotes
+	encrypted  *encryptionNotes
+	encryption *encryption
+	directs    *directs
 	welcomer  *welcomer // nil when greetings are off
 }
 
@@ -98,15 +104,23 @@ func New(opts Options) (*Bot, error) {
 	if b.rooms.toJoin == nil {
 		b.rooms.toJoin = opts.Config.Rooms
 	}
-	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client, log: opts.Log}
-	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia, log: opts.Log}
+	b.directs = &directs{kv: opts.Store}
+	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client,
+		direct: b.directs.mark, log: opts.Log}
+	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia,
+		encrypted: b.encryptedRoom, log: opts.Log}
 	b.encrypted = &encryptionNotes{kv: opts.Store, enqueue: b.enqueue, now: opts.Now, log: opts.Log}
+	b.encryption = &encryption{cfg: opts.Encryption, pool: opts.Pool}
+	if opts.Pool == nil {
+		b.encryption.cfg.Enabled = false
+	}
 	b.welcomer = b.newWelcomer(opts.Welcome)
 	b.sender = newSender(client, opts.Store, opts.Metrics, opts.Log.With().Str("component", "sender").Logger(), opts.Now)
 	b.sender.synced = b.readyCh
 	b.sender.resolve, b.sender.join = b.rooms.id, b.rooms.join
 	b.sender.flushFor = opts.ShutdownTimeout
 	b.sender.lease = b.lease
+	b.sender.prepare = b.prepareRoom
 	b.sender.retention = opts.Retention
 	if b.sender.retention.Outbox <= 0 {
 		b.sender.retention.Outbox = 7 * 24 * time.Hour
@@ -163,6 +177,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.login(ctx); err != nil {
 		return err
 	}
+	if err := b.startEncryption(ctx); err != nil {
+		return err
+	}
+	defer b.encryption.stop()
 	if name, err := b.client.GetOwnDisplayName(ctx); err == nil && name.DisplayName != "" {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}

@@ -10,8 +10,8 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
-// encryptionNotes handles rooms the bot cannot read (it has no end-to-end
-// encryption): the operator is warned in the log once per room and run, and
+// encryptionNotes handles rooms the bot cannot read (encryption is off or
+// this build has none): the operator is warned in the log once per room and run, and
 // the room is told once ever, so silence does not look like a broken bot.
 type encryptionNotes struct {
 	kv      KV
@@ -26,7 +26,7 @@ type encryptionNotes struct {
 func (n *encryptionNotes) warn(room id.RoomID) {
 	if _, seen := n.warned.LoadOrStore(room, true); !seen {
 		n.log.Warn().Str("room_id", room.String()).
-			Msg("Room is end-to-end encrypted; ibbot cannot read it and will not answer there. Use an unencrypted room.")
+			Msg("Room is end-to-end encrypted and encryption is off; ibbot cannot read it and will not answer there")
 	}
 }
 
@@ -39,8 +39,8 @@ func (n *encryptionNotes) explain(ctx context.Context, room id.RoomID) {
 	if _, told, err := n.kv.Get(ctx, key); err != nil || told {
 		return
 	}
-	reply := TextReply("This room is end-to-end encrypted and I cannot read encrypted messages, so I do not see " +
-		"or answer commands here. Ask me in an unencrypted room.")
+	reply := TextReply("This room is end-to-end encrypted and my encryption is turned off, so I cannot read " +
+		"messages here or answer commands. Ask me in an unencrypted room, or ask my operator to turn encryption on.")
 	if err := n.enqueue(context.WithoutCancel(ctx), key, room, noticeContent(reply, "", "")); err != nil {
 		n.log.Error().Err(err).Str("room_id", room.String()).Msg("Queueing the note about encryption failed")
 		return

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -22,15 +23,21 @@ type invites struct {
 	self   id.UserID
 	allow  []string
 	client roomJoiner
+	// direct is told of each direct chat joined; may be nil.
+	direct func(ctx context.Context, room id.RoomID) error
 	log    zerolog.Logger
 }
 
 // handle acts on an invite to roomID, whose stripped state names the inviter.
 func (v *invites) handle(ctx context.Context, roomID id.RoomID, state []*event.Event) {
 	var inviter id.UserID
+	direct := false
 	for _, evt := range state {
 		if evt.Type == event.StateMember && evt.GetStateKey() == v.self.String() {
 			inviter = evt.Sender
+			if err := evt.Content.ParseRaw(evt.Type); err == nil || errors.Is(err, event.ErrContentAlreadyParsed) {
+				direct = evt.Content.AsMember().IsDirect
+			}
 		}
 	}
 	log := v.log.With().Str("room_id", roomID.String()).Str("inviter", inviter.String()).Logger()
@@ -45,7 +52,12 @@ func (v *invites) handle(ctx context.Context, roomID id.RoomID, state []*event.E
 		log.Warn().Err(err).Msg("Joining after an invite failed")
 		return
 	}
-	log.Info().Msg("Joined after an invite")
+	log.Info().Bool("direct", direct).Msg("Joined after an invite")
+	if direct && v.direct != nil {
+		if err := v.direct(ctx, roomID); err != nil {
+			log.Error().Err(err).Msg("Recording the direct chat failed; commands there need the prefix")
+		}
+	}
 }
 
 func (v *invites) allowed(inviter id.UserID) bool {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/crypto/attachment"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
@@ -19,7 +21,10 @@ type images struct {
 	known   func(ctx context.Context, key string) (bool, error)
 	enqueue func(ctx context.Context, key string, room id.RoomID, content *event.MessageEventContent) error
 	upload  func(ctx context.Context, req mautrix.ReqUploadMedia) (*mautrix.RespMediaUpload, error)
-	log     zerolog.Logger
+	// encrypted reports rooms where the picture must be an encrypted
+	// attachment; nil: none.
+	encrypted func(ctx context.Context, room id.RoomID) bool
+	log       zerolog.Logger
 }
 
 // post uploads img if needed and queues an m.image under key.
@@ -27,16 +32,24 @@ func (m *images) post(ctx context.Context, key string, room id.RoomID, img *Imag
 	if known, err := m.known(ctx, key); err != nil || known {
 		return err
 	}
-	uri, err := m.uri(ctx, img)
-	if err != nil {
-		return err
-	}
 	c := &event.MessageEventContent{
 		MsgType:  event.MsgImage,
 		Body:     img.Name,
-		URL:      uri.CUString(),
 		Mentions: &event.Mentions{},
 		Info:     &event.FileInfo{MimeType: img.MIME, Width: img.Width, Height: img.Height, Size: len(img.Data)},
+	}
+	if m.encrypted != nil && m.encrypted(ctx, room) {
+		file, err := m.encryptedFile(ctx, img)
+		if err != nil {
+			return err
+		}
+		c.File = file
+	} else {
+		uri, err := m.uri(ctx, img)
+		if err != nil {
+			return err
+		}
+		c.URL = uri.CUString()
 	}
 	c.RelatesTo = noticeContent(Reply{}, inReplyTo, threadRoot).RelatesTo
 	return m.enqueue(context.WithoutCancel(ctx), key, room, c)
@@ -60,4 +73,31 @@ func (m *images) uri(ctx context.Context, img *Image) (id.ContentURI, error) {
 	}
 	m.log.Info().Str("uri", resp.ContentURI.String()).Str("name", img.Name).Msg("Uploaded image")
 	return resp.ContentURI, nil
+}
+
+// encryptedFile is the picture as an encrypted attachment (for encrypted
+// rooms, where the homeserver must not see it): encrypted with a key of
+// its own and uploaded once; the key travels inside the encrypted event.
+func (m *images) encryptedFile(ctx context.Context, img *Image) (*event.EncryptedFileInfo, error) {
+	sum := sha256.Sum256(img.Data)
+	cacheKey := "media.encrypted." + hex.EncodeToString(sum[:])
+	if raw, ok, err := m.kv.Get(ctx, cacheKey); err == nil && ok {
+		var cached event.EncryptedFileInfo
+		if json.Unmarshal([]byte(raw), &cached) == nil {
+			return &cached, nil
+		}
+	}
+	file := attachment.NewEncryptedFile()
+	resp, err := m.upload(ctx, mautrix.ReqUploadMedia{ContentBytes: file.Encrypt(img.Data),
+		ContentType: "application/octet-stream"})
+	if err != nil {
+		return nil, fmt.Errorf("uploading %s (encrypted): %w", img.Name, err)
+	}
+	info := &event.EncryptedFileInfo{EncryptedFile: *file, URL: resp.ContentURI.CUString()}
+	if raw, err := json.Marshal(info); err == nil {
+		if err := m.kv.Put(ctx, cacheKey, string(raw)); err != nil {
+			m.log.Warn().Err(err).Msg("Remembering the encrypted upload failed; it will be uploaded again next time")
+		}
+	}
+	return info, nil
 }

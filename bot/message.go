@@ -20,6 +20,7 @@ type Request struct {
 	RoomID   id.RoomID //
 	EventID  id.EventID
 	Received time.Time // when the bot took the command from the sync
+	Direct   bool      // asked in a direct chat with the bot
 }
 
 // Handler answers one command. It must not send anything itself.

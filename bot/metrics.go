@@ -17,6 +17,9 @@ type Metrics struct {
 	// SendLatency is the time from queueing a message to the homeserver
 	// taking it (rate-limit waits and retries included).
 	SendLatency prometheus.Histogram
+	// DecryptionFailures counts encrypted events the bot could not read,
+	// by reason (no_session: the room key never came; error: anything else).
+	DecryptionFailures *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -47,6 +50,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ibbot_send_latency_seconds", Help: "Time from queueing a message to the homeserver taking it.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
+		DecryptionFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ibbot_decryption_failures_total", Help: "Encrypted events the bot could not decrypt, by reason (no_session, error).",
+		}, []string{"reason"}),
 		RoomUnreachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ibbot_room_unreachable", Help: "1 for a room the bot cannot post to now; its messages wait in the queue.",
 		}, []string{"room"}),
@@ -54,6 +60,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, kind := range []string{"rate_limited", "transient", "room", "permanent"} {
 		m.SendErrors.WithLabelValues(kind) // show zeros before the first error
 	}
-	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent, m.RoomUnreachable, m.SendLatency)
+	for _, reason := range []string{"no_session", "error"} {
+		m.DecryptionFailures.WithLabelValues(reason)
+	}
+	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent,
+		m.RoomUnreachable, m.SendLatency, m.DecryptionFailures)
 	return m
 }

@@ -20,6 +20,8 @@ type incoming struct {
 	Body       string
 	ThreadRoot id.EventID // set when the message was sent in a thread
 	Received   time.Time
+	// Direct is a direct chat with the bot: commands need no prefix.
+	Direct bool
 }
 
 func (in incoming) message() Message {
@@ -82,10 +84,40 @@ func (r *router) parse(body string) (name string, args []string, ok bool) {
 	return "", nil, false
 }
 
+// parseDirect reads a message in a direct chat: a command word without
+// the prefix ("contribute") is a command too.
+func (r *router) parseDirect(body string) (name string, args []string, ok bool) {
+	fields := strings.Fields(body)
+	if len(fields) == 0 {
+		return "", nil, false
+	}
+	if _, known := r.table.Lookup(strings.ToLower(fields[0])); !known {
+		return "", nil, false
+	}
+	return strings.ToLower(fields[0]), fields[1:], true
+}
+
+// directHint answers, in a direct chat, a message that is no command: the
+// person is talking to the bot alone, and silence would look broken.
+func (r *router) directHint(in incoming) job {
+	j := job{in: in, name: "chat"}
+	if r.flood.allow(in.Sender, in.Received) != floodAllow {
+		j.outcome = "flooded"
+		return j
+	}
+	rep := new(Msg).Text("I answer commands; here they need no ").Code(r.prefix).Text(". Say ").Code("help").
+		Text(" to see them all, or try ").Code("contribute").Text(".").Reply()
+	j.instant, j.outcome = &rep, "hint"
+	return j
+}
+
 // prepare returns the job for a message, or false when neither a command
 // nor a listener wants it.
 func (r *router) prepare(in incoming) (job, bool) {
 	name, args, ok := r.parse(in.Body)
+	if !ok && in.Direct {
+		name, args, ok = r.parseDirect(in.Body)
+	}
 	if !ok {
 		msg := in.message()
 		for _, l := range r.listeners {
@@ -99,6 +131,9 @@ func (r *router) prepare(in incoming) (job, bool) {
 				return job{in: in, name: "listener", outcome: "flooded"}, true
 			}
 			return job{in: in, listener: l, name: "listener"}, true
+		}
+		if in.Direct {
+			return r.directHint(in), true
 		}
 		return job{}, false
 	}
@@ -186,7 +221,7 @@ func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Rep
 func (r *router) call(ctx context.Context, j job, log zerolog.Logger) (rep Reply, err error) {
 	err = safe.Call(log, "Command crashed", func() (err error) {
 		rep, err = j.cmd.Run(ctx, Request{
-			Command: j.cmd.Name, Args: j.args, Prefix: r.prefix,
+			Command: j.cmd.Name, Args: j.args, Prefix: r.prefix, Direct: j.in.Direct,
 			Sender: j.in.Sender, RoomID: j.in.RoomID, EventID: j.in.EventID, Received: j.in.Received,
 		})
 		return err

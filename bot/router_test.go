@@ -220,3 +220,33 @@ func TestListenerAnswersCountForTheFloodLimit(t *testing.T) {
 		t.Errorf("a command after the previews used up the limit was not limited: %+v", j)
 	}
 }
+
+// TestDirectChatNeedsNoPrefix: in a direct chat a command word alone is a
+// command, with or without the prefix; anything else gets a hint instead
+// of silence. In a room the same words are ordinary chat.
+func TestDirectChatNeedsNoPrefix(t *testing.T) {
+	r := testRouter(t)
+	now := time.Now()
+	for _, c := range []struct {
+		body    string
+		direct  bool
+		command string // "" : not a command
+		hint    bool
+	}{
+		{"hash composer", true, "hash", false},
+		{"SHA composer", true, "hash", false},
+		{"!hash composer", true, "hash", false},
+		{"hello there", true, "", true},
+		{"hash composer", false, "", false},
+		{"hello there", false, "", false},
+	} {
+		j, ok := r.prepare(incoming{Body: c.body, Direct: c.direct, Sender: "@u:example.org", Received: now})
+		got := ""
+		if j.cmd != nil {
+			got = j.cmd.Name
+		}
+		if got != c.command || (ok && j.outcome == "hint") != c.hint || (!ok && (c.command != "" || c.hint)) {
+			t.Errorf("%q (direct %v): command %q, outcome %q, ok %v; want command %q, hint %v", c.body, c.direct, got, j.outcome, ok, c.command, c.hint)
+		}
+	}
+}

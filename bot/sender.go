@@ -73,6 +73,9 @@ type sender struct {
 	// lease is this replica's leadership: nothing is sent while it is not
 	// confirmed.
 	lease leaseOf
+	// prepare readies a room before a send (an encrypted room's members);
+	// nil: nothing to do.
+	prepare func(ctx context.Context, room string) error
 }
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
@@ -364,6 +367,14 @@ const sendTimeout = 30 * time.Second
 func (s *sender) send(ctx context.Context, msg store.Outgoing, content []byte) (*mautrix.RespSendEvent, error) {
 	reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 	defer cancel()
+	if s.prepare != nil {
+		if err := s.prepare(reqCtx, msg.RoomID); err != nil {
+			return nil, err
+		}
+	}
+	// In an encrypted room the client encrypts (anew at each attempt); the
+	// transaction id, the same at each attempt, lets the homeserver keep
+	// one of them.
 	return s.client.SendMessageEvent(reqCtx, id.RoomID(msg.RoomID), event.NewEventType(msg.EventType),
 		json.RawMessage(content), mautrix.ReqSendEvent{TransactionID: TxnID(msg.Key)})
 }

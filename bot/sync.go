@@ -73,6 +73,9 @@ func (b *Bot) syncLoop(ctx context.Context) error {
 		if !b.lease.awaitHeld(ctx) {
 			break
 		}
+		if e := b.encryption.e2ee; e != nil {
+			e.ProcessSync(ctx, resp, since) // room keys before the events they open
+		}
 		b.handleSync(ctx, resp, since, firstEver)
 		if err := b.store.Put(context.WithoutCancel(ctx), kvSyncToken, resp.NextBatch); err != nil {
 			return fmt.Errorf("saving the sync token: %w", err)
@@ -146,7 +149,9 @@ func (b *Bot) fillGap(ctx context.Context, roomID id.RoomID, from, since string)
 // commands it has already answered.
 func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job, bool) {
 	if evt.Type == event.StateEncryption {
-		b.encrypted.warn(evt.RoomID)
+		if b.encryption.e2ee == nil {
+			b.encrypted.warn(evt.RoomID)
+		}
 		return job{}, false
 	}
 	if evt.Sender == b.cfg.UserID {
@@ -157,10 +162,18 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		return job{}, false
 	}
 	if evt.Type == event.EventEncrypted {
-		if !history && b.fresh(evt) {
-			b.encrypted.explain(ctx, evt.RoomID)
+		if history || !b.fresh(evt) {
+			return job{}, false
 		}
-		return job{}, false
+		if b.encryption.e2ee == nil {
+			b.encrypted.explain(ctx, evt.RoomID)
+			return job{}, false
+		}
+		dec, ok := b.decrypted(ctx, evt, func(late *event.Event) { b.answerLate(ctx, late) })
+		if !ok {
+			return job{}, false
+		}
+		evt = dec
 	}
 	msg, ok := b.plainText(evt)
 	if !ok {
@@ -172,7 +185,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 	now := b.now()
 	b.metrics.SyncLag.Set(now.Sub(time.UnixMilli(evt.Timestamp)).Seconds())
 	in := incoming{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Body: msg.Body,
-		ThreadRoot: msg.RelatesTo.GetThreadParent(), Received: now}
+		ThreadRoot: msg.RelatesTo.GetThreadParent(), Received: now, Direct: b.directs.is(ctx, evt.RoomID)}
 	j, ok := b.router.prepare(in)
 	if !ok {
 		return job{}, false
@@ -189,6 +202,14 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		return job{}, false
 	}
 	return j, true
+}
+
+// answerLate answers a command whose room key came after its sync batch
+// was handled.
+func (b *Bot) answerLate(ctx context.Context, evt *event.Event) {
+	if j, ok := b.consider(ctx, evt, false); ok {
+		b.runJobs(ctx, []job{j})
+	}
 }
 
 // plainText is a message event's content when it is a person's plain

@@ -25,6 +25,7 @@ type Config struct {
 	Matrix     Matrix     `yaml:"matrix"`
 	Database   string     `yaml:"database"`
 	Leader     Leader     `yaml:"leader"`
+	Encryption Encryption `yaml:"encryption"`
 	HTTP       HTTP       `yaml:"http"`
 	Log        Log        `yaml:"log"`
 	Shutdown   Shutdown   `yaml:"shutdown"`
@@ -322,6 +323,27 @@ type Log struct {
 	Format LogFormat `yaml:"format"`
 }
 
+// Encryption is end-to-end encryption in encrypted rooms and direct
+// chats (builds with -tags goolm).
+type Encryption struct {
+	Enabled bool `yaml:"enabled"`
+	// PickleKey encrypts the bot's crypto keys at rest in the database.
+	PickleKey Secret `yaml:"pickle_key"` // or env IBBOT_PICKLE_KEY
+	// RecoveryKey unlocks the cross-signing keys kept (encrypted) on the
+	// homeserver, so a bot whose database was lost can sign its new device.
+	RecoveryKey Secret `yaml:"recovery_key"` // or env IBBOT_RECOVERY_KEY
+	// ShareKeysWith says which devices get the keys to the bot's messages.
+	ShareKeysWith KeySharing `yaml:"share_keys_with"`
+}
+
+// KeySharing selects the devices room keys are shared with.
+type KeySharing string
+
+const (
+	ShareWithAll         KeySharing = "all"          // every device of the room's members
+	ShareWithCrossSigned KeySharing = "cross-signed" // only devices their owners cross-signed
+)
+
 // Leader tunes the election among replicas that share a PostgreSQL
 // database: one leads, the others stand by (unused with SQLite).
 type Leader struct {
@@ -348,11 +370,12 @@ func Defaults() Config {
 			AdminPowerLevel: 50,
 			Flood:           Flood{Commands: 8, Window: time.Minute},
 		},
-		Database: "ibbot.db",
-		HTTP:     HTTP{Listen: "127.0.0.1:9090"},
-		Log:      Log{Level: "info", Format: LogAuto},
-		Leader:   Leader{Heartbeat: time.Second, Timeout: 5 * time.Second},
-		Shutdown: Shutdown{Timeout: 10 * time.Second},
+		Database:   "ibbot.db",
+		HTTP:       HTTP{Listen: "127.0.0.1:9090"},
+		Log:        Log{Level: "info", Format: LogAuto},
+		Leader:     Leader{Heartbeat: time.Second, Timeout: 5 * time.Second},
+		Encryption: Encryption{Enabled: true, ShareKeysWith: ShareWithAll},
+		Shutdown:   Shutdown{Timeout: 10 * time.Second},
 		GitHub: GitHub{
 			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
 			AggregationWindow: 5 * time.Second, DigestInterval: time.Hour, LinkCooldown: 10 * time.Minute,
@@ -460,6 +483,17 @@ func (ch *checker) repos(key string, repos []string, globs bool) {
 	}
 }
 
+func (c *Config) checkEncryption(ch *checker) {
+	e := c.Encryption
+	oneOf(ch, "encryption.share_keys_with", e.ShareKeysWith, ShareWithAll, ShareWithCrossSigned)
+	// Without a pickle key the bot generates one and keeps it in the
+	// database (and says so): encryption works from the first start, and
+	// an operator who keeps the key apart from the data sets it.
+	if k := e.PickleKey.Value(); k != "" && len(k) < 16 {
+		ch.bad("encryption.pickle_key", "must be at least 16 characters (e.g. `openssl rand -hex 32`), got %d", len(k))
+	}
+}
+
 // problems lists every problem of c.
 func (c *Config) problems() []error {
 	ch := &checker{}
@@ -475,6 +509,7 @@ func (c *Config) problems() []error {
 	}
 	oneOf(ch, "log.format", c.Log.Format, LogAuto, LogJSON, LogConsole)
 	ch.durations("shutdown.timeout", c.Shutdown.Timeout, time.Second, 10*time.Minute, "")
+	c.checkEncryption(ch)
 	ch.durations("leader.heartbeat", c.Leader.Heartbeat, 100*time.Millisecond, 10*time.Second, "")
 	ch.durations("leader.timeout", c.Leader.Timeout, time.Second, 5*time.Minute, "")
 	if c.Leader.Heartbeat > 0 && c.Leader.Timeout < 3*c.Leader.Heartbeat {

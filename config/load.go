@@ -42,6 +42,8 @@ var secretEnv = []struct {
 	{"IBBOT_GITHUB_WEBHOOK_SECRET", "github.webhook.secret", func(c *Config) *Secret { return &c.GitHub.Webhook.Secret }},
 	{"IBBOT_IMAP_OAUTH2_CLIENT_SECRET", "mail.imap.oauth2.client_secret", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.ClientSecret }},
 	{"IBBOT_IMAP_OAUTH2_REFRESH_TOKEN", "mail.imap.oauth2.refresh_token", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.RefreshToken }},
+	{"IBBOT_PICKLE_KEY", "encryption.pickle_key", func(c *Config) *Secret { return &c.Encryption.PickleKey }},
+	{"IBBOT_RECOVERY_KEY", "encryption.recovery_key", func(c *Config) *Secret { return &c.Encryption.RecoveryKey }},
 }
 
 // PostgresEnv are the libpq variables the PostgreSQL driver (pgx) reads

@@ -18,13 +18,30 @@ func Help(t *bot.Table) bot.Command {
 			if len(req.Args) == 1 {
 				return helpOne(t, req.Prefix, strings.TrimPrefix(req.Args[0], req.Prefix))
 			}
+			if req.Direct {
+				return helpDirect(t, req.Prefix), nil
+			}
 			return helpAll(t, req.Prefix), nil
 		},
 	}
 }
 
 func helpAll(t *bot.Table, prefix string) bot.Reply {
-	m := new(bot.Msg).Bold("Commands").Line()
+	return commandList(new(bot.Msg), t, prefix).Reply()
+}
+
+// helpDirect is help in a direct chat: what the bot does privately, and
+// that commands need no prefix there.
+func helpDirect(t *bot.Table, prefix string) bot.Reply {
+	m := new(bot.Msg).Text("In this private chat you can ask me anything I answer in the room, without the ").
+		Code(prefix).Text(": ").Code("contribute").Text(" works as well as ").Code(prefix + "contribute").
+		Text(". Nobody else sees what you ask here.").Line()
+	return commandList(m, t, prefix).Reply()
+}
+
+// commandList appends every command of t, with its summary, to m.
+func commandList(m *bot.Msg, t *bot.Table, prefix string) *bot.Msg {
+	m.Bold("Commands").Line()
 	for _, c := range t.Commands() {
 		m.Code(c.Usage(prefix)).Text(": " + c.Summary)
 		if c.Admin {
@@ -32,8 +49,7 @@ func helpAll(t *bot.Table, prefix string) bot.Reply {
 		}
 		m.Line()
 	}
-	m.Text("Type ").Code(prefix + "help COMMAND").Text(" for details and an example.")
-	return m.Reply()
+	return m.Text("Type ").Code(prefix + "help COMMAND").Text(" for details and an example.")
 }
 
 func helpOne(t *bot.Table, prefix, name string) (bot.Reply, error) {

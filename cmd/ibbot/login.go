@@ -50,3 +50,29 @@ func describeDatabase(db string) string {
 	}
 	return db
 }
+
+// recoveryKey prints the recovery key of the cross-signing keys the bot
+// created at its first encrypted start, for the operator to keep apart from
+// the database (a Secret, as IBBOT_RECOVERY_KEY).
+func recoveryKey(ctx context.Context, path string, stdout io.Writer) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenReadOnly(ctx, cfg.Database)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer st.Close()
+	key, ok, err := bot.StoredRecoveryKey(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s holds no recovery key: the bot creates one at its first start with encryption on, when the account has no cross-signing keys yet (and the password to upload them)", describeDatabase(cfg.Database))
+	}
+	fmt.Fprintf(stdout, "The recovery key of %s's cross-signing keys (keep it secret, apart from the database):\n\n  %s\n\n"+
+		"Give it to ibbot as IBBOT_RECOVERY_KEY (or IBBOT_RECOVERY_KEY_FILE): a bot whose database is lost signs its new device with it.\n",
+		cfg.Matrix.UserID, key)
+	return nil
+}

@@ -25,6 +25,7 @@ const usage = `usage:
   ibbot login -config FILE         sign the bot's account in by single sign-on (accounts without a password)
                                    [-listen 127.0.0.1:PORT: where the browser comes back]
   ibbot mail-login -config FILE    get the first OAuth 2.0 refresh token for the mailbox
+  ibbot recovery-key -config FILE  print the recovery key of the bot's cross-signing keys
   ibbot demo [-keep=false]         run the bot on a local homeserver, with no accounts anywhere
   ibbot example-config             print the documented example config
   ibbot version                    print version, commit and Go version
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "login":
 		return matrixLogin(ctx, *configPath, *listen, stdout)
+	case "recovery-key":
+		return recoveryKey(ctx, *configPath, stdout)
 	case "mail-login":
 		return mailLogin(ctx, *configPath, stdout)
 	case "demo":

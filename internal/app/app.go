@@ -73,6 +73,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		Listeners: []bot.Listener{gh.links},
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
 		JoinRooms: cfg.AllRooms(), Lease: s.lead.botLease(),
+		Encryption: cfg.Encryption, Pool: st.SharedPool,
 	})
 	if err != nil {
 		return err
@@ -110,6 +111,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 // watcher, deploy checks).
 func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts, ln net.Listener) error {
 	s.board.Add(s.bot)
+	s.board.Add(s.bot.EncryptionHealth())
 	g := s.begin(ctx)
 	mux := s.serveOps(cfg.HTTP.Listen, ln)
 	gh.start(s, know, mux)

@@ -151,6 +151,16 @@ func openStored(t testing.TB, dbPath string) *sql.DB {
 	return db
 }
 
+// openWritable opens a stopped bot's SQLite database to change it.
+func openWritable(t testing.TB, dbPath string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // storedSession reads the Matrix session the bot kept in its database (a
 // SQLite file or a PostgreSQL URL).
 func storedSession(t testing.TB, dbPath string) (device id.DeviceID, token string) {

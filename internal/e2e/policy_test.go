@@ -109,6 +109,7 @@ func isJoinOf(user id.UserID, room id.RoomID) func(*event.Event) bool {
 func TestEncryptedRoomIsToldOnce(t *testing.T) {
 	s := newStack(t)
 	cfg := s.config(s.hs.URL)
+	cfg.Encryption.Enabled = false
 	first := startBot(t, cfg)
 	ctx := context.Background()
 	if _, err := s.human.SendStateEvent(ctx, s.room, event.StateEncryption, "",

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/osbuild/ibbot/bot/e2ee"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -34,7 +35,12 @@ func ibbotBinary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "ibbot")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/osbuild/ibbot/cmd/ibbot").CombinedOutput()
+		// With the tags the tests were built with: encryption too.
+		tags := ""
+		if e2ee.Available {
+			tags = "goolm"
+		}
+		out, err := exec.Command("go", "build", "-tags", tags, "-o", binPath, "github.com/osbuild/ibbot/cmd/ibbot").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

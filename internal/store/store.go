@@ -50,6 +50,7 @@ type DB struct {
 	dialect dialect
 	stmts   statements
 	lock    *os.File // SQLite: held while open; nil for PostgreSQL
+	dsn     string   // how db was opened, for a second pool (SharedPool)
 	// epoch is the leadership term this process claims work under (see
 	// Fence); 0 for a process that never led, and always on SQLite.
 	epoch atomic.Int64
@@ -86,12 +87,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn := sqliteDSN(path)
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -99,12 +96,58 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// One connection: SQLite has one writer anyway, and this rules out
 	// SQLITE_BUSY between our own goroutines.
 	db.SetMaxOpenConns(1)
-	s := &DB{db: db, dialect: sqlite, lock: lock}
+	s := &DB{db: db, dialect: sqlite, lock: lock, dsn: dsn}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// SharedPool gives a library that keeps its own tables in ibbot's
+// database (mautrix's crypto and state stores) a connection pool of its
+// own, and the dialect name go.mau.fi/util/dbutil knows it by. On SQLite
+// it is a second pool on the same file, since the store's single
+// connection would make the two wait on each other; on PostgreSQL, the
+// store's pool. Close it when done (on PostgreSQL that is a no-op).
+func (s *DB) SharedPool() (db *sql.DB, dialect string, closeFn func() error, err error) {
+	if s.dialect == postgres {
+		return s.db, "pgx", func() error { return nil }, nil
+	}
+	pool, err := sql.Open("sqlite", s.dsn)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	pool.SetMaxOpenConns(4)
+	return pool, "sqlite", pool.Close, nil
+}
+
+// OpenReadOnly opens the database for reading beside a running bot (the
+// SQLite file is not locked, nothing is migrated): for subcommands that
+// only show what the bot keeps.
+func OpenReadOnly(ctx context.Context, database string) (*DB, error) {
+	driver, dsn, d := "sqlite", "file:"+database+"?mode=ro&_pragma=busy_timeout(5000)", sqlite
+	if IsPostgres(database) {
+		driver, dsn, d = "pgx", database, postgres
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", d.name, err)
+	}
+	return &DB{db: db, dialect: d}, nil
 }
 
 // lockFile takes an exclusive lock on the database file for this process

@@ -10,6 +10,8 @@ import (
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/bot/e2ee"
 )
 
 // User is a Matrix account on a test homeserver, with its own sync loop
@@ -19,6 +21,11 @@ type User struct {
 	*mautrix.Client
 	Password string
 	filterID string
+
+	// crypto, when set (NewCryptoUser), sees every sync response first
+	// and decrypts what the user records; E2EE is the same encryption.
+	crypto userCrypto
+	E2EE   *e2ee.E2EE
 
 	mu      sync.Mutex
 	events  []*event.Event
@@ -34,7 +41,7 @@ func (d *Dendrite) Register(ctx context.Context, localpart, password string) (*U
 	if err != nil {
 		return nil, err
 	}
-	resp, err := cli.RegisterDummy(ctx, &mautrix.ReqRegister{Username: localpart, Password: password})
+	resp, err := cli.RegisterDummy(ctx, &mautrix.ReqRegister[any]{Username: localpart, Password: password})
 	if err != nil {
 		return nil, fmt.Errorf("registering %s: %w", localpart, err)
 	}
@@ -86,6 +93,9 @@ func (u *User) StartSync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if u.crypto != nil {
+		u.crypto.process(ctx, first, "")
+	}
 	ctx, u.stop = context.WithCancel(ctx)
 	u.done = make(chan struct{})
 	go u.syncLoop(ctx, first.NextBatch)
@@ -110,18 +120,24 @@ func (u *User) syncLoop(ctx context.Context, since string) {
 			}
 			continue
 		}
+		if u.crypto != nil {
+			u.crypto.process(ctx, resp, since)
+		}
 		since = resp.NextBatch
-		u.record(resp)
+		u.record(ctx, resp)
 	}
 }
 
-func (u *User) record(resp *mautrix.RespSync) {
+func (u *User) record(ctx context.Context, resp *mautrix.RespSync) {
 	var fresh []*event.Event
 	for roomID, room := range resp.Rooms.Join {
 		for _, evt := range room.Timeline.Events {
 			evt.RoomID = roomID
 			if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
 				continue
+			}
+			if evt.Type == event.EventEncrypted && u.crypto != nil {
+				evt = u.crypto.decrypt(ctx, evt)
 			}
 			fresh = append(fresh, evt)
 		}
@@ -134,6 +150,14 @@ func (u *User) record(resp *mautrix.RespSync) {
 	close(u.changed)
 	u.changed = make(chan struct{})
 	u.mu.Unlock()
+}
+
+// userCrypto is what a user's encryption does in its sync loop.
+type userCrypto interface {
+	process(ctx context.Context, resp *mautrix.RespSync, since string)
+	// decrypt returns the plaintext event, or evt itself when it cannot
+	// be read.
+	decrypt(ctx context.Context, evt *event.Event) *event.Event
 }
 
 // Events returns every event recorded so far.
