@@ -69,13 +69,13 @@ type Bot struct {
 	readyCh    chan struct{} // closed after the first sync
 	firstStart time.Time     // when this bot (this database) first ran
 
-	rooms     *rooms
-	invites   *invites
-	images    *images
+	rooms      *rooms
+	invites    *invites
+	images     *images
 	encrypted  *encryptionNotes
 	encryption *encryption
 	directs    *directs
-	welcomer  *welcomer // nil when greetings are off
+	welcomer   *welcomer // nil when greetings are off
 }
 
 // New builds a bot; nothing touches the network until Run.
