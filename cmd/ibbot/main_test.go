@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -127,5 +128,35 @@ mail:
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("mail-login output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestRecoveryKeyIsPrintedFromTheDatabase: `ibbot recovery-key` shows the
+// key the bot kept, also while a bot holds the SQLite file, and says
+// plainly when there is none.
+func TestRecoveryKeyIsPrintedFromTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "ibbot.db")
+	conf := filepath.Join(dir, "c.yaml")
+	os.WriteFile(conf, []byte("matrix: {homeserver: \"https://hs.example\", user_id: \"@ibbot:hs.example\"}\ndatabase: "+dbPath+"\n"), 0o600)
+	running, err := store.Open(context.Background(), dbPath) // a bot holding the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"recovery-key", "-config", conf}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "holds no recovery key") {
+		t.Errorf("without a key: %v", err)
+	}
+	if err := running.Put(context.Background(), "crypto.recovery_key", "EsTc 1234 abcd"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"recovery-key", "-config", conf}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "  EsTc 1234 abcd\n") || !strings.Contains(out.String(), "IBBOT_RECOVERY_KEY") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

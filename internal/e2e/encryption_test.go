@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -82,6 +84,18 @@ func TestEncryptedRoom(t *testing.T) {
 	signed, err := s.human.E2EE.CrossSigned(context.Background(), s.botUser.UserID, device)
 	if err != nil || !signed {
 		t.Errorf("the bot's device %s cross-signed by its master key: %v, %v", device, signed, err)
+	}
+
+	status := s.human.MustSay(t, room, "!status")
+	text := testenv.Body(s.human.MustWait(t, wait, "the answer to !status", decryptedReplyTo(status)))
+	if !strings.Contains(text, "✓ encryption: device "+device.String()+", cross-signed") {
+		t.Errorf("!status does not show the device and that it is cross-signed:\n%s", text)
+	}
+	metrics := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	for _, want := range []string{`ibbot_decryption_failures_total{reason="no_session"} 0`, `ibbot_decryption_failures_total{reason="error"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 
 	if err := first.stop(); err != nil {
@@ -199,5 +213,44 @@ func TestLostCryptoStoreIsRecovered(t *testing.T) {
 	signed, err := s.human.E2EE.CrossSigned(context.Background(), s.botUser.UserID, newDevice)
 	if err != nil || !signed {
 		t.Errorf("the new device %s is not cross-signed with the recovery key: %v", newDevice, err)
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestEncryptedAnswersExactlyOnce: through rate limits and responses lost
+// after the homeserver took the message, every encrypted answer is in the
+// room once. Each retry encrypts anew; its transaction id, the same at
+// every attempt, makes the homeserver keep one.
+func TestEncryptedAnswersExactlyOnce(t *testing.T) {
+	s, room := encryptedStack(t)
+	faults, proxy := newFaultProxy(t, s.hs.URL)
+	startBot(t, s.config(proxy.URL))
+	var sent []id.EventID
+	for range 9 {
+		sent = append(sent, s.human.MustSay(t, room, "!ping"))
+	}
+	for _, evt := range sent {
+		s.human.MustWait(t, wait, "encrypted answer to "+evt.String(), decryptedReplyTo(evt))
+	}
+	s.settle(t)
+	for i, evt := range sent {
+		if n := s.human.Count(testenv.ReplyTo(evt)); n != 1 {
+			t.Errorf("command %d answered %d times, want exactly 1", i, n)
+		}
+	}
+	faults.mu.Lock()
+	defer faults.mu.Unlock()
+	if faults.limited == 0 || faults.lostAfter == 0 {
+		t.Errorf("the proxy injected %d rate limits and %d lost responses; the test needs both", faults.limited, faults.lostAfter)
 	}
 }
