@@ -208,8 +208,15 @@ func ReplyTo(evt id.EventID) func(*event.Event) bool {
 	}
 }
 
-// Body returns the plain body of a message event.
-func Body(e *event.Event) string { return e.Content.AsMessage().Body }
+// Body returns the plain body of a message event as clients show it: for
+// an edit, the new content (the top-level body is a fallback, cut short).
+func Body(e *event.Event) string {
+	msg := e.Content.AsMessage()
+	if msg.NewContent != nil {
+		return msg.NewContent.Body
+	}
+	return msg.Body
+}
 
 // WaitCount waits until at least n recorded events match, or ctx ends.
 func (u *User) WaitCount(ctx context.Context, n int, match func(*event.Event) bool) (int, error) {
