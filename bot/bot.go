@@ -75,6 +75,7 @@ type Bot struct {
 	encrypted  *encryptionNotes
 	encryption *encryption
 	directs    *directs
+	docs       *commandDocs
 	welcomer   *welcomer // nil when greetings are off
 }
 
@@ -105,8 +106,9 @@ func New(opts Options) (*Bot, error) {
 		b.rooms.toJoin = opts.Config.Rooms
 	}
 	b.directs = &directs{kv: opts.Store}
+	b.docs = &commandDocs{table: opts.Commands, self: opts.Config.UserID, client: client, log: opts.Log, now: opts.Now}
 	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client,
-		direct: b.directs.mark, log: opts.Log}
+		direct: b.directs.mark, joined: b.describeIn, log: opts.Log}
 	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia,
 		encrypted: b.encryptedRoom, log: opts.Log}
 	b.encrypted = &encryptionNotes{kv: opts.Store, enqueue: b.enqueue, now: opts.Now, log: opts.Log}
@@ -185,6 +187,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}
 	b.rooms.joinAll(ctx)
+	go b.describeCommands(ctx)
 	if b.welcomer != nil {
 		b.welcomer.resolveRooms(ctx, b.rooms.id)
 	}

@@ -25,10 +25,10 @@ type SharedPool func() (db *sql.DB, dialect string, closeFn func() error, err er
 const (
 	kvPickleKey   = "crypto.pickle_key"
 	kvRecoveryKey = "crypto.recovery_key"
-	// keyWait is how long decryption waits inline for a room key that
-	// has not arrived; keyRequestWait how long, in the background, after
-	// asking the sender's devices for it.
-	keyWait        = 0
+	// A room key that has not arrived with its message is waited for
+	// (keyWait), in the background, then asked for from the sender's
+	// devices and waited for again (keyRequestWait).
+	keyWait        = 3 * time.Second
 	keyRequestWait = 20 * time.Second
 )
 
@@ -189,7 +189,7 @@ func (b *Bot) learnEncryptedRooms(ctx context.Context) {
 // event when it can be read.
 func (b *Bot) decrypted(ctx context.Context, evt *event.Event, handle func(*event.Event)) (*event.Event, bool) {
 	e := b.encryption.e2ee
-	dec, err := e.Decrypt(ctx, evt, keyWait)
+	dec, err := e.Decrypt(ctx, evt, 0)
 	if err == nil {
 		return dec, true
 	}
@@ -198,12 +198,18 @@ func (b *Bot) decrypted(ctx context.Context, evt *event.Event, handle func(*even
 		return nil, false
 	}
 	go func() {
-		dec, err := e.RequestAndWait(ctx, evt, keyRequestWait)
-		if err != nil {
-			b.decryptionFailed(evt, "no_session", err)
-			return
+		dec, err := e.Decrypt(ctx, evt, keyWait)
+		if e2ee.IsNoSession(err) {
+			dec, err = e.RequestAndWait(ctx, evt, keyRequestWait)
 		}
-		handle(dec)
+		switch {
+		case e2ee.IsNoSession(err):
+			b.decryptionFailed(evt, "no_session", err)
+		case err != nil:
+			b.decryptionFailed(evt, "error", err)
+		default:
+			handle(dec)
+		}
 	}()
 	return nil, false
 }

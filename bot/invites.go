@@ -23,8 +23,10 @@ type invites struct {
 	self   id.UserID
 	allow  []string
 	client roomJoiner
-	// direct is told of each direct chat joined; may be nil.
+	// direct is told of each direct chat joined, joined of every room;
+	// either may be nil.
 	direct func(ctx context.Context, room id.RoomID) error
+	joined func(ctx context.Context, room id.RoomID)
 	log    zerolog.Logger
 }
 
@@ -53,6 +55,9 @@ func (v *invites) handle(ctx context.Context, roomID id.RoomID, state []*event.E
 		return
 	}
 	log.Info().Bool("direct", direct).Msg("Joined after an invite")
+	if v.joined != nil {
+		v.joined(ctx, roomID)
+	}
 	if direct && v.direct != nil {
 		if err := v.direct(ctx, roomID); err != nil {
 			log.Error().Err(err).Msg("Recording the direct chat failed; commands there need the prefix")

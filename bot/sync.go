@@ -179,12 +179,16 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 	if !ok {
 		return job{}, false
 	}
+	body := msg.Body
+	if structured, ok := b.router.structuredBody(msg.MSC4391BotCommand); ok {
+		body = structured // a client's slash command: dispatched like the typed one
+	}
 	if history || time.UnixMilli(evt.Timestamp).Before(b.firstStart) {
 		return job{}, false // from before the bot's first start: history, not a question to it
 	}
 	now := b.now()
 	b.metrics.SyncLag.Set(now.Sub(time.UnixMilli(evt.Timestamp)).Seconds())
-	in := incoming{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Body: msg.Body,
+	in := incoming{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Body: body,
 		ThreadRoot: msg.RelatesTo.GetThreadParent(), Received: now, Direct: b.directs.is(ctx, evt.RoomID)}
 	j, ok := b.router.prepare(in)
 	if !ok {

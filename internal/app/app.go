@@ -112,6 +112,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts, ln net.Listener) error {
 	s.board.Add(s.bot)
 	s.board.Add(s.bot.EncryptionHealth())
+	s.board.Add(s.bot.CommandDescriptions())
 	g := s.begin(ctx)
 	mux := s.serveOps(cfg.HTTP.Listen, ln)
 	gh.start(s, know, mux)
