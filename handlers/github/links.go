@@ -18,8 +18,13 @@ import (
 	"github.com/osbuild/ibbot/internal/ghclient"
 )
 
-// linkPattern finds owner/repo#123 and bare #123.
-var linkPattern = regexp.MustCompile(`(?:^|[\s(\[,;:])((?:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?)#(\d{1,7})\b`)
+// linkPattern finds owner/repo#123 and bare #123; urlPattern the web
+// address of an issue or pull request (also with a tab or comment anchor
+// after it), which people paste as often.
+var (
+	linkPattern = regexp.MustCompile(`(?:^|[\s(\[,;:])((?:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?)#(\d{1,7})\b`)
+	urlPattern  = regexp.MustCompile(`https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/(?:issues|pull)/(\d{1,7})\b`)
+)
 
 // maxLinks bounds the previews one message gets.
 const maxLinks = 3
@@ -30,26 +35,35 @@ type Ref struct {
 	Number int
 }
 
-// ParseRefs finds issue references in text; bare #123 takes defaultRepo
-// and is skipped without one. A repository name GitHub would not accept
-// (such as "osbuild/..") is no reference.
+// ParseRefs finds issue references in text, in the order they appear:
+// owner/repo#123, bare #123 (which takes defaultRepo and is skipped
+// without one), and https://github.com/owner/repo/issues/123 or
+// /pull/123. A repository name GitHub would not accept (such as
+// "osbuild/..") is no reference.
 func ParseRefs(text, defaultRepo string) []Ref {
+	type found struct {
+		at        int
+		repo, num string
+	}
+	var all []found
+	for _, p := range []*regexp.Regexp{linkPattern, urlPattern} {
+		for _, m := range p.FindAllStringSubmatchIndex(text, -1) {
+			all = append(all, found{at: m[0], repo: text[m[2]:m[3]], num: text[m[4]:m[5]]})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b found) int { return a.at - b.at })
 	var refs []Ref
-	for _, m := range linkPattern.FindAllStringSubmatch(text, -1) {
-		repo := m[1]
+	for _, f := range all {
+		repo := f.repo
 		if repo == "" {
 			repo = defaultRepo
 		}
-		n, err := strconv.Atoi(m[2])
+		n, err := strconv.Atoi(f.num)
 		if repo == "" || err != nil || n <= 0 || !config.ValidRepo(repo, false) {
 			continue
 		}
 		ref := Ref{Repo: repo, Number: n}
-		dup := false
-		for _, r := range refs {
-			dup = dup || (strings.EqualFold(r.Repo, ref.Repo) && r.Number == ref.Number)
-		}
-		if !dup {
+		if !slices.ContainsFunc(refs, func(r Ref) bool { return strings.EqualFold(r.Repo, ref.Repo) && r.Number == ref.Number }) {
 			refs = append(refs, ref)
 		}
 	}

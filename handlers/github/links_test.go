@@ -90,3 +90,20 @@ func TestPreviewCooldownForgets(t *testing.T) {
 		t.Error("the same item was previewed again within the cooldown")
 	}
 }
+
+// TestParseRefsReadsIssueURLs: a pasted issue or pull request address is
+// a reference like owner/repo#N, in the order it appears, once.
+func TestParseRefsReadsIssueURLs(t *testing.T) {
+	got := ParseRefs("see https://github.com/osbuild/osbuild-composer/pull/4512/files and #3, "+
+		"then https://github.com/osbuild/images/issues/77#issuecomment-1 and osbuild/images#77 "+
+		"(not https://github.com/osbuild/images/actions/runs/5 nor https://gitlab.com/a/b/issues/1)", "osbuild/osbuild")
+	want := []Ref{{"osbuild/osbuild-composer", 4512}, {"osbuild/osbuild", 3}, {"osbuild/images", 77}}
+	if len(got) != len(want) {
+		t.Fatalf("refs %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("ref %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

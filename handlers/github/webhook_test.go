@@ -157,7 +157,8 @@ func FuzzFromWebhook(f *testing.F) {
 }
 
 func FuzzParseRefs(f *testing.F) {
-	for _, s := range []string{"see osbuild/osbuild#12 and #3", "#0", "(a/b#999999999)", "x/y#1,#2;#3", "##1 a//b#2"} {
+	for _, s := range []string{"see osbuild/osbuild#12 and #3", "#0", "(a/b#999999999)", "x/y#1,#2;#3", "##1 a//b#2",
+		"https://github.com/a/b/pull/9/files", "http://github.com/../x/issues/1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -20,8 +20,15 @@ func TestIssueLinks(t *testing.T) {
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/*"}, Events: []config.Event{config.EventIssues}}}
 	cfg.GitHub.Rooms = map[string]config.GitHubRoom{s.room.String(): {DefaultRepo: "Codertocat/Hello-World"}}
 	cfg.GitHub.PollInterval = 0
-	s.github.SetIssues("Codertocat/Hello-World", issueObject(t, delivery(t, "issues.opened.payload.json", numbered(7, "Crash on <empty> blueprint @room"))))
+	s.github.SetIssues("Codertocat/Hello-World",
+		issueObject(t, delivery(t, "issues.opened.payload.json", numbered(7, "Crash on <empty> blueprint @room"))),
+		issueObject(t, delivery(t, "issues.opened.payload.json", numbered(8, "Pasted as an address"))))
 	startBot(t, cfg)
+
+	pasted := s.human.MustSay(t, s.room, "this one: https://github.com/Codertocat/Hello-World/issues/8")
+	if got := testenv.Body(s.human.MustWait(t, wait, "the preview of a pasted issue address", testenv.ReplyTo(pasted))); !strings.Contains(got, "Codertocat/Hello-World#8 Pasted as an address") {
+		t.Errorf("preview of an issue address: %s", got)
+	}
 
 	msg := s.human.MustSay(t, s.room, "did anyone look at Codertocat/Hello-World#7 yet?")
 	preview := s.human.MustWait(t, wait, "the link preview", testenv.ReplyTo(msg))
