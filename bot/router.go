@@ -192,7 +192,7 @@ func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Rep
 		}
 		return rep, "ok"
 	}
-	if j.cmd.Admin {
+	if j.cmd.needsAdmin(j.args) {
 		if rep, denied := r.checkAdmin(ctx, j, log); denied {
 			return rep, "denied"
 		}
@@ -237,7 +237,11 @@ func (r *router) checkAdmin(ctx context.Context, j job, log zerolog.Logger) (*Re
 		return &rep, true
 	}
 	if level < r.adminLevel {
-		rep := TextReply("%s%s is for room admins (power level %d or more; yours is %d).", r.prefix, j.cmd.Name, r.adminLevel, level)
+		what := r.prefix + j.cmd.Name
+		if !j.cmd.Admin && len(j.args) > 0 {
+			what += " " + j.args[0]
+		}
+		rep := TextReply("%s is for room admins (power level %d or more; yours is %d), and changes nothing otherwise.", what, r.adminLevel, level)
 		return &rep, true
 	}
 	return nil, false

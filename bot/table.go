@@ -20,7 +20,15 @@ type Command struct {
 	Help    string // more detail for !help NAME
 	Example string // e.g. "help ping", without prefix
 	Admin   bool   // needs the room's admin power level
+	// AdminIf, when set, says which invocations need the admin power
+	// level (subcommands that change the room's settings).
+	AdminIf func(args []string) bool
 	Run     Handler
+}
+
+// needsAdmin reports whether this invocation needs the admin power level.
+func (c *Command) needsAdmin(args []string) bool {
+	return c.Admin || (c.AdminIf != nil && c.AdminIf(args))
 }
 
 // Table is the set of commands the bot answers.

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -80,6 +81,9 @@ type Links struct {
 	Allowed  []string // repo globs any room may preview (github.link_repos)
 	Cooldown time.Duration
 	Now      func() time.Time
+	// Follows, when set, says which repositories a room follows besides
+	// the config's (its own subscriptions, Rules.Follows).
+	Follows func(room id.RoomID, repo string) bool
 
 	mu    sync.Mutex
 	seen  map[string]time.Time // room + item -> last preview
@@ -128,7 +132,8 @@ func (l *Links) MayRead(room id.RoomID, repo string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := l.rooms[room]
-	return strings.EqualFold(repo, r.defaultRepo) || anyGlob(r.follows, repo) || anyGlob(l.Allowed, repo)
+	return strings.EqualFold(repo, r.defaultRepo) || anyGlob(r.follows, repo) || anyGlob(l.Allowed, repo) ||
+		(l.Follows != nil && l.Follows(room, repo))
 }
 
 func (l *Links) refs(msg bot.Message) []Ref {
@@ -242,47 +247,23 @@ func IssueCommand(c *gh.Client, links *Links) bot.Command {
 	}
 }
 
-// SubscriptionsCommand is !gh subscriptions: what this room receives.
-// isRoom tells whether a room named in the config is this one.
-func SubscriptionsCommand(rules Rules, isRoom func(name string, room id.RoomID) bool) bot.Command {
-	return bot.Command{
-		Name: "gh", Args: "subscriptions", MinArgs: 1, MaxArgs: 1,
-		Summary: "list the GitHub activity this room receives",
-		Example: "gh subscriptions",
-		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
-			if req.Args[0] != "subscriptions" && req.Args[0] != "subs" {
-				return bot.TextReply("usage: %sgh subscriptions", req.Prefix), nil
-			}
-			m := new(bot.Msg).Bold("This room receives:")
-			n := 0
-			for _, s := range rules.Subscriptions() {
-				if slices.ContainsFunc(s.Rooms, func(name string) bool { return isRoom(name, req.RoomID) }) {
-					n++
-					describeRule(m.Line(), s)
-				}
-			}
-			if n == 0 {
-				return bot.TextReply("This room receives no GitHub activity."), nil
-			}
-			return m.Reply(), nil
-		},
-	}
-}
-
 func describeRule(m *bot.Msg, s config.Subscription) {
 	events := make([]string, len(s.Events))
 	for i, e := range s.Events {
 		events[i] = string(e)
 	}
-	m.Text("• " + strings.Join(events, ", ") + " of " + strings.Join(s.Repos, ", "))
+	m.Text(strings.Join(events, ", ") + " of " + strings.Join(s.Repos, ", "))
 	if len(s.Labels.Include) > 0 {
 		m.Text("; only labels " + strings.Join(s.Labels.Include, ", "))
 	}
 	if len(s.Labels.Exclude) > 0 {
 		m.Text("; not labels " + strings.Join(s.Labels.Exclude, ", "))
 	}
+	if len(s.Authors.Include) > 0 {
+		m.Text("; only by " + strings.Join(s.Authors.Include, ", "))
+	}
 	if len(s.Authors.Exclude) > 0 {
 		m.Text("; not by " + strings.Join(s.Authors.Exclude, ", "))
 	}
-	m.Textf("; bot PRs: %s; drafts: %s", s.Bots, s.Drafts)
+	m.Textf("; bot PRs: %s; drafts: %s", cmp.Or(s.Bots, config.BotsDigest), cmp.Or(s.Drafts, config.DraftsHide))
 }

@@ -43,10 +43,12 @@ type PollStore interface {
 // limit (304s). It feeds the relay the same way webhooks do, so an item
 // seen by both is announced once.
 type Poller struct {
-	GitHub   *gh.Client
-	Store    PollStore
-	Wake     func() // tells the relay something was recorded; may be nil
-	Repos    []string
+	GitHub *gh.Client
+	Store  PollStore
+	Wake   func() // tells the relay something was recorded; may be nil
+	// Repos lists the repositories to poll, asked at each round: rooms
+	// subscribe and unsubscribe while the bot runs.
+	Repos    func() []string
 	Interval time.Duration
 	Now      func() time.Time
 	Log      zerolog.Logger
@@ -72,7 +74,8 @@ func (p *Poller) loop() *worker.Loop {
 func (p *Poller) round(ctx context.Context) (string, error) {
 	var failed []string
 	var last error
-	for _, repo := range p.Repos {
+	repos := p.Repos()
+	for _, repo := range repos {
 		if err := p.pollRepoSafely(ctx, repo); err != nil && ctx.Err() == nil {
 			p.Log.Warn().Err(err).Str("repo", repo).Msg("Polling failed; the next cycle catches up from the stored cursor")
 			failed, last = append(failed, repo), err
@@ -80,9 +83,9 @@ func (p *Poller) round(ctx context.Context) (string, error) {
 	}
 	if len(failed) > 0 {
 		return "", fmt.Errorf("%d of %d repositories failed (%s): %s",
-			len(failed), len(p.Repos), strings.Join(failed, ", "), ghclient.Explain(last))
+			len(failed), len(repos), strings.Join(failed, ", "), ghclient.Explain(last))
 	}
-	return fmt.Sprintf("%d repositories every %s", len(p.Repos), p.Interval), nil
+	return fmt.Sprintf("%d repositories every %s", len(repos), p.Interval), nil
 }
 
 // pollRepoSafely polls a repository; a panic (a bug) fails that repository

@@ -23,7 +23,7 @@ func newPoller(t *testing.T, e *relayEnv, fake *testenv.GitHub, repos []string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Poller{GitHub: c, Store: e.store, Repos: repos, Interval: time.Minute,
+	return &Poller{GitHub: c, Store: e.store, Repos: func() []string { return repos }, Interval: time.Minute,
 		Now: func() time.Time { return e.now }, Log: zerolog.Nop()}
 }
 

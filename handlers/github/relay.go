@@ -72,7 +72,7 @@ type Poster interface {
 type Relay struct {
 	store          Store
 	poster         Poster
-	rules          Rules
+	rules          *Rules
 	rooms          map[string]config.GitHubRoom
 	window         time.Duration
 	digestEvery    time.Duration
@@ -91,7 +91,7 @@ type RelayOptions struct {
 	Poster Poster
 	Config config.GitHub
 	// Rules decide who gets what; zero: built from Config.Subscriptions.
-	Rules Rules
+	Rules *Rules
 	// KeepDeliveries is how long processed deliveries are kept (their ids
 	// deduplicate redeliveries); default 30 days.
 	KeepDeliveries time.Duration
@@ -107,7 +107,7 @@ func NewRelay(o RelayOptions) *Relay {
 	if o.KeepDeliveries <= 0 {
 		o.KeepDeliveries = 30 * 24 * time.Hour
 	}
-	if o.Rules.subs == nil {
+	if o.Rules == nil {
 		o.Rules = NewRules(o.Config.Subscriptions)
 	}
 	return &Relay{keepDeliveries: o.KeepDeliveries,
@@ -118,7 +118,7 @@ func NewRelay(o RelayOptions) *Relay {
 }
 
 // Rules returns the relay's subscription rules.
-func (r *Relay) Rules() Rules { return r.rules }
+func (r *Relay) Rules() *Rules { return r.rules }
 
 // fromDelivery reads a recorded delivery: a webhook's, or a change the
 // poller found.
@@ -321,17 +321,7 @@ func sortedLower(ls []string) []string {
 func rootKey(room, item string) string { return "gh:root:" + room + ":" + item }
 
 // allRooms lists every room any rule sends to.
-func (r *Relay) allRooms() []string {
-	var out []string
-	for _, s := range r.rules.subs {
-		for _, room := range s.Rooms {
-			if !slices.Contains(out, room) {
-				out = append(out, room)
-			}
-		}
-	}
-	return out
-}
+func (r *Relay) allRooms() []string { return r.rules.Rooms() }
 
 // announceChange edits the item's message in every room that has one and
 // adds a line in its thread; rooms that match but never got the item get

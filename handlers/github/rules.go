@@ -4,6 +4,10 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
+	"time"
+
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/config"
 )
@@ -16,11 +20,58 @@ const (
 	Digest Mode = "digest" // summed up with other bot PRs
 )
 
-// Rules decides which rooms get which activity.
-type Rules struct{ subs []config.Subscription }
+// Rules decides which rooms get which activity: the config's
+// subscriptions (the operator's base), and what rooms chose in chat —
+// subscriptions of their own, and mutes of the config's — which change
+// while the bot runs. Safe for concurrent use.
+type Rules struct {
+	base []config.Subscription
 
-// NewRules compiles the configured subscriptions.
-func NewRules(subs []config.Subscription) Rules { return Rules{subs: subs} }
+	mu     sync.RWMutex
+	rooms  []RoomRule // rooms' own subscriptions and mutes, oldest first
+	isRoom func(name string, room id.RoomID) bool
+}
+
+// RoomRule is a room's choice for one repository.
+type RoomRule struct {
+	Room  id.RoomID
+	Repo  string              // owner/name, lowercase
+	Sub   config.Subscription // the room's own subscription; unused for a mute
+	Muted bool                // the room mutes the config's subscriptions of Repo
+	By    id.UserID
+	At    time.Time
+}
+
+// NewRules starts from the configured subscriptions.
+func NewRules(subs []config.Subscription) *Rules {
+	return &Rules{base: subs, isRoom: func(name string, room id.RoomID) bool { return id.RoomID(name) == room }}
+}
+
+// SetRoomNames tells the rules how to match a room named in the config (an
+// alias, say) with a room id.
+func (r *Rules) SetRoomNames(isRoom func(name string, room id.RoomID) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.isRoom = isRoom
+}
+
+// SetRoomRules replaces the rooms' choices (as loaded from the store).
+func (r *Rules) SetRoomRules(rules []RoomRule) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rooms = slices.Clone(rules)
+}
+
+// Choose records a room's choice for a repository, replacing the one it
+// had; nil forgets it.
+func (r *Rules) Choose(room id.RoomID, repo string, rule *RoomRule) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rooms = slices.DeleteFunc(r.rooms, func(x RoomRule) bool { return x.Room == room && x.Repo == repo })
+	if rule != nil {
+		r.rooms = append(r.rooms, *rule)
+	}
+}
 
 // eventOf names the subscription event an item belongs to.
 func eventOf(it Item, comment bool) config.Event {
@@ -37,40 +88,146 @@ func eventOf(it Item, comment bool) config.Event {
 }
 
 // Route returns, per room, how the item is shown there; rooms that filter it
-// out are absent.
-func (r Rules) Route(it Item, comment bool) map[string]Mode {
+// out are absent. A room reached both through the config and its own
+// subscription appears once.
+func (r *Rules) Route(it Item, comment bool) map[string]Mode {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	out := map[string]Mode{}
+	add := func(room string, mode Mode) {
+		if out[room] != Show { // show wins over digest
+			out[room] = mode
+		}
+	}
 	ev := eventOf(it, comment)
-	for _, s := range r.subs {
+	for _, s := range r.base {
 		mode, ok := match(s, it, ev)
 		if !ok {
 			continue
 		}
 		for _, room := range s.Rooms {
-			if out[room] != Show { // show wins over digest
-				out[room] = mode
+			if !r.mutedLocked(room, it.Repo) {
+				add(room, mode)
 			}
 		}
 	}
+	for _, rr := range r.rooms {
+		if rr.Muted || !strings.EqualFold(rr.Repo, it.Repo) {
+			continue
+		}
+		if mode, ok := match(rr.Sub, it, ev); ok {
+			add(r.nameLocked(out, rr.Room), mode)
+		}
+	}
 	return out
+}
+
+// nameLocked is how out already names room (a config alias), or its id.
+func (r *Rules) nameLocked(out map[string]Mode, room id.RoomID) string {
+	for name := range out {
+		if r.isRoom(name, room) {
+			return name
+		}
+	}
+	return room.String()
+}
+
+// mutedLocked reports whether the room the config names muted repo.
+func (r *Rules) mutedLocked(name, repo string) bool {
+	for _, rr := range r.rooms {
+		if rr.Muted && strings.EqualFold(rr.Repo, repo) && r.isRoom(name, rr.Room) {
+			return true
+		}
+	}
+	return false
 }
 
 // Repos lists the concrete repositories (no globs) the rules name, for
-// the poller.
-func (r Rules) Repos() []string {
+// the poller: the config's and the rooms' own.
+func (r *Rules) Repos() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	var out []string
-	for _, s := range r.subs {
+	add := func(repo string) {
+		if !strings.ContainsAny(repo, "*?[") && !slices.Contains(out, strings.ToLower(repo)) {
+			out = append(out, strings.ToLower(repo))
+		}
+	}
+	for _, s := range r.base {
 		for _, repo := range s.Repos {
-			if !strings.ContainsAny(repo, "*?[") && !slices.Contains(out, strings.ToLower(repo)) {
-				out = append(out, strings.ToLower(repo))
-			}
+			add(repo)
+		}
+	}
+	for _, rr := range r.rooms {
+		if !rr.Muted {
+			add(rr.Repo)
 		}
 	}
 	return out
 }
 
-// Subscriptions lists the rules (for !gh subscriptions).
-func (r Rules) Subscriptions() []config.Subscription { return r.subs }
+// Rooms lists every room any rule sends to (as the config names them, or
+// by id).
+func (r *Rules) Rooms() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for _, s := range r.base {
+		for _, room := range s.Rooms {
+			if !slices.Contains(out, room) {
+				out = append(out, room)
+			}
+		}
+	}
+	for _, rr := range r.rooms {
+		if !rr.Muted && !slices.ContainsFunc(out, func(name string) bool { return r.isRoom(name, rr.Room) }) {
+			out = append(out, rr.Room.String())
+		}
+	}
+	return out
+}
+
+// Subscriptions lists the config's rules.
+func (r *Rules) Subscriptions() []config.Subscription { return r.base }
+
+// InRoom is what one room receives: the config's rules naming it (with
+// the repositories it muted), and its own.
+func (r *Rules) InRoom(room id.RoomID) (fromConfig []config.Subscription, mutes, own []RoomRule) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, s := range r.base {
+		if slices.ContainsFunc(s.Rooms, func(name string) bool { return r.isRoom(name, room) }) {
+			fromConfig = append(fromConfig, s)
+		}
+	}
+	for _, rr := range r.rooms {
+		switch {
+		case rr.Room != room:
+		case rr.Muted:
+			mutes = append(mutes, rr)
+		default:
+			own = append(own, rr)
+		}
+	}
+	return fromConfig, mutes, own
+}
+
+// Follows reports whether room receives activity of repo (for link
+// previews): through the config (unmuted) or its own subscription.
+func (r *Rules) Follows(room id.RoomID, repo string) bool {
+	fromConfig, mutes, own := r.InRoom(room)
+	for _, rr := range own {
+		if strings.EqualFold(rr.Repo, repo) {
+			return true
+		}
+	}
+	for _, s := range fromConfig {
+		if anyGlob(s.Repos, repo) && !slices.ContainsFunc(mutes, func(m RoomRule) bool { return strings.EqualFold(m.Repo, repo) }) {
+			return true
+		}
+	}
+	return false
+}
 
 // match applies one rule to an item. The rule's defaults were filled in
 // when the config was loaded.

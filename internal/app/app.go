@@ -18,6 +18,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
+	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
@@ -57,6 +58,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	}
 	know.History = st
 	gh := newGitHubParts(cfg, know, opts.Now)
+	if err := ghrelay.LoadRoomRules(ctx, st, gh.rules); err != nil {
+		return fmt.Errorf("reading the rooms' subscriptions: %w", err)
+	}
 	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log}
 	s.lead = newLeadership(cfg, st, s)
 	table, err := commands(cfg, st, board, know, gh, opts.Now)
@@ -95,7 +99,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 	if err != nil {
 		return nil, err
 	}
-	if err := table.Add(gh.commands()...); err != nil {
+	if err := table.Add(gh.commands(st, now)...); err != nil {
 		return nil, err
 	}
 	if cfg.Mail.IMAP.Address != "" {

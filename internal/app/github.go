@@ -17,7 +17,7 @@ import (
 type githubParts struct {
 	cfg   config.GitHub
 	keep  time.Duration // retention.deliveries
-	rules ghrelay.Rules
+	rules *ghrelay.Rules
 	links *ghrelay.Links
 }
 
@@ -25,21 +25,22 @@ type githubParts struct {
 // the config; the relay itself is built when it starts (it posts through
 // the bot).
 func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *githubParts {
-	return &githubParts{
+	p := &githubParts{
 		cfg: cfg.GitHub, keep: cfg.Retention.Deliveries, rules: ghrelay.NewRules(cfg.GitHub.Subscriptions),
 		links: &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now},
 	}
+	p.rules.SetRoomNames(p.links.IsRoom)
+	p.links.Follows = p.rules.Follows
+	return p
 }
 
-// relays reports whether anything is to be relayed.
-func (p *githubParts) relays() bool { return len(p.cfg.Subscriptions) > 0 || p.cfg.Webhook.Path != "" }
-
-func (p *githubParts) commands() []bot.Command {
-	cmds := []bot.Command{ghrelay.IssueCommand(p.links.GitHub, p.links)}
-	if p.relays() {
-		cmds = append(cmds, ghrelay.SubscriptionsCommand(p.rules, p.links.IsRoom))
+// commands are !issue and !gh; rooms subscribe in chat whether or not the
+// config subscribes any.
+func (p *githubParts) commands(st ghrelay.RoomChoices, now func() time.Time) []bot.Command {
+	return []bot.Command{
+		ghrelay.IssueCommand(p.links.GitHub, p.links),
+		ghrelay.GHCommand(&ghrelay.Subscriber{Rules: p.rules, Store: st, Exists: ghrelay.RepoExists(p.links.GitHub), Now: now}),
 	}
-	return cmds
 }
 
 // start runs the relay, the poller and a separate webhook listener when
@@ -50,9 +51,6 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		p.resolveRooms(ctx, s.bot, log)
 		return nil
 	})
-	if !p.relays() {
-		return
-	}
 	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Rules: p.rules, Config: p.cfg,
 		KeepDeliveries: p.keep, Now: s.now, Log: log})
 	if p.cfg.Webhook.Path != "" {
@@ -71,8 +69,8 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		}
 	}
 	s.afterReady(relay.Run)
-	if repos := p.rules.Repos(); p.cfg.PollInterval > 0 && len(repos) > 0 {
-		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: relay.Poke, Repos: repos,
+	if p.cfg.PollInterval > 0 {
+		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: relay.Poke, Repos: p.rules.Repos,
 			Interval: p.cfg.PollInterval, Now: s.now, Log: log}
 		s.board.Add(poller)
 		s.afterReady(poller.Run)

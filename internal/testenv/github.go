@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +60,7 @@ func NewGitHub() *GitHub {
 	g := &GitHub{remaining: 5000, ahead: map[string]int{}, older: map[string]bool{}, pulls: map[string][]json.RawMessage{}, issues: map[string][]json.RawMessage{}, releases: map[string][]json.RawMessage{},
 		diagram: fixtures.Read(fixtures.DiagramNewest), diagramAt: time.Date(2025, 7, 21, 9, 30, 0, 0, time.UTC)}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /repos/{owner}/{repo}", g.getRepo)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{spec}", g.compare)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits", g.listCommits)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{sha}", g.commit)
@@ -335,6 +338,35 @@ func (g *GitHub) SetReleases(repo string, items ...json.RawMessage) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.releases[strings.ToLower(repo)] = items
+}
+
+// knownRepos are repositories the fake says exist besides those given
+// issues or releases: the ones the recorded fixtures and the demo name.
+var knownRepos = []string{"codertocat/hello-world", "osbuild/osbuild", "osbuild/osbuild-composer", "osbuild/images",
+	"osbuild/image-builder", "osbuild/image-builder-frontend", "osbuild/image-builder-crc"}
+
+// getRepo answers GET /repos/{o}/{r} with the fields of GitHub's
+// documented repository object that a client reads, or 404 for a
+// repository it does not know.
+func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request) {
+	key := repoKey(r)
+	g.mu.Lock()
+	_, hasIssues := g.issues[key]
+	_, hasReleases := g.releases[key]
+	g.mu.Unlock()
+	if !hasIssues && !hasReleases && !slices.Contains(knownRepos, key) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/repos/repos#get-a-repository","status":"404"}`)
+		return
+	}
+	owner, name, _ := strings.Cut(r.PathValue("owner")+"/"+r.PathValue("repo"), "/")
+	body, _ := json.Marshal(map[string]any{
+		"id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": name, "full_name": owner + "/" + name,
+		"private": false, "owner": map[string]any{"login": owner, "type": "Organization"},
+		"html_url": "https://github.com/" + owner + "/" + name, "default_branch": "main", "archived": false,
+	})
+	g.send(w, r, body, "application/json", time.Time{})
 }
 
 func repoKey(r *http.Request) string {

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/osbuild/ibbot/internal/fixtures"
@@ -55,6 +57,29 @@ func FreshDelivery(file string, edit func(obj map[string]any)) []byte {
 	obj["created_at"], obj["updated_at"] = now, now
 	if edit != nil {
 		edit(obj)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// InRepo moves a delivery to repo (owner/name): its repository and its
+// item's address.
+func InRepo(body []byte, repo string) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		panic(err)
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	if r, ok := m["repository"].(map[string]any); ok {
+		r["full_name"], r["name"], r["html_url"] = repo, name, "https://github.com/"+repo
+		if o, ok := r["owner"].(map[string]any); ok {
+			o["login"] = owner
+		}
+	}
+	for _, k := range []string{"issue", "pull_request"} {
+		if obj, ok := m[k].(map[string]any); ok {
+			obj["html_url"] = fmt.Sprintf("https://github.com/%s/issues/%v", repo, obj["number"])
+		}
 	}
 	b, _ := json.Marshal(m)
 	return b

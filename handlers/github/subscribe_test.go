@@ -1,0 +1,90 @@
+package github
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/config"
+)
+
+func TestParseSubscribe(t *testing.T) {
+	repo, sp, err := ParseSubscribe(strings.Fields(`osbuild/Images pulls comments label:bug -label:"wont fix" author:achilleas-k -author:dependabot[bot] bots:hide drafts:show`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if repo != "osbuild/images" || !slices.Equal(sp.Events, []config.Event{config.EventPulls, config.EventComments}) ||
+		!slices.Equal(sp.Labels.Include, []string{"bug"}) || !slices.Equal(sp.Labels.Exclude, []string{"wont fix"}) ||
+		!slices.Equal(sp.Authors.Include, []string{"achilleas-k"}) || !slices.Equal(sp.Authors.Exclude, []string{"dependabot[bot]"}) ||
+		sp.Bots != config.BotsHide || sp.Drafts != config.DraftsShow {
+		t.Errorf("parsed %s %+v", repo, sp)
+	}
+	if _, sp, _ := ParseSubscribe([]string{"a/b"}); !slices.Equal(sp.Events, config.DefaultEvents) || sp.Bots != config.BotsDigest || sp.Drafts != config.DraftsHide {
+		t.Errorf("defaults: %+v", sp)
+	}
+	// Every problem at once, nothing applied.
+	_, _, err = ParseSubscribe(strings.Fields("osbuild/* isues lable:x bots:maybe drafts: -label:"))
+	for _, want := range []string{`"osbuild/*" is not a repository`, `"isues" is not an option; did you mean "issues"?`,
+		`did you mean "label:"?`, "bots:show, bots:digest or bots:hide", `"drafts:" needs a value`, `"-label:" needs a value`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+func FuzzParseSubscribe(f *testing.F) {
+	for _, s := range []string{"osbuild/images pulls label:bug", `a/b label:"x y" -author:z bots:show`, `"`, "a/b :", "https://github.com/a/b/ drafts:hide"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		repo, sp, err := ParseSubscribe(strings.Fields(text))
+		if err != nil {
+			return
+		}
+		if !config.ValidRepo(repo, false) || len(sp.Events) == 0 || repo != strings.ToLower(repo) {
+			t.Fatalf("accepted %q as %q %+v", text, repo, sp)
+		}
+	})
+}
+
+// TestRoomRulesLayOverTheConfig: a room's own subscription adds to the
+// config's, a room reached both ways gets an item once, and a mute takes
+// out one repository of a config glob in that room only.
+func TestRoomRulesLayOverTheConfig(t *testing.T) {
+	r := NewRules([]config.Subscription{{Rooms: []string{"#main:x", "!other:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents}})
+	r.SetRoomNames(func(name string, room id.RoomID) bool {
+		return name == room.String() || (name == "#main:x" && room == "!main:x")
+	})
+	r.SetRoomRules([]RoomRule{
+		{Room: "!main:x", Repo: "osbuild/images", Sub: config.Subscription{Repos: []string{"osbuild/images"}, Events: config.DefaultEvents}, At: time.Now()},
+		{Room: "!main:x", Repo: "codertocat/hello-world", Sub: config.Subscription{Repos: []string{"codertocat/hello-world"}, Events: config.DefaultEvents}},
+		{Room: "!other:x", Repo: "osbuild/osbuild", Muted: true},
+	})
+	route := func(repo string) []string {
+		var rooms []string
+		for room := range r.Route(Item{Repo: repo, Kind: KindIssue}, false) {
+			rooms = append(rooms, room)
+		}
+		slices.Sort(rooms)
+		return rooms
+	}
+	for repo, want := range map[string][]string{
+		"osbuild/images":         {"!other:x", "#main:x"}, // the main room once, by its config name
+		"osbuild/osbuild":        {"#main:x"},             // muted in the other room
+		"Codertocat/Hello-World": {"!main:x"},
+		"someone/else":           nil,
+	} {
+		if got := route(repo); !slices.Equal(got, want) {
+			t.Errorf("%s goes to %v, want %v", repo, got, want)
+		}
+	}
+	if repos := r.Repos(); !slices.Contains(repos, "codertocat/hello-world") || slices.Contains(repos, "osbuild/*") {
+		t.Errorf("polled repos %v", repos)
+	}
+	if !r.Follows("!main:x", "codertocat/hello-world") || r.Follows("!other:x", "osbuild/osbuild") || !r.Follows("!other:x", "osbuild/images") {
+		t.Error("Follows disagrees with the routes")
+	}
+}
