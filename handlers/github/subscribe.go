@@ -22,10 +22,13 @@ import (
 
 // RoomChoices is where rooms' subscriptions and mutes are kept.
 type RoomChoices interface {
-	RoomSubs(ctx context.Context) ([]store.RoomSub, error)
-	PutRoomSub(ctx context.Context, r store.RoomSub) error
-	DeleteRoomSub(ctx context.Context, room, repo string) error
+	RoomChoices(ctx context.Context, kind string) ([]store.RoomChoice, error)
+	PutRoomChoice(ctx context.Context, r store.RoomChoice) error
+	DeleteRoomChoice(ctx context.Context, kind, room, target string) error
 }
+
+// choiceKind is the kind of the rooms' GitHub choices in the store.
+const choiceKind = "github"
 
 // spec is how a room's own subscription is stored.
 type spec struct {
@@ -38,17 +41,17 @@ type spec struct {
 
 // LoadRoomRules reads the rooms' choices from the store into rules.
 func LoadRoomRules(ctx context.Context, st RoomChoices, rules *Rules) error {
-	rows, err := st.RoomSubs(ctx)
+	rows, err := st.RoomChoices(ctx, choiceKind)
 	if err != nil {
 		return err
 	}
 	out := make([]RoomRule, 0, len(rows))
 	for _, row := range rows {
-		rr := RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Repo, Muted: row.Muted, By: id.UserID(row.By), At: row.At}
+		rr := RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Target, Muted: row.Muted, By: id.UserID(row.By), At: row.At}
 		if !row.Muted {
 			var sp spec
 			if err := json.Unmarshal([]byte(row.Spec), &sp); err != nil {
-				return fmt.Errorf("room %s's subscription of %s does not parse: %w", row.RoomID, row.Repo, err)
+				return fmt.Errorf("room %s's subscription of %s does not parse: %w", row.RoomID, row.Target, err)
 			}
 			rr.Sub = sp.subscription(rr.Room, rr.Repo)
 		}
@@ -239,8 +242,8 @@ func (s *Subscriber) subscribe(ctx context.Context, req bot.Request) (bot.Reply,
 	}
 	rr := RoomRule{Room: req.RoomID, Repo: repo, Sub: sp.subscription(req.RoomID, repo), By: req.Sender, At: s.Now()}
 	raw, _ := json.Marshal(sp)
-	row := store.RoomSub{RoomID: req.RoomID.String(), Repo: repo, Spec: string(raw), By: req.Sender.String(), At: rr.At}
-	if err := s.Store.PutRoomSub(ctx, row); err != nil {
+	row := store.RoomChoice{Kind: choiceKind, RoomID: req.RoomID.String(), Target: repo, Spec: string(raw), By: req.Sender.String(), At: rr.At}
+	if err := s.Store.PutRoomChoice(ctx, row); err != nil {
 		return bot.Reply{}, fmt.Errorf("storing the subscription: %w", err)
 	}
 	s.Rules.Choose(req.RoomID, repo, &rr)
@@ -262,15 +265,15 @@ func (s *Subscriber) unsubscribe(ctx context.Context, req bot.Request) (bot.Repl
 		return bot.TextReply("This room does not receive %s; %sgh subscriptions lists what it does.", repo, req.Prefix), nil
 	}
 	if !byConfig {
-		if err := s.Store.DeleteRoomSub(ctx, req.RoomID.String(), repo); err != nil {
+		if err := s.Store.DeleteRoomChoice(ctx, choiceKind, req.RoomID.String(), repo); err != nil {
 			return bot.Reply{}, fmt.Errorf("removing the subscription: %w", err)
 		}
 		s.Rules.Choose(req.RoomID, repo, nil)
 		return bot.TextReply("%s unsubscribed this room from %s.", req.Sender, repo), nil
 	}
 	mute := RoomRule{Room: req.RoomID, Repo: repo, Muted: true, By: req.Sender, At: s.Now()}
-	if err := s.Store.PutRoomSub(ctx, store.RoomSub{RoomID: req.RoomID.String(), Repo: repo, Spec: "{}", Muted: true,
-		By: req.Sender.String(), At: mute.At}); err != nil {
+	if err := s.Store.PutRoomChoice(ctx, store.RoomChoice{Kind: choiceKind, RoomID: req.RoomID.String(), Target: repo, Spec: "{}",
+		Muted: true, By: req.Sender.String(), At: mute.At}); err != nil {
 		return bot.Reply{}, fmt.Errorf("storing the mute: %w", err)
 	}
 	s.Rules.Choose(req.RoomID, repo, &mute)

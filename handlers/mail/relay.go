@@ -44,6 +44,15 @@ type Relay struct {
 	Config  config.Mail
 	Log     zerolog.Logger
 	Metrics *Metrics // nil counts nothing
+	// Routes decides which lists go to which rooms; nil: the config's.
+	Routes *Routes
+}
+
+func (r *Relay) routes() *Routes {
+	if r.Routes == nil {
+		r.Routes = NewRoutes(r.Config)
+	}
+	return r.Routes
 }
 
 // Handle parses and relays one raw mail. Mail that is not for the relay
@@ -111,10 +120,8 @@ func (r *Relay) relay(ctx context.Context, m *Mail) error {
 // skipReason says why a mail is not for the relay: an outcome for the
 // metrics and a reason for the log; empty when it is to be relayed.
 func (r *Relay) skipReason(m *Mail, raw []byte) (outcome, why string) {
-	if !slices.ContainsFunc(m.ListIDs, func(id string) bool {
-		return slices.ContainsFunc(r.Config.ListID, func(want string) bool { return strings.EqualFold(want, id) })
-	}) {
-		return outcomeOtherList, fmt.Sprintf("List-Id %v is not one of %v", m.ListIDs, r.Config.ListID)
+	if !r.routes().Accepts(m.ListIDs) {
+		return outcomeOtherList, fmt.Sprintf("List-Id %v is not one of %v, nor one a room subscribed to", m.ListIDs, r.Config.ListID)
 	}
 	if m.Kind != Post {
 		return outcomeNotAPost, "a " + string(m.Kind) + ", not a post"
@@ -157,7 +164,7 @@ func rootKey(room, msgID string) string { return "mail:root:" + room + ":" + msg
 
 func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 	reply := RenderThread(m, m.Excerpt(r.Config.ExcerptChars), 0)
-	for _, room := range r.Config.Rooms {
+	for _, room := range r.routes().RoomsFor(ctx, m.ListIDs) {
 		if err := r.Poster.PostRoot(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
 			return err
 		}
@@ -168,14 +175,14 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
 	switch r.Config.Replies {
 	case config.RepliesThread:
-		for _, room := range r.Config.Rooms {
+		for _, room := range r.routes().RoomsFor(ctx, m.ListIDs) {
 			key := "mail:reply:" + room + ":" + m.MessageID
 			if err := r.Poster.PostInThread(ctx, key, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars)); err != nil {
 				return err
 			}
 		}
 	case config.RepliesCount:
-		return r.editReplyCount(ctx, root)
+		return r.editReplyCount(ctx, root, r.routes().RoomsFor(ctx, m.ListIDs))
 	}
 	return nil
 }
@@ -183,7 +190,7 @@ func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
 // editReplyCount edits the root's announcement to count one more reply:
 // this one, which is recorded only after posting, so the edit's key (with
 // the new count) is the same when a failed post is retried.
-func (r *Relay) editReplyCount(ctx context.Context, root string) error {
+func (r *Relay) editReplyCount(ctx context.Context, root string, rooms []string) error {
 	thread, ok, err := r.Store.MailThread(ctx, root)
 	if err != nil || !ok { // !ok cannot happen: threadRoot found the root stored
 		return err
@@ -191,7 +198,7 @@ func (r *Relay) editReplyCount(ctx context.Context, root string) error {
 	count := thread.Replies + 1
 	rootMail := &Mail{MessageID: root, Subject: thread.Subject, Author: thread.Author, ArchiveURL: thread.ArchiveURL,
 		Date: thread.SentAt, Attachments: decodeAttachments(thread.Attachments)}
-	for _, room := range r.Config.Rooms {
+	for _, room := range rooms {
 		key := fmt.Sprintf("mail:count:%s:%s:%d", room, root, count)
 		if err := r.Poster.Edit(ctx, key, room, rootKey(room, root), RenderThread(rootMail, thread.Excerpt, count)); err != nil {
 			return err
@@ -279,16 +286,26 @@ func headerValue(raw []byte, name string) string {
 
 // Threads is !ml: the latest threads with reply counts and links, or a
 // search of their subjects.
-func Threads(st Store, now func() time.Time) bot.Command {
+func Threads(st Store, now func() time.Time, subs *ListSubscriber) bot.Command {
 	return bot.Command{
-		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS]", MaxArgs: -1,
-		Summary: "the latest mailing-list threads, or search their subjects",
+		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | subscribe LIST-ID | unsubscribe LIST-ID]", MaxArgs: -1,
+		Summary: "the latest mailing-list threads, or search their subjects; room admins route lists here",
+		Help: "`ml subscribe LIST-ID` brings a mailing list's threads to this room (its List-Id header, e.g. " +
+			"image-builder.lists.example.org); `ml unsubscribe LIST-ID` stops them, or mutes here a list the operator's " +
+			"config sends. Both are for room admins.",
 		Example: "ml search blueprint",
+		AdminIf: func(args []string) bool { return len(args) > 0 && (args[0] == "subscribe" || args[0] == "unsubscribe") },
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
 			query := ""
 			if len(req.Args) > 0 {
-				if req.Args[0] != "search" || len(req.Args) < 2 {
-					return bot.TextReply("usage: %sml, or %sml search WORDS", req.Prefix, req.Prefix), nil
+				switch {
+				case req.Args[0] == "subscribe" && subs != nil:
+					return subs.subscribe(ctx, req), nil
+				case req.Args[0] == "unsubscribe" && subs != nil:
+					return subs.unsubscribe(ctx, req), nil
+				case req.Args[0] != "search" || len(req.Args) < 2:
+					return bot.TextReply("usage: %sml, %sml search WORDS, or (room admins) %sml subscribe|unsubscribe LIST-ID",
+						req.Prefix, req.Prefix, req.Prefix), nil
 				}
 				query = strings.Join(req.Args[1:], " ")
 			}

@@ -237,7 +237,7 @@ func TestThreadsCommand(t *testing.T) {
 	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-html-only.eml"} {
 		e.relay.Handle(ctx, fixture(t, f))
 	}
-	cmd := Threads(e.store, time.Now)
+	cmd := Threads(e.store, time.Now, nil)
 	run := func(args ...string) string {
 		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!"})
 		if err != nil {
@@ -558,6 +558,23 @@ func TestTokenErrorsNeverShowTokens(t *testing.T) {
 	for _, secret := range []string{"refresh-secret-xyz", "client-secret-xyz"} {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("the error shows a secret: %v", err)
+		}
+	}
+}
+
+func TestListIDsAsPeoplePasteThem(t *testing.T) {
+	for in, want := range map[string]string{
+		"image-builder.lists.example.org":                           "image-builder.lists.example.org",
+		"<Image-Builder.lists.example.org>":                         "image-builder.lists.example.org",
+		`Image Builder list <image-builder.lists.fedorahosted.org>`: "image-builder.lists.fedorahosted.org",
+	} {
+		if got := normalizeListID(in); got != want || !validListID(got) {
+			t.Errorf("%q read as %q (valid %v), want %q", in, got, validListID(got), want)
+		}
+	}
+	for _, bad := range []string{"nolist", ".a.b", "a..b", "a.b.", "a b.c", "<>", "évian.example.org"} {
+		if validListID(normalizeListID(bad)) {
+			t.Errorf("%q taken for a List-Id", bad)
 		}
 	}
 }

@@ -63,7 +63,11 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	}
 	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log}
 	s.lead = newLeadership(cfg, st, s)
-	table, err := commands(cfg, st, board, know, gh, opts.Now)
+	routes := mail.NewRoutes(cfg.Mail)
+	if err := routes.Load(ctx, st); err != nil {
+		return fmt.Errorf("reading the rooms' mailing lists: %w", err)
+	}
+	table, err := commands(cfg, st, board, know, gh, routes, opts.Now)
 	if err != nil {
 		return err
 	}
@@ -86,12 +90,14 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		opts.Started(b)
 	}
 	s.bot = b
+	routes.SetResolver(b.ResolveRoom)
+	s.mailRoutes = routes
 	return start(ctx, cfg, s, know, gh, opts.Listener)
 }
 
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
-func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, now func() time.Time) (*bot.Table, error) {
+func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, routes *mail.Routes, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
@@ -103,7 +109,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 		return nil, err
 	}
 	if cfg.Mail.IMAP.Address != "" {
-		return table, table.Add(mail.Threads(st, now))
+		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Routes: routes, Store: st, Now: now}))
 	}
 	return table, nil
 }

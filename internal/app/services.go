@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/store"
@@ -27,6 +28,8 @@ type services struct {
 	now   func() time.Time
 	log   zerolog.Logger
 	lead  *leadership
+	// mailRoutes says which lists go to which rooms (config and chat).
+	mailRoutes *mail.Routes
 
 	ctx   context.Context
 	group *errgroup.Group

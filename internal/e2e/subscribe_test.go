@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/testenv"
@@ -107,5 +108,78 @@ func TestRoomsManageTheirSubscriptions(t *testing.T) {
 	}
 	if num := sendIssue("Codertocat/Hello-World"); announced("Codertocat/Hello-World", num) {
 		t.Error("an unsubscribed repository was still relayed")
+	}
+}
+
+// TestRoomsRouteMailingLists: a room admin in a second room subscribes
+// it to the config's list and to another list the mailbox receives; the
+// list's next thread reaches both rooms, the other list's only the second;
+// a non-admin cannot; unsubscribing the config's list in the first room
+// mutes it there.
+func TestRoomsRouteMailingLists(t *testing.T) {
+	d := needDovecot(t)
+	s := newStack(t)
+	ctx := context.Background()
+	room2, err := s.human.CreateRoom(ctx, "second", s.botUser.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := s.hs.NewUser(t, "bob")
+	if _, err := bob.JoinRoomByID(ctx, room2); err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.config(s.hs.URL)
+	cfg.Matrix.Rooms = append(cfg.Matrix.Rooms, room2.String())
+	cfg.Mail = mailConfig(d, s.room.String())
+	startBot(t, cfg)
+	sayIn := func(u *testenv.User, room id.RoomID, text string) string {
+		t.Helper()
+		cmd := u.MustSay(t, room, text)
+		return testenv.Body(s.human.MustWait(t, wait, "the answer to "+text, testenv.ReplyTo(cmd)))
+	}
+	if got := sayIn(bob, room2, "!ml subscribe "+mailList); !strings.Contains(got, "for room admins") {
+		t.Errorf("a non-admin's !ml subscribe: %q", got)
+	}
+	if got := sayIn(s.human, room2, "!ml subscribe image-builder..lists"); !strings.Contains(got, "is not a List-Id") {
+		t.Errorf("a malformed list id: %q", got)
+	}
+	for _, list := range []string{mailList, "<devel.lists.example.org>"} {
+		if got := sayIn(s.human, room2, "!ml subscribe "+list); !strings.Contains(got, "subscribed this room to the mailing list") {
+			t.Errorf("!ml subscribe %s: %q", list, got)
+		}
+	}
+	inRoom := func(room id.RoomID, subject string) func(*event.Event) bool {
+		// The subject tag of another list ([image-builder] in the test
+		// mail) is kept: only the configured list's is known.
+		return func(e *event.Event) bool {
+			return e.RoomID == room && isNotice(e) && strings.HasPrefix(testenv.Body(e), "✉ ") && strings.Contains(testenv.Body(e), subject+" — ")
+		}
+	}
+	mustAppend := func(raw []byte) {
+		t.Helper()
+		if err := d.Append(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAppend(listMail("routed-1@example.com", "Routed to both", "", mailList))
+	s.human.MustWait(t, wait, "the thread in the first room", inRoom(s.room, "Routed to both"))
+	s.human.MustWait(t, wait, "the thread in the second room", inRoom(room2, "Routed to both"))
+	mustAppend(listMail("devel-1@example.com", "Only for the second room", "", "devel.lists.example.org"))
+	s.human.MustWait(t, wait, "the other list's thread in the second room", inRoom(room2, "Only for the second room"))
+
+	if got := sayIn(s.human, s.room, "!ml unsubscribe "+mailList); !strings.Contains(got, "muted the mailing list") {
+		t.Errorf("muting the config's list: %q", got)
+	}
+	mustAppend(listMail("routed-2@example.com", "After the mute", "", mailList))
+	s.human.MustWait(t, wait, "the next thread in the second room", inRoom(room2, "After the mute"))
+	s.settle(t)
+	for _, c := range []struct {
+		room    id.RoomID
+		subject string
+		want    int
+	}{{s.room, "Only for the second room", 0}, {s.room, "After the mute", 0}, {room2, "Routed to both", 1}} {
+		if n := s.human.Count(inRoom(c.room, c.subject)); n != c.want {
+			t.Errorf("%q in %s: %d times, want %d", c.subject, c.room, n, c.want)
+		}
 	}
 }

@@ -455,29 +455,30 @@ func TestReplicasMigrateOnce(t *testing.T) {
 	}
 }
 
-func TestRoomSubscriptions(t *testing.T) {
+func TestRoomChoices(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
 		ctx := context.Background()
 		s := mustOpen(t, open)
 		at := time.UnixMilli(time.Now().UnixMilli())
-		s.PutRoomSub(ctx, store.RoomSub{RoomID: "!a", Repo: "osbuild/osbuild", Spec: `{"events":["issues"]}`, By: "@x", At: at})
-		s.PutRoomSub(ctx, store.RoomSub{RoomID: "!a", Repo: "osbuild/images", Muted: true, By: "@y", At: at.Add(time.Second)})
-		s.PutRoomSub(ctx, store.RoomSub{RoomID: "!a", Repo: "osbuild/osbuild", Spec: `{"events":["pulls"]}`, By: "@z", At: at.Add(2 * time.Second)})
-		got, err := s.RoomSubs(ctx)
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "github", RoomID: "!a", Target: "osbuild/osbuild", Spec: `{"events":["issues"]}`, By: "@x", At: at})
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "github", RoomID: "!a", Target: "osbuild/images", Muted: true, By: "@y", At: at.Add(time.Second)})
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "github", RoomID: "!a", Target: "osbuild/osbuild", Spec: `{"events":["pulls"]}`, By: "@z", At: at.Add(2 * time.Second)})
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "mail", RoomID: "!a", Target: "osbuild/osbuild", By: "@m", At: at})
+		got, err := s.RoomChoices(ctx, "github")
 		if err != nil || len(got) != 2 {
-			t.Fatalf("room subs %+v, %v", got, err)
+			t.Fatalf("room choices %+v, %v", got, err)
 		}
-		if got[0].Repo != "osbuild/images" || !got[0].Muted || got[1].Spec != `{"events":["pulls"]}` || got[1].By != "@z" || !got[1].At.Equal(at.Add(2*time.Second)) {
+		if got[0].Target != "osbuild/images" || !got[0].Muted || got[1].Spec != `{"events":["pulls"]}` || got[1].By != "@z" || !got[1].At.Equal(at.Add(2*time.Second)) {
 			t.Errorf("read back %+v", got)
 		}
-		s.DeleteRoomSub(ctx, "!a", "osbuild/images")
-		if got, _ := s.RoomSubs(ctx); len(got) != 1 {
+		s.DeleteRoomChoice(ctx, "github", "!a", "osbuild/images")
+		if got, _ := s.RoomChoices(ctx, "github"); len(got) != 1 {
 			t.Errorf("after delete: %+v", got)
 		}
 		s.Close()
 		s = mustOpen(t, open)
-		if got, _ := s.RoomSubs(ctx); len(got) != 1 || got[0].Repo != "osbuild/osbuild" {
-			t.Errorf("after reopening: %+v", got)
+		if got, _ := s.RoomChoices(ctx, "mail"); len(got) != 1 || got[0].By != "@m" {
+			t.Errorf("the other kind after reopening: %+v", got)
 		}
 	})
 }

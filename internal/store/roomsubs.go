@@ -5,31 +5,33 @@ import (
 	"time"
 )
 
-// RoomSub is what a room chose in chat for one repository: a subscription
-// of its own (Spec, JSON of the events and filters), or a mute of the
-// config's subscriptions of that repository.
-type RoomSub struct {
+// RoomChoice is what a room chose in chat for one target (a repository,
+// a mailing list): a subscription of its own (Spec, JSON of its options),
+// or a mute of what the config sends it of that target.
+type RoomChoice struct {
+	Kind   string // "github", "mail"
 	RoomID string
-	Repo   string // owner/name, lowercase
+	Target string // owner/name, list id; lowercase
 	Spec   string
 	Muted  bool
 	By     string // who chose it
 	At     time.Time
 }
 
-// RoomSubs lists every room's choices, oldest first.
-func (s *DB) RoomSubs(ctx context.Context) ([]RoomSub, error) {
-	rows, err := s.query(ctx, `SELECT room_id, repo, spec, muted, by_user, at FROM gh_room_subs ORDER BY at, room_id, repo`)
+// RoomChoices lists every room's choices of a kind, oldest first.
+func (s *DB) RoomChoices(ctx context.Context, kind string) ([]RoomChoice, error) {
+	rows, err := s.query(ctx,
+		`SELECT room_id, target, spec, muted, by_user, at FROM room_choices WHERE kind = $1 ORDER BY at, room_id, target`, kind)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []RoomSub
+	var out []RoomChoice
 	for rows.Next() {
-		var r RoomSub
+		r := RoomChoice{Kind: kind}
 		var muted int
 		var at int64
-		if err := rows.Scan(&r.RoomID, &r.Repo, &r.Spec, &muted, &r.By, &at); err != nil {
+		if err := rows.Scan(&r.RoomID, &r.Target, &r.Spec, &muted, &r.By, &at); err != nil {
 			return nil, err
 		}
 		r.Muted, r.At = muted == 1, time.UnixMilli(at)
@@ -38,18 +40,18 @@ func (s *DB) RoomSubs(ctx context.Context) ([]RoomSub, error) {
 	return out, rows.Err()
 }
 
-// PutRoomSub records a room's choice for a repository, replacing the one
+// PutRoomChoice records a room's choice for a target, replacing the one
 // it had.
-func (s *DB) PutRoomSub(ctx context.Context, r RoomSub) error {
+func (s *DB) PutRoomChoice(ctx context.Context, r RoomChoice) error {
 	_, err := s.exec(ctx,
-		`INSERT INTO gh_room_subs (room_id, repo, spec, muted, by_user, at) VALUES ($1, $2, $3, $4, $5, $6)
-		 ON CONFLICT (room_id, repo) DO UPDATE SET spec = excluded.spec, muted = excluded.muted, by_user = excluded.by_user, at = excluded.at`,
-		r.RoomID, r.Repo, r.Spec, boolInt(r.Muted), r.By, r.At.UnixMilli())
+		`INSERT INTO room_choices (kind, room_id, target, spec, muted, by_user, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		 ON CONFLICT (kind, room_id, target) DO UPDATE SET spec = excluded.spec, muted = excluded.muted, by_user = excluded.by_user, at = excluded.at`,
+		r.Kind, r.RoomID, r.Target, r.Spec, boolInt(r.Muted), r.By, r.At.UnixMilli())
 	return err
 }
 
-// DeleteRoomSub forgets a room's choice for a repository.
-func (s *DB) DeleteRoomSub(ctx context.Context, room, repo string) error {
-	_, err := s.exec(ctx, `DELETE FROM gh_room_subs WHERE room_id = $1 AND repo = $2`, room, repo)
+// DeleteRoomChoice forgets a room's choice for a target.
+func (s *DB) DeleteRoomChoice(ctx context.Context, kind, room, target string) error {
+	_, err := s.exec(ctx, `DELETE FROM room_choices WHERE kind = $1 AND room_id = $2 AND target = $3`, kind, room, target)
 	return err
 }
