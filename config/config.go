@@ -107,6 +107,10 @@ const (
 	EventPulls    Event = "pulls"
 	EventReleases Event = "releases"
 	EventComments Event = "comments"
+	// EventCI: a workflow failing on the default branch, and fixed again.
+	EventCI Event = "ci"
+	// EventDiscussions: new GitHub Discussions and their answers.
+	EventDiscussions Event = "discussions"
 
 	LogAuto    LogFormat = "auto"
 	LogJSON    LogFormat = "json"
@@ -656,7 +660,7 @@ func (c *Config) checkGitHub(ch *checker) {
 			ch.bad(key+".events", "must name at least one of issues, pulls, releases, comments (leave the key out for issues, pulls, releases)")
 		}
 		for j, e := range sub.Events {
-			oneOf(ch, fmt.Sprintf("%s.events[%d]", key, j), e, EventIssues, EventPulls, EventReleases, EventComments)
+			oneOf(ch, fmt.Sprintf("%s.events[%d]", key, j), e, EventIssues, EventPulls, EventReleases, EventComments, EventCI, EventDiscussions)
 		}
 		oneOf(ch, key+".bots", sub.Bots, BotsShow, BotsDigest, BotsHide)
 		oneOf(ch, key+".drafts", sub.Drafts, DraftsShow, DraftsHide)

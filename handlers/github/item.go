@@ -4,7 +4,9 @@
 package github
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,6 +21,10 @@ const (
 	KindIssue   Kind = "issue"
 	KindPull    Kind = "pull"
 	KindRelease Kind = "release"
+	// KindCI is a workflow run on a repository's default branch.
+	KindCI Kind = "ci"
+	// KindDiscussion is a GitHub Discussion.
+	KindDiscussion Kind = "discussion"
 )
 
 // Item is an issue, pull request or release as the relay knows it.
@@ -70,6 +76,28 @@ type Change struct {
 	Comment *Comment
 	// NewRepo is where a transferred issue went.
 	NewRepo string
+	// CI is the finished workflow run of a KindCI change.
+	CI *CIRun
+	// Answer is the chosen answer of an "answered" discussion.
+	Answer *Comment
+}
+
+// CIRun is a finished workflow run on a repository's default branch.
+type CIRun struct {
+	WorkflowID int64
+	Workflow   string // its name
+	RunID      int64
+	RunNumber  int
+	Branch     string
+	SHA        string
+	Conclusion string // success, failure, timed_out, startup_failure, cancelled, ...
+	URL        string
+}
+
+// Failed reports whether the run counts as a failure (cancelled and
+// skipped runs say nothing about the branch).
+func (r CIRun) Failed() bool {
+	return r.Conclusion == "failure" || r.Conclusion == "timed_out" || r.Conclusion == "startup_failure"
 }
 
 // Comment is a comment on an issue or pull request.
@@ -137,6 +165,11 @@ func releaseItem(repo string, r *gh.RepositoryRelease) Item {
 // the relay does not act on (pings, pushes, "released" next to
 // "published", ...).
 func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
+	if event == "discussion" {
+		// go-github v60 cannot decode real discussion deliveries (it
+		// takes answer_chosen_by for a string); read what we need.
+		return discussion(payload)
+	}
 	parsed, err := gh.ParseWebHook(event, payload)
 	if err != nil {
 		return Change{}, false, fmt.Errorf("%s delivery: %w", event, err)
@@ -185,11 +218,88 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 		cm := e.GetComment()
 		c = Change{Item: issueItem(e.GetRepo().GetFullName(), e.GetIssue()), Action: "commented", Actor: e.GetSender().GetLogin(),
 			Comment: &Comment{ID: cm.GetID(), Author: cm.GetUser().GetLogin(), Body: cm.GetBody(), URL: cm.GetHTMLURL()}}
+	case *gh.WorkflowRunEvent:
+		return workflowRun(e)
 	default:
 		return Change{}, false, nil
 	}
 	if c.Item.Repo == "" {
 		return Change{}, false, fmt.Errorf("%s delivery names no repository", event)
+	}
+	return c, true, nil
+}
+
+// workflowRun is a finished run on the repository's default branch; runs
+// on other branches (pull requests, features) are not the room's concern.
+func workflowRun(e *gh.WorkflowRunEvent) (Change, bool, error) {
+	run := e.GetWorkflowRun()
+	if e.GetAction() != "completed" || run == nil || run.GetHeadBranch() != e.GetRepo().GetDefaultBranch() {
+		return Change{}, false, nil
+	}
+	repo := e.GetRepo().GetFullName()
+	if repo == "" {
+		return Change{}, false, errors.New("workflow_run delivery names no repository")
+	}
+	name := cmp.Or(e.GetWorkflow().GetName(), run.GetName(), "workflow")
+	ci := &CIRun{WorkflowID: cmp.Or(e.GetWorkflow().GetID(), run.GetWorkflowID()), Workflow: name, RunID: run.GetID(),
+		RunNumber: run.GetRunNumber(), Branch: run.GetHeadBranch(), SHA: run.GetHeadSHA(), Conclusion: run.GetConclusion(),
+		URL: run.GetHTMLURL()}
+	it := Item{Repo: repo, Kind: KindCI, Title: name, URL: ci.URL, Author: e.GetSender().GetLogin()}
+	return Change{Item: it, Action: "completed", Actor: e.GetSender().GetLogin(), CI: ci}, true, nil
+}
+
+// discussionDelivery is what the relay reads of a discussion delivery.
+type discussionDelivery struct {
+	Action     string `json:"action"`
+	Discussion *struct {
+		Number    int       `json:"number"`
+		Title     string    `json:"title"`
+		URL       string    `json:"html_url"`
+		CreatedAt time.Time `json:"created_at"`
+		User      struct {
+			Login string `json:"login"`
+			Type  string `json:"type"`
+		} `json:"user"`
+		Category struct {
+			Name string `json:"name"`
+		} `json:"category"`
+		AnswerURL string `json:"answer_html_url"`
+	} `json:"discussion"`
+	Answer struct {
+		ID   int64  `json:"id"`
+		URL  string `json:"html_url"`
+		Body string `json:"body"`
+		User struct {
+			Login string `json:"login"`
+		} `json:"user"`
+	} `json:"answer"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	Sender struct {
+		Login string `json:"login"`
+	} `json:"sender"`
+}
+
+// discussion is a new discussion, or one whose answer was chosen.
+func discussion(payload []byte) (Change, bool, error) {
+	var e discussionDelivery
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return Change{}, false, fmt.Errorf("discussion delivery: %w", err)
+	}
+	d := e.Discussion
+	if d == nil || (e.Action != "created" && e.Action != "answered") {
+		return Change{}, false, nil
+	}
+	if e.Repository.FullName == "" {
+		return Change{}, false, errors.New("discussion delivery names no repository")
+	}
+	it := Item{Repo: e.Repository.FullName, Number: d.Number, Kind: KindDiscussion, Title: d.Title, URL: d.URL,
+		Author: d.User.Login, AuthorIsBot: d.User.Type == "Bot", Tag: d.Category.Name, CreatedAt: d.CreatedAt}
+	c := Change{Item: it, Action: e.Action, Actor: e.Sender.Login}
+	if e.Action == "answered" {
+		a := e.Answer
+		c.Answer = &Comment{ID: a.ID, Author: a.User.Login, Body: a.Body, URL: cmp.Or(a.URL, d.AnswerURL)}
 	}
 	return c, true, nil
 }

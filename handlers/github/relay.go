@@ -215,6 +215,10 @@ func (r *Relay) applyDelivery(ctx context.Context, d store.Delivery) error {
 // a test with no Run going.
 func (r *Relay) Apply(ctx context.Context, c Change) error {
 	switch {
+	case c.CI != nil:
+		return r.ci(ctx, c)
+	case c.Item.Kind == KindDiscussion:
+		return r.discussion(ctx, c)
 	case c.Comment != nil:
 		return r.comment(ctx, c)
 	case c.Item.Kind == KindRelease:
@@ -502,4 +506,61 @@ func (r *Relay) FlushDigests(ctx context.Context) error {
 	}
 	r.lastDigest = r.now()
 	return errors.Join(errs...)
+}
+
+// ci announces a workflow that starts failing on a repository's default
+// branch, once (later failing runs of it say nothing new), and "fixed"
+// once when it passes again. The state per workflow is kept with the
+// items, so a restart or a redelivery announces nothing twice.
+func (r *Relay) ci(ctx context.Context, c Change) error {
+	run := *c.CI
+	key := fmt.Sprintf("ci:%s:%d", strings.ToLower(c.Item.Repo), run.WorkflowID)
+	row, _, err := r.store.Item(ctx, key)
+	if err != nil {
+		return err
+	}
+	failing := strings.HasPrefix(row.Data, "failing")
+	var reply bot.Reply
+	var msgKey string
+	switch {
+	case run.Failed() && !failing:
+		reply, msgKey = RenderCIFailure(c), fmt.Sprintf("gh:ci:%s:%d:failed", key, run.RunID)
+	case run.Conclusion == "success" && failing:
+		reply, msgKey = RenderCIFixed(c), fmt.Sprintf("gh:ci:%s:%d:fixed", key, run.RunID)
+	default:
+		return nil // still failing, still passing, or a run that says nothing (cancelled)
+	}
+	for room := range r.rules.Route(c.Item, false) {
+		if err := r.poster.Post(ctx, msgKey+":"+room, room, reply); err != nil {
+			return err
+		}
+	}
+	state := "passing"
+	if run.Failed() {
+		state = fmt.Sprintf("failing:%d", run.RunID)
+	}
+	return r.store.PutItem(ctx, key, store.ItemRow{Data: state}, r.now())
+}
+
+// discussion announces a new discussion as a message of its own, and its
+// chosen answer as a line in that message's thread.
+func (r *Relay) discussion(ctx context.Context, c Change) error {
+	item := "discussion:" + c.Item.Key()
+	for room := range r.rules.Route(c.Item, false) {
+		root := rootKey(room, item)
+		var err error
+		switch c.Action {
+		case "created":
+			err = r.poster.PostRoot(ctx, root, room, RenderDiscussion(c.Item))
+		case "answered":
+			if c.Answer == nil {
+				continue
+			}
+			err = r.poster.PostInThread(ctx, fmt.Sprintf("gh:answer:%s:%s:%d", room, item, c.Answer.ID), room, root, RenderAnswer(c))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

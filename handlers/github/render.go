@@ -135,3 +135,36 @@ func excerpt(text string, n int) string {
 	r := []rune(text)
 	return strings.TrimSpace(string(r[:n])) + "…"
 }
+
+// RenderCIFailure says a workflow started failing on the default branch.
+func RenderCIFailure(c Change) bot.Reply {
+	run := c.CI
+	m := new(bot.Msg).Text("✗ CI: ").Bold(run.Workflow).Textf(" fails on %s of ", run.Branch).Bold(c.Item.Repo).Text(" · ").
+		Link(fmt.Sprintf("run #%d", run.RunNumber), run.URL).Textf(" (%s) at ", strings.ReplaceAll(run.Conclusion, "_", " ")).
+		Code(shortSHA(run.SHA))
+	return m.Reply()
+}
+
+// RenderCIFixed says a failing workflow passes again.
+func RenderCIFixed(c Change) bot.Reply {
+	run := c.CI
+	return new(bot.Msg).Text("✓ CI fixed: ").Bold(run.Workflow).Textf(" passes again on %s of ", run.Branch).Bold(c.Item.Repo).
+		Text(" · ").Link(fmt.Sprintf("run #%d", run.RunNumber), run.URL).Text(" at ").Code(shortSHA(run.SHA)).Reply()
+}
+
+func shortSHA(sha string) string { return sha[:min(len(sha), 7)] }
+
+// RenderDiscussion is a new discussion's message.
+func RenderDiscussion(it Item) bot.Reply {
+	m := new(bot.Msg).Bold(fmt.Sprintf("%s discussion #%d", it.Repo, it.Number)).Text(" ").Link(it.Title, it.URL).
+		Textf(" · by %s", it.Author)
+	if it.Tag != "" {
+		m.Text(" in ").Code(it.Tag)
+	}
+	return m.Reply()
+}
+
+// RenderAnswer is the line a chosen answer adds in the discussion's thread.
+func RenderAnswer(c Change) bot.Reply {
+	return new(bot.Msg).Text("✓ ").Link("answered", c.Answer.URL).Textf(" by %s", c.Answer.Author).Reply()
+}

@@ -82,6 +82,10 @@ func eventOf(it Item, comment bool) config.Event {
 		return config.EventPulls
 	case it.Kind == KindRelease:
 		return config.EventReleases
+	case it.Kind == KindCI:
+		return config.EventCI
+	case it.Kind == KindDiscussion:
+		return config.EventDiscussions
 	default:
 		return config.EventIssues
 	}

@@ -109,6 +109,20 @@ func TestEveryFixtureGolden(t *testing.T) {
 		if ok {
 			var rep string
 			switch {
+			case c.CI != nil:
+				failing := c
+				run := *c.CI
+				run.Conclusion = "failure"
+				failing.CI = &run
+				f, x := RenderCIFailure(failing), RenderCIFixed(c)
+				rep = "when it starts failing: " + f.Plain + "\n\nhtml:\n" + f.HTML + "\n\nwhen it passes again: " + x.Plain + "\n\nhtml:\n" + x.HTML
+			case c.Item.Kind == KindDiscussion:
+				r := RenderDiscussion(c.Item)
+				rep = r.Plain + "\n\nhtml:\n" + r.HTML
+				if c.Answer != nil {
+					a := RenderAnswer(c)
+					rep += "\n\nthread line (answered):\n" + a.Plain + "\n\nhtml:\n" + a.HTML
+				}
 			case c.Comment != nil:
 				r := RenderComment(c)
 				rep = r.Plain + "\n\nhtml:\n" + r.HTML

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -182,4 +184,80 @@ func TestRoomsRouteMailingLists(t *testing.T) {
 			t.Errorf("%q in %s: %d times, want %d", c.subject, c.room, n, c.want)
 		}
 	}
+}
+
+// TestCIAndDiscussions: a room subscribed to ci hears once that a
+// workflow fails on the default branch (not again while it keeps failing,
+// nothing for runs on other branches), and once that it is fixed; a room
+// subscribed to discussions gets a new discussion and its answer in its
+// thread. Real deliveries (octokit/webhooks' examples) with only the run's
+// outcome, id and branch changed.
+func TestCIAndDiscussions(t *testing.T) {
+	s := newStack(t)
+	port := freeTCPPort(t)
+	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
+	cfg := s.config(s.hs.URL)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
+	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	startBot(t, cfg)
+	for _, sub := range []string{"!gh subscribe octo-org/octo-repo ci", "!gh subscribe Codertocat/Hello-World discussions"} {
+		s.github.SetIssues(strings.Fields(sub)[2])
+		cmd := s.human.MustSay(t, s.room, sub)
+		if got := testenv.Body(s.human.MustWait(t, wait, "the answer to "+sub, testenv.ReplyTo(cmd))); !strings.Contains(got, "subscribed this room") {
+			t.Fatalf("%s: %q", sub, got)
+		}
+	}
+	run := func(id int, conclusion, branch string) {
+		t.Helper()
+		body := rewrite(t, "workflow_run.completed.payload.json", func(m map[string]any) {
+			r := m["workflow_run"].(map[string]any)
+			r["id"], r["run_number"], r["conclusion"], r["head_branch"] = id, id, conclusion, branch
+			r["html_url"] = fmt.Sprintf("https://github.com/octo-org/octo-repo/actions/runs/%d", id)
+		})
+		postDelivery(t, hook, "workflow_run", fmt.Sprintf("run-%d", id), body, sign(body))
+	}
+	isFailure := func(e *event.Event) bool { return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✗ CI: test fails on master") }
+	isFixed := func(e *event.Event) bool { return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✓ CI fixed: test passes again") }
+
+	run(1, "success", "master")
+	run(2, "failure", "feature")
+	run(3, "failure", "master")
+	s.human.MustWait(t, wait, "the failure on the default branch", isFailure)
+	run(4, "failure", "master")
+	run(5, "cancelled", "master")
+	run(6, "success", "master")
+	s.human.MustWait(t, wait, "the fix", isFixed)
+	run(7, "success", "master")
+	run(3, "failure", "master") // GitHub redelivers the first failure
+
+	for _, f := range []string{"discussion.created.payload.json", "discussion.answered.payload.json"} {
+		body := rewrite(t, f, nil)
+		postDelivery(t, hook, "discussion", f, body, sign(body))
+	}
+	root := s.human.MustWait(t, wait, "the new discussion", func(e *event.Event) bool {
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "Codertocat/Hello-World discussion #4 TEST edit")
+	})
+	s.human.MustWait(t, wait, "the answer in the discussion's thread", func(e *event.Event) bool {
+		rel := e.Content.AsMessage().RelatesTo
+		return rel != nil && rel.Type == event.RelThread && rel.EventID == root.ID && strings.Contains(testenv.Body(e), "answered")
+	})
+	s.settle(t)
+	if n, m := s.human.Count(isFailure), s.human.Count(isFixed); n != 1 || m != 1 {
+		t.Errorf("%d failure and %d fixed announcements, want one each", n, m)
+	}
+}
+
+// rewrite is a recorded delivery with edit applied to the whole payload.
+func rewrite(t *testing.T, file string, edit func(map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(fixtures.Read("github/webhooks/"+file), &m); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+	}
+	b, _ := json.Marshal(m)
+	return b
 }
