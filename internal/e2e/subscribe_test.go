@@ -217,8 +217,12 @@ func TestCIAndDiscussions(t *testing.T) {
 		})
 		postDelivery(t, hook, "workflow_run", fmt.Sprintf("run-%d", id), body, sign(body))
 	}
-	isFailure := func(e *event.Event) bool { return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✗ CI: test fails on master") }
-	isFixed := func(e *event.Event) bool { return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✓ CI fixed: test passes again") }
+	isFailure := func(e *event.Event) bool {
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✗ CI: test fails on master")
+	}
+	isFixed := func(e *event.Event) bool {
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✓ CI fixed: test passes again")
+	}
 
 	run(1, "success", "master")
 	run(2, "failure", "feature")
