@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"maunium.net/go/mautrix/id"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,16 +25,30 @@ const deployWindow = 30 * 24 * time.Hour
 // maxDeploysListed bounds the deploys !deploys lists one by one.
 const maxDeploysListed = 8
 
+// RoomToggle turns something on or off for a room, said by whom.
+type RoomToggle func(ctx context.Context, room id.RoomID, on bool, by id.UserID) error
+
 // DeployLog is !deploys [COMPONENT]: the latest deploys with their lead
 // times (from the oldest newly deployed commit to the deploy being seen),
 // and per component two of the DORA measures over 30 days: how often it
 // is deployed, and the median lead time.
-func DeployLog(cat *catalog.Catalog, h DeployHistory, now func() time.Time) bot.Command {
+func DeployLog(cat *catalog.Catalog, h DeployHistory, now func() time.Time, toggle RoomToggle) bot.Command {
 	return bot.Command{
-		Name: "deploys", Aliases: []string{"history"}, Args: "[COMPONENT]", MaxArgs: 1,
-		Summary: "recent deploys with their lead times, and deploy frequency per component",
+		Name: "deploys", Aliases: []string{"history"}, Args: "[COMPONENT | on | off]", MaxArgs: 1,
+		Summary: "recent deploys with their lead times, and deploy frequency per component; room admins turn announcements on or off here",
+		Help:    "`deploys on` announces deploys in this room from now on, `deploys off` stops them (room admins).",
 		Example: "deploys composer",
+		AdminIf: func(args []string) bool { return len(args) == 1 && (args[0] == "on" || args[0] == "off") },
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			if len(req.Args) == 1 && (req.Args[0] == "on" || req.Args[0] == "off") && toggle != nil {
+				if err := toggle(ctx, req.RoomID, req.Args[0] == "on", req.Sender); err != nil {
+					return bot.Reply{}, fmt.Errorf("storing the setting: %w", err)
+				}
+				if req.Args[0] == "on" {
+					return bot.TextReply("%s turned deploy announcements on in this room.", req.Sender), nil
+				}
+				return bot.TextReply("%s turned deploy announcements off in this room.", req.Sender), nil
+			}
 			id, name := "", ""
 			if len(req.Args) == 1 {
 				comp, ok := cat.Find(req.Args[0])

@@ -43,6 +43,9 @@ type DeployWatcher struct {
 	History    DeployRecorder // nil: no deploy history
 	Poster     Poster
 	Rooms      []string
+	// RoomsNow, when set, gives the rooms at each deploy instead (the
+	// config's, as rooms turned announcements on or off in chat).
+	RoomsNow   func() []string
 	Interval   time.Duration
 	MaxChanges int
 	Log        zerolog.Logger
@@ -149,7 +152,11 @@ func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) e
 				return err
 			}
 		}
-		for _, room := range w.Rooms {
+		rooms := w.Rooms
+		if w.RoomsNow != nil {
+			rooms = w.RoomsNow()
+		}
+		for _, room := range rooms {
 			key := fmt.Sprintf("deploy:%s:%d:%s:%s", comp.ID, next.N, dep.SHA, room)
 			if err := w.Poster.Post(ctx, key, room, reply); err != nil {
 				return err

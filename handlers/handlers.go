@@ -20,6 +20,9 @@ type Deps struct {
 	Status  StatusSource
 	Health  *health.Board // the parts !status reports on; nil: none
 	Project Knowledge     // zero: no knowledge commands
+	// DeploysToggle turns deploy announcements on or off in a room (!deploys
+	// on|off); nil: not offered.
+	DeploysToggle RoomToggle
 }
 
 // Knowledge is what the knowledge commands (!hash, !arch, !contribute,
@@ -46,7 +49,7 @@ func Register(t *bot.Table, d Deps) error {
 		return err
 	}
 	if k := d.Project; k.Catalog != nil && k.History != nil {
-		if err := t.Add(DeployLog(k.Catalog, k.History, d.Now)); err != nil {
+		if err := t.Add(DeployLog(k.Catalog, k.History, d.Now, d.DeploysToggle)); err != nil {
 			return err
 		}
 	}

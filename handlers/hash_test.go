@@ -266,7 +266,7 @@ func TestDeployLogGolden(t *testing.T) {
 		{Component: "frontend", Number: 1, From: "654458cfff", To: "7777777ggg", SeenAt: now.Add(-20 * day), Commits: -1, Changes: `[]`},
 	}
 	mem := memHistory(rows)
-	cmd := DeployLog(cat, &mem, func() time.Time { return now })
+	cmd := DeployLog(cat, &mem, func() time.Time { return now }, nil)
 	run := func(args ...string) bot.Reply {
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "deploys", Args: args, Prefix: "!"})
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 )
 
 // linkPattern finds owner/repo#123 and bare #123; urlPattern the web
@@ -84,6 +85,9 @@ type Links struct {
 	// Follows, when set, says which repositories a room follows besides
 	// the config's (its own subscriptions, Rules.Follows).
 	Follows func(room id.RoomID, repo string) bool
+	// Settings are what rooms set in chat (a default repository); nil:
+	// none.
+	Settings *roomsettings.Settings
 
 	mu    sync.Mutex
 	seen  map[string]time.Time // room + item -> last preview
@@ -122,6 +126,9 @@ func (l *Links) IsRoom(name string, room id.RoomID) bool {
 
 // DefaultRepo is the repository "#123" means in room, or "".
 func (l *Links) DefaultRepo(room id.RoomID) string {
+	if repo, ok := l.Settings.Get(room, "default_repo"); ok {
+		return repo
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.rooms[room].defaultRepo
@@ -129,11 +136,13 @@ func (l *Links) DefaultRepo(room id.RoomID) string {
 
 // MayRead reports whether room may look up issues of repo.
 func (l *Links) MayRead(room id.RoomID, repo string) bool {
+	if strings.EqualFold(repo, l.DefaultRepo(room)) {
+		return true
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := l.rooms[room]
-	return strings.EqualFold(repo, r.defaultRepo) || anyGlob(r.follows, repo) || anyGlob(l.Allowed, repo) ||
-		(l.Follows != nil && l.Follows(room, repo))
+	return anyGlob(r.follows, repo) || anyGlob(l.Allowed, repo) || (l.Follows != nil && l.Follows(room, repo))
 }
 
 func (l *Links) refs(msg bot.Message) []Ref {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 	"github.com/osbuild/ibbot/internal/safe"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/worker"
@@ -74,6 +75,7 @@ type Relay struct {
 	poster         Poster
 	rules          *Rules
 	rooms          map[string]config.GitHubRoom
+	settings       *roomsettings.Settings
 	window         time.Duration
 	digestEvery    time.Duration
 	keepDeliveries time.Duration
@@ -92,6 +94,8 @@ type RelayOptions struct {
 	Config config.GitHub
 	// Rules decide who gets what; zero: built from Config.Subscriptions.
 	Rules *Rules
+	// Settings are what rooms set in chat (threads on or off); nil: none.
+	Settings *roomsettings.Settings
 	// KeepDeliveries is how long processed deliveries are kept (their ids
 	// deduplicate redeliveries); default 30 days.
 	KeepDeliveries time.Duration
@@ -111,7 +115,7 @@ func NewRelay(o RelayOptions) *Relay {
 		o.Rules = NewRules(o.Config.Subscriptions)
 	}
 	return &Relay{keepDeliveries: o.KeepDeliveries,
-		store: o.Store, poster: o.Poster, rules: o.Rules, rooms: o.Config.Rooms,
+		store: o.Store, poster: o.Poster, rules: o.Rules, rooms: o.Config.Rooms, settings: o.Settings,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
 		wake: make(chan struct{}, 1), lastDigest: o.Now(),
 	}
@@ -322,6 +326,15 @@ func sortedLower(ls []string) []string {
 	return out
 }
 
+// noThreads reports whether a room wants no thread lines: as it said in
+// chat (!gh settings threads), or else as the config says.
+func (r *Relay) noThreads(room string) bool {
+	if v, ok := r.settings.Lookup(room, "threads", r.rules.SameRoom); ok {
+		return v == "off"
+	}
+	return r.rooms[room].NoThreads
+}
+
 func rootKey(room, item string) string { return "gh:root:" + room + ":" + item }
 
 // allRooms lists every room any rule sends to.
@@ -345,7 +358,7 @@ func (r *Relay) announceChange(ctx context.Context, it Item, c Change, version i
 			if err := r.poster.Edit(ctx, "gh:edit:"+room+suffix, room, root, RenderItem(it)); err != nil {
 				return err
 			}
-			if !r.rooms[room].NoThreads {
+			if !r.noThreads(room) {
 				if err := r.poster.PostInThread(ctx, "gh:line:"+room+suffix, room, root, RenderLine(c)); err != nil {
 					return err
 				}
@@ -459,7 +472,7 @@ func (r *Relay) comment(ctx context.Context, c Change) error {
 		if err != nil {
 			return err
 		}
-		if posted && !r.rooms[room].NoThreads {
+		if posted && !r.noThreads(room) {
 			err = r.poster.PostInThread(ctx, key, room, root, RenderComment(c))
 		} else {
 			err = r.poster.Post(ctx, key, room, RenderComment(c))

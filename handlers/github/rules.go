@@ -55,6 +55,13 @@ func (r *Rules) SetRoomNames(isRoom func(name string, room id.RoomID) bool) {
 	r.isRoom = isRoom
 }
 
+// SameRoom reports whether the config's room name is room.
+func (r *Rules) SameRoom(name string, room id.RoomID) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.isRoom(name, room)
+}
+
 // SetRoomRules replaces the rooms' choices (as loaded from the store).
 func (r *Rules) SetRoomRules(rules []RoomRule) {
 	r.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/ghclient"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/suggest"
 )
@@ -195,22 +196,25 @@ func RepoExists(c *gh.Client) RepoChecker {
 
 // Subscriber changes what rooms receive, from chat.
 type Subscriber struct {
-	Rules  *Rules
-	Store  RoomChoices
-	Exists RepoChecker
-	Now    func() time.Time
+	Rules    *Rules
+	Store    RoomChoices
+	Exists   RepoChecker
+	Settings *roomsettings.Settings // nil: no room settings in chat
+	Now      func() time.Time
 }
 
 // GHCommand is !gh: what this room receives, and for room admins, changing
 // it.
 func GHCommand(s *Subscriber) bot.Command {
 	return bot.Command{
-		Name: "gh", Args: "subscriptions|subscribe|unsubscribe [OWNER/REPO] [OPTIONS...]", MinArgs: 1, MaxArgs: -1,
+		Name: "gh", Args: "subscriptions|subscribe|unsubscribe|settings|default-repo [OWNER/REPO] [OPTIONS...]", MinArgs: 1, MaxArgs: -1,
 		Summary: "the GitHub activity this room receives; room admins subscribe and unsubscribe",
 		Help: "`gh subscribe OWNER/REPO [issues] [pulls] [releases] [comments] [ci] [discussions] [label:NAME] [-label:NAME] [author:LOGIN] " +
 			"[-author:LOGIN] [bots:show|digest|hide] [drafts:show|hide]` adds a repository (events default to issues, pulls " +
 			"and releases; quote a label with spaces: label:\"good first issue\"). `gh unsubscribe OWNER/REPO` stops it; a " +
-			"subscription from the operator's config is muted in this room instead. Both are for room admins.",
+			"subscription from the operator's config is muted in this room instead. `gh settings threads on|off` turns the " +
+			"lines a state change adds in an item's thread on or off here; `gh default-repo OWNER/REPO` says which " +
+			"repository a bare #123 means here. All but subscriptions are for room admins.",
 		Example: "gh subscribe osbuild/images pulls label:bug",
 		AdminIf: func(args []string) bool { return len(args) > 0 && args[0] != "subscriptions" && args[0] != "subs" },
 		Run:     s.run,
@@ -225,9 +229,13 @@ func (s *Subscriber) run(ctx context.Context, req bot.Request) (bot.Reply, error
 		return s.subscribe(ctx, req)
 	case "unsubscribe":
 		return s.unsubscribe(ctx, req)
+	case "settings":
+		return s.threads(ctx, req)
+	case "default-repo":
+		return s.defaultRepo(ctx, req)
 	}
 	m := new(bot.Msg).Text("unknown ").Code(req.Prefix + "gh " + req.Args[0])
-	if best := suggest.Closest(req.Args[0], []string{"subscriptions", "subscribe", "unsubscribe"}); best != "" {
+	if best := suggest.Closest(req.Args[0], []string{"subscriptions", "subscribe", "unsubscribe", "settings", "default-repo"}); best != "" {
 		m.Text(": did you mean ").Code(req.Prefix + "gh " + best).Text("?")
 	}
 	return m.Reply(), nil
@@ -302,4 +310,42 @@ func (s *Subscriber) list(req bot.Request) bot.Reply {
 		m.Textf(" (added by %s on %s)", o.By, o.At.UTC().Format("2006-01-02"))
 	}
 	return m.Reply()
+}
+
+// threads is !gh settings threads on|off.
+func (s *Subscriber) threads(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if len(req.Args) != 3 || req.Args[1] != "threads" || (req.Args[2] != "on" && req.Args[2] != "off") {
+		return bot.TextReply("Nothing changed: say %sgh settings threads on, or %sgh settings threads off.", req.Prefix, req.Prefix), nil
+	}
+	if s.Settings == nil {
+		return bot.TextReply("Room settings are not available here."), nil
+	}
+	if err := s.Settings.Set(ctx, req.RoomID, "threads", req.Args[2], req.Sender, s.Now()); err != nil {
+		return bot.Reply{}, fmt.Errorf("storing the setting: %w", err)
+	}
+	if req.Args[2] == "on" {
+		return bot.TextReply("%s turned thread lines on: a state change edits an item's message and adds a line in its thread.", req.Sender), nil
+	}
+	return bot.TextReply("%s turned thread lines off: a state change only edits an item's message.", req.Sender), nil
+}
+
+// defaultRepo is !gh default-repo OWNER/REPO.
+func (s *Subscriber) defaultRepo(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if len(req.Args) != 2 {
+		return bot.TextReply("Nothing changed: say %sgh default-repo OWNER/REPO.", req.Prefix), nil
+	}
+	repo := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(req.Args[1], "https://github.com/"), "/"))
+	if !config.ValidRepo(repo, false) {
+		return bot.TextReply("Nothing changed: %q is not a repository (OWNER/REPO).", req.Args[1]), nil
+	}
+	if s.Settings == nil {
+		return bot.TextReply("Room settings are not available here."), nil
+	}
+	if err := s.Exists(ctx, repo); err != nil {
+		return bot.Reply{}, err
+	}
+	if err := s.Settings.Set(ctx, req.RoomID, "default_repo", repo, req.Sender, s.Now()); err != nil {
+		return bot.Reply{}, fmt.Errorf("storing the setting: %w", err)
+	}
+	return bot.TextReply("%s made %s this room's default repository: #123 here means %s#123.", req.Sender, repo, repo), nil
 }

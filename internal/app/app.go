@@ -22,6 +22,7 @@ import (
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -61,13 +62,18 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err := ghrelay.LoadRoomRules(ctx, st, gh.rules); err != nil {
 		return fmt.Errorf("reading the rooms' subscriptions: %w", err)
 	}
-	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log}
-	s.lead = newLeadership(cfg, st, s)
+	settings, err := roomsettings.Load(ctx, st)
+	if err != nil {
+		return fmt.Errorf("reading the rooms' settings: %w", err)
+	}
+	gh.settings(settings)
 	routes := mail.NewRoutes(cfg.Mail)
 	if err := routes.Load(ctx, st); err != nil {
 		return fmt.Errorf("reading the rooms' mailing lists: %w", err)
 	}
-	table, err := commands(cfg, st, board, know, gh, routes, opts.Now)
+	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log, settings: settings}
+	s.lead = newLeadership(cfg, st, s)
+	table, err := commands(cfg, st, board, know, gh, routes, s.deploysToggle, opts.Now)
 	if err != nil {
 		return err
 	}
@@ -97,10 +103,12 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
-func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, routes *mail.Routes, now func() time.Time) (*bot.Table, error) {
+func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, routes *mail.Routes,
+	deploys handlers.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
+		DeploysToggle: deploys,
 	})
 	if err != nil {
 		return nil, err

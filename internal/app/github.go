@@ -11,6 +11,7 @@ import (
 	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/internal/ops"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 )
 
 // githubParts is the GitHub relay, its receivers and the link previews.
@@ -34,12 +35,16 @@ func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *
 	return p
 }
 
+// settings gives the link previews (and so !gh) the rooms' own settings.
+func (p *githubParts) settings(s *roomsettings.Settings) { p.links.Settings = s }
+
 // commands are !issue and !gh; rooms subscribe in chat whether or not the
 // config subscribes any.
 func (p *githubParts) commands(st ghrelay.RoomChoices, now func() time.Time) []bot.Command {
 	return []bot.Command{
 		ghrelay.IssueCommand(p.links.GitHub, p.links),
-		ghrelay.GHCommand(&ghrelay.Subscriber{Rules: p.rules, Store: st, Exists: ghrelay.RepoExists(p.links.GitHub), Now: now}),
+		ghrelay.GHCommand(&ghrelay.Subscriber{Rules: p.rules, Store: st, Exists: ghrelay.RepoExists(p.links.GitHub),
+			Settings: p.links.Settings, Now: now}),
 	}
 }
 
@@ -51,7 +56,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		p.resolveRooms(ctx, s.bot, log)
 		return nil
 	})
-	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Rules: p.rules, Config: p.cfg,
+	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Rules: p.rules, Config: p.cfg, Settings: s.settings,
 		KeepDeliveries: p.keep, Now: s.now, Log: log})
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,

@@ -102,12 +102,15 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 
 // startDeploys runs the deploy announcements when they are on.
 func startDeploys(s *services, cfg config.ProdHash, k *knowledge) {
-	if cfg.CheckInterval <= 0 || len(cfg.Rooms) == 0 {
+	// Without rooms the checks still run: a room may turn announcements
+	// on in chat (!deploys on), and the history serves !deploys.
+	if cfg.CheckInterval <= 0 {
 		return
 	}
 	w := &handlers.DeployWatcher{
 		Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Store: s.store, History: s.store, Poster: s.bot,
-		Rooms: cfg.Rooms, Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
+		RoomsNow: func() []string { return s.settings.Rooms(cfg.Rooms, "deploys", s.sameRoom) },
+		Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
 		Log: s.log.With().Str("component", "deploys").Logger(), Now: s.now,
 	}
 	s.board.Add(w)

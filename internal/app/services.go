@@ -4,16 +4,19 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/ops"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -30,6 +33,8 @@ type services struct {
 	lead  *leadership
 	// mailRoutes says which lists go to which rooms (config and chat).
 	mailRoutes *mail.Routes
+	// settings are what rooms set in chat.
+	settings *roomsettings.Settings
 
 	ctx   context.Context
 	group *errgroup.Group
@@ -83,4 +88,26 @@ func (s *services) serveOps(listen string, ln net.Listener) *http.ServeMux {
 		s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, listen) })
 	}
 	return srv.Mux
+}
+
+// sameRoom reports whether a room the config names (an id or an alias)
+// is room, resolving aliases through the bot (cached there).
+func (s *services) sameRoom(name string, room id.RoomID) bool {
+	if id.RoomID(name) == room {
+		return true
+	}
+	if s.bot == nil || !strings.HasPrefix(name, "#") {
+		return false
+	}
+	got, err := s.bot.ResolveRoom(s.ctx, name)
+	return err == nil && got == room
+}
+
+// deploysToggle is !deploys on|off: the room's setting, said by whom.
+func (s *services) deploysToggle(ctx context.Context, room id.RoomID, on bool, by id.UserID) error {
+	value := "off"
+	if on {
+		value = "on"
+	}
+	return s.settings.Set(ctx, room, "deploys", value, by, s.now())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -262,6 +263,93 @@ func rewrite(t *testing.T, file string, edit func(map[string]any)) []byte {
 	if edit != nil {
 		edit(m)
 	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// TestRoomSettings: room admins set what the config says per room: the
+// repository #123 means, thread lines on or off, and deploy announcements
+// on (in a room the config does not name) or off (in one it does).
+func TestRoomSettings(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	room2, err := s.human.CreateRoom(ctx, "second", s.botUser.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freeTCPPort(t)
+	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
+	cfg := s.config(s.hs.URL)
+	cfg.Matrix.Rooms = append(cfg.Matrix.Rooms, room2.String())
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
+	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []config.Event{config.EventIssues}}}
+	cfg.ProdHash.Rooms = []string{s.room.String()}
+	cfg.ProdHash.CheckInterval = 50 * time.Millisecond
+	s.github.SetIssues("Codertocat/Hello-World", issueObject(t, delivery(t, "issues.opened.payload.json", numbered(7, "Seven"))))
+	startBot(t, cfg)
+	sayIn := func(room id.RoomID, text string) string {
+		t.Helper()
+		cmd := s.human.MustSay(t, room, text)
+		return testenv.Body(s.human.MustWait(t, wait, "the answer to "+text, testenv.ReplyTo(cmd)))
+	}
+
+	if got := sayIn(s.room, "!gh default-repo Codertocat/Hello-World"); !strings.Contains(got, "default repository") {
+		t.Fatalf("default-repo: %q", got)
+	}
+	if got := sayIn(s.room, "!issue #7"); !strings.Contains(got, "Codertocat/Hello-World#7 Seven") {
+		t.Errorf("!issue #7 after default-repo: %q", got)
+	}
+
+	if got := sayIn(s.room, "!gh settings threads off"); !strings.Contains(got, "thread lines off") {
+		t.Fatalf("threads off: %q", got)
+	}
+	opened := delivery(t, "issues.opened.payload.json", numbered(8, "Eight"))
+	postDelivery(t, hook, "issues", "set-8-opened", opened, sign(opened))
+	root := s.human.MustWait(t, wait, "issue 8", aboutItem("Codertocat/Hello-World#8")).ID
+	closed := delivery(t, "issues.opened.payload.json", func(o map[string]any) {
+		numbered(8, "Eight")(o)
+		o["state"], o["closed_at"] = "closed", time.Now().UTC().Format(time.RFC3339)
+	})
+	postDelivery(t, hook, "issues", "set-8-closed", withAction(t, closed, "closed"), sign(withAction(t, closed, "closed")))
+	s.human.MustWait(t, wait, "the edit for the close", func(e *event.Event) bool {
+		rel := e.Content.AsMessage().RelatesTo
+		return rel != nil && rel.Type == event.RelReplace && rel.EventID == root
+	})
+	s.settle(t)
+	if n := s.human.Count(func(e *event.Event) bool {
+		rel := e.Content.AsMessage().RelatesTo
+		return rel != nil && rel.Type == event.RelThread && rel.EventID == root
+	}); n != 0 {
+		t.Errorf("%d thread lines with threads off", n)
+	}
+
+	s.waitStatus(t, "✓ deploy announcements")
+	if got := sayIn(room2, "!deploys on"); !strings.Contains(got, "on in this room") {
+		t.Fatalf("deploys on: %q", got)
+	}
+	if got := sayIn(s.room, "!deploys off"); !strings.Contains(got, "off in this room") {
+		t.Fatalf("deploys off: %q", got)
+	}
+	s.github.SetDiagram(deployedDiagram(composerSHA, newComposerSHA), time.Now())
+	s.human.MustWait(t, wait, "the deploy in the room that turned them on", func(e *event.Event) bool {
+		return e.RoomID == room2 && announcementOf("image-builder-composer")(e)
+	})
+	s.settle(t)
+	if n := s.human.Count(func(e *event.Event) bool { return e.RoomID == s.room && announcementOf("image-builder-composer")(e) }); n != 0 {
+		t.Errorf("the room that turned deploys off got %d announcements", n)
+	}
+}
+
+// withAction sets a delivery's action.
+func withAction(t *testing.T, body []byte, action string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["action"] = action
 	b, _ := json.Marshal(m)
 	return b
 }
