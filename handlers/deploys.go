@@ -36,13 +36,13 @@ type KV interface {
 // The last commit seen is stored, so a restart announces nothing twice, and
 // the very first check only records.
 type DeployWatcher struct {
-	Catalog    *catalog.Catalog
-	Deploys    Deployments
-	Compare    Comparisons
-	Store      KV
-	History    DeployRecorder // nil: no deploy history
-	Poster     Poster
-	Rooms      []string
+	Catalog *catalog.Catalog
+	Deploys Deployments
+	Compare Comparisons
+	Store   KV
+	History DeployRecorder // nil: no deploy history
+	Poster  Poster
+	Rooms   []string
 	// RoomsNow, when set, gives the rooms at each deploy instead (the
 	// config's, as rooms turned announcements on or off in chat).
 	RoomsNow   func() []string
