@@ -1,6 +1,7 @@
 package github
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -8,7 +9,10 @@ import (
 
 	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 func TestParseSubscribe(t *testing.T) {
@@ -86,5 +90,47 @@ func TestRoomRulesLayOverTheConfig(t *testing.T) {
 	}
 	if !r.Follows("!main:x", "codertocat/hello-world") || r.Follows("!other:x", "osbuild/osbuild") || !r.Follows("!other:x", "osbuild/images") {
 		t.Error("Follows disagrees with the routes")
+	}
+}
+
+// memChoices is an in-memory RoomChoices.
+type memChoices struct{ rows []store.RoomChoice }
+
+func (m *memChoices) RoomChoices(_ context.Context, kind string) ([]store.RoomChoice, error) {
+	return slices.DeleteFunc(slices.Clone(m.rows), func(r store.RoomChoice) bool { return r.Kind != kind }), nil
+}
+
+func (m *memChoices) PutRoomChoice(_ context.Context, r store.RoomChoice) error {
+	m.DeleteRoomChoice(context.Background(), r.Kind, r.RoomID, r.Target)
+	m.rows = append(m.rows, r)
+	return nil
+}
+
+func (m *memChoices) DeleteRoomChoice(_ context.Context, kind, room, target string) error {
+	m.rows = slices.DeleteFunc(m.rows, func(r store.RoomChoice) bool { return r.Kind == kind && r.RoomID == room && r.Target == target })
+	return nil
+}
+
+// TestGHAnswersGolden renders !gh's answers: a subscription, a mute, the
+// room's list, a refusal of bad options.
+func TestGHAnswersGolden(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	rules := NewRules([]config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents,
+		Labels: config.Filter{Exclude: []string{"wontfix"}}, Bots: config.BotsDigest, Drafts: config.DraftsHide}})
+	sub := &Subscriber{Rules: rules, Store: &memChoices{}, Exists: func(context.Context, string) error { return nil },
+		Now: func() time.Time { return now }}
+	cmd := GHCommand(sub)
+	for _, c := range []struct{ file, line string }{
+		{"gh-subscribe.golden", `subscribe Codertocat/Hello-World pulls ci label:"good first issue" -author:dependabot[bot] drafts:show`},
+		{"gh-unsubscribe-mute.golden", "unsubscribe osbuild/images"},
+		{"gh-subscriptions.golden", "subscriptions"},
+		{"gh-subscribe-typos.golden", "subscribe osbuild/osbuild isues lable:x bots:maybe"},
+	} {
+		rep, err := cmd.Run(context.Background(), bot.Request{Command: "gh", Args: strings.Fields(c.line), Prefix: "!",
+			Sender: "@alice:x", RoomID: "!r:x"})
+		if err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		golden.Check(t, c.file, "plain:\n"+rep.Plain+"\n\nhtml:\n"+rep.HTML+"\n")
 	}
 }
