@@ -139,6 +139,7 @@ type commandDocs struct {
 	denied    map[id.RoomID]int // rooms where the bot may not, and the level needed
 	published map[id.RoomID]bool
 	failed    map[id.RoomID]string
+	last      time.Time // when a room was last brought up to date
 }
 
 // publish brings one room's descriptions up to date; it reports how many
@@ -220,6 +221,9 @@ func (d *commandDocs) note(room id.RoomID, needLevel int, err error) error {
 		d.denied[room] = needLevel
 	default:
 		d.published[room] = true
+		if d.now != nil {
+			d.last = d.now()
+		}
 	}
 	return err
 }
@@ -229,7 +233,7 @@ func (d *commandDocs) note(room id.RoomID, needLevel int, err error) error {
 func (d *commandDocs) Health() health.Report {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := health.Report{Part: "command descriptions (MSC4391)", OK: len(d.denied) == 0 && len(d.failed) == 0}
+	r := health.Report{Part: "command descriptions (MSC4391)", OK: len(d.denied) == 0 && len(d.failed) == 0, Last: d.last}
 	r.Detail = fmt.Sprintf("published in %d room(s)", len(d.published))
 	for _, room := range slices.Sorted(maps.Keys(d.denied)) {
 		r.Detail += fmt.Sprintf("; not allowed in %s (needs power level %d)", room, d.denied[room])

@@ -111,6 +111,9 @@ const (
 	EventCI Event = "ci"
 	// EventDiscussions: new GitHub Discussions and their answers.
 	EventDiscussions Event = "discussions"
+	// EventReviews: review requests and verdicts, in announced pull
+	// requests' threads.
+	EventReviews Event = "reviews"
 
 	LogAuto    LogFormat = "auto"
 	LogJSON    LogFormat = "json"
@@ -660,7 +663,7 @@ func (c *Config) checkGitHub(ch *checker) {
 			ch.bad(key+".events", "must name at least one of issues, pulls, releases, comments (leave the key out for issues, pulls, releases)")
 		}
 		for j, e := range sub.Events {
-			oneOf(ch, fmt.Sprintf("%s.events[%d]", key, j), e, EventIssues, EventPulls, EventReleases, EventComments, EventCI, EventDiscussions)
+			oneOf(ch, fmt.Sprintf("%s.events[%d]", key, j), e, EventIssues, EventPulls, EventReleases, EventComments, EventCI, EventDiscussions, EventReviews)
 		}
 		oneOf(ch, key+".bots", sub.Bots, BotsShow, BotsDigest, BotsHide)
 		oneOf(ch, key+".drafts", sub.Drafts, DraftsShow, DraftsHide)

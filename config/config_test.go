@@ -208,7 +208,7 @@ contribute:
 		`github.subscriptions[1].evnets (line 15): unknown key; did you mean "events"?`,
 		`github.subscriptions[1].labels.inclde (line 16): unknown key; did you mean "include"?`,
 		`github.subscriptions[1].authors.exlude (line 17): unknown key; did you mean "exclude"?`,
-		`github.subscriptions[1].events[0] (line 18): "isues" is not one of issues, pulls, releases, comments; did you mean "issues"?`,
+		`github.subscriptions[1].events[0] (line 18): "isues" is not one of issues, pulls, releases, comments, ci, discussions, reviews; did you mean "issues"?`,
 		`github.subscriptions[1].bots (line 19): "digst" is not one of show, digest, hide; did you mean "digest"?`,
 		`github.subscriptions[1].drafts (line 20): "hidden" is not one of show, hide`,
 		`github.subscriptions[1].rooms (line 21): is set twice (first on line 12)`,

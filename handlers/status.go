@@ -64,5 +64,8 @@ func healthLine(r health.Report, now time.Time) string {
 		}
 		return line
 	}
+	if r.Last.IsZero() { // working, but has not had anything to do yet
+		return fmt.Sprintf("✓ %s: %s", r.Part, r.Detail)
+	}
 	return fmt.Sprintf("✓ %s: %s (last %s ago)", r.Part, r.Detail, formatUptime(now.Sub(r.Last)))
 }

@@ -80,6 +80,18 @@ type Change struct {
 	CI *CIRun
 	// Answer is the chosen answer of an "answered" discussion.
 	Answer *Comment
+	// Review is a review requested, or submitted with a verdict, on a pull
+	// request.
+	Review *Review
+}
+
+// Review is a review request or a review's verdict on a pull request.
+type Review struct {
+	ID    int64  // the review's; 0 for a request
+	State string // requested, approved, changes_requested
+	Who   string // the reviewer (a user, or a team for a request)
+	By    string // who asked (for a request)
+	URL   string
 }
 
 // CIRun is a finished workflow run on a repository's default branch.
@@ -200,6 +212,18 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 			return missing("pull_request")
 		}
 		c = Change{Item: pullItem(e.GetRepo().GetFullName(), e.GetPullRequest()), Action: e.GetAction(), Actor: e.GetSender().GetLogin()}
+		if e.GetAction() == "review_requested" {
+			c.Review = &Review{State: "requested", Who: cmp.Or(e.GetRequestedReviewer().GetLogin(), e.GetRequestedTeam().GetName()),
+				By: e.GetSender().GetLogin(), URL: e.GetPullRequest().GetHTMLURL()}
+		}
+	case *gh.PullRequestReviewEvent:
+		state := strings.ToLower(e.GetReview().GetState())
+		if e.GetAction() != "submitted" || e.PullRequest == nil || (state != "approved" && state != "changes_requested") {
+			return Change{}, false, nil // comments-only reviews come as comments
+		}
+		r := e.GetReview()
+		c = Change{Item: pullItem(e.GetRepo().GetFullName(), e.GetPullRequest()), Action: "reviewed", Actor: e.GetSender().GetLogin(),
+			Review: &Review{ID: r.GetID(), State: state, Who: r.GetUser().GetLogin(), URL: r.GetHTMLURL()}}
 	case *gh.ReleaseEvent:
 		if e.GetAction() != "published" {
 			return Change{}, false, nil // "released" and "prereleased" come with "published": announce once

@@ -221,6 +221,8 @@ func (r *Relay) Apply(ctx context.Context, c Change) error {
 	switch {
 	case c.CI != nil:
 		return r.ci(ctx, c)
+	case c.Review != nil:
+		return r.review(ctx, c)
 	case c.Item.Kind == KindDiscussion:
 		return r.discussion(ctx, c)
 	case c.Comment != nil:
@@ -572,6 +574,27 @@ func (r *Relay) discussion(ctx context.Context, c Change) error {
 			err = r.poster.PostInThread(ctx, fmt.Sprintf("gh:answer:%s:%s:%d", room, item, c.Answer.ID), room, root, RenderAnswer(c))
 		}
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// review adds a line about a review request or verdict in the thread of a
+// pull request the room was told about (and says nothing of others).
+func (r *Relay) review(ctx context.Context, c Change) error {
+	rv := c.Review
+	for room, mode := range r.rules.RouteEvent(c.Item, config.EventReviews) {
+		root := rootKey(room, c.Item.Key())
+		posted, err := r.poster.Posted(ctx, root)
+		if err != nil {
+			return err
+		}
+		if mode != Show || !posted || r.noThreads(room) {
+			continue
+		}
+		key := fmt.Sprintf("gh:review:%s:%s:%s:%s:%d", room, c.Item.Key(), rv.State, strings.ToLower(rv.Who), rv.ID)
+		if err := r.poster.PostInThread(ctx, key, room, root, RenderReview(c)); err != nil {
 			return err
 		}
 	}

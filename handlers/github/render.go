@@ -168,3 +168,18 @@ func RenderDiscussion(it Item) bot.Reply {
 func RenderAnswer(c Change) bot.Reply {
 	return new(bot.Msg).Text("✓ ").Link("answered", c.Answer.URL).Textf(" by %s", c.Answer.Author).Reply()
 }
+
+// RenderReview is the thread line of a review request or verdict.
+func RenderReview(c Change) bot.Reply {
+	rv := c.Review
+	m := new(bot.Msg)
+	switch rv.State {
+	case "requested":
+		m.Textf("review requested from %s by %s", rv.Who, rv.By)
+	case "approved":
+		m.Text("✓ ").Link("approved", rv.URL).Textf(" by %s", rv.Who)
+	default:
+		m.Text("✗ ").Link("changes requested", rv.URL).Textf(" by %s", rv.Who)
+	}
+	return m.Reply()
+}

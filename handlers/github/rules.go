@@ -102,6 +102,11 @@ func eventOf(it Item, comment bool) config.Event {
 // out are absent. A room reached both through the config and its own
 // subscription appears once.
 func (r *Rules) Route(it Item, comment bool) map[string]Mode {
+	return r.RouteEvent(it, eventOf(it, comment))
+}
+
+// RouteEvent is Route for an item's event named outright (reviews).
+func (r *Rules) RouteEvent(it Item, ev config.Event) map[string]Mode {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := map[string]Mode{}
@@ -110,7 +115,6 @@ func (r *Rules) Route(it Item, comment bool) map[string]Mode {
 			out[room] = mode
 		}
 	}
-	ev := eventOf(it, comment)
 	for _, s := range r.base {
 		mode, ok := match(s, it, ev)
 		if !ok {

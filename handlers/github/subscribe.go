@@ -70,10 +70,10 @@ func (sp spec) subscription(room id.RoomID, repo string) config.Subscription {
 // eventWords are the events a subscription may name, in chat as in the
 // config.
 var eventWords = []config.Event{config.EventIssues, config.EventPulls, config.EventReleases, config.EventComments,
-	config.EventCI, config.EventDiscussions}
+	config.EventCI, config.EventDiscussions, config.EventReviews}
 
 // optionWords are what may start an option, for suggestions.
-var optionWords = []string{"issues", "pulls", "releases", "comments", "ci", "discussions", "label:", "-label:", "author:", "-author:", "bots:", "drafts:"}
+var optionWords = []string{"issues", "pulls", "releases", "comments", "ci", "discussions", "reviews", "label:", "-label:", "author:", "-author:", "bots:", "drafts:"}
 
 // ParseSubscribe reads `OWNER/REPO [EVENTS...] [label:NAME] [-label:NAME]
 // [author:LOGIN] [-author:LOGIN] [bots:show|digest|hide]
@@ -146,7 +146,7 @@ func unknownOption(w, key string, hasValue bool) string {
 	if best := suggest.Closest(probe, optionWords); best != "" {
 		return fmt.Sprintf("%q is not an option; did you mean %q?", w, best)
 	}
-	return fmt.Sprintf("%q is not an option (events: issues, pulls, releases, comments, ci, discussions; filters: label:, -label:, author:, -author:, bots:, drafts:)", w)
+	return fmt.Sprintf("%q is not an option (events: issues, pulls, releases, comments, ci, discussions, reviews; filters: label:, -label:, author:, -author:, bots:, drafts:)", w)
 }
 
 // splitQuoted splits on spaces, keeping "double quoted" stretches whole
@@ -209,7 +209,7 @@ func GHCommand(s *Subscriber) bot.Command {
 	return bot.Command{
 		Name: "gh", Args: "subscriptions|subscribe|unsubscribe|settings|default-repo [OWNER/REPO] [OPTIONS...]", MinArgs: 1, MaxArgs: -1,
 		Summary: "the GitHub activity this room receives; room admins subscribe and unsubscribe",
-		Help: "`gh subscribe OWNER/REPO [issues] [pulls] [releases] [comments] [ci] [discussions] [label:NAME] [-label:NAME] [author:LOGIN] " +
+		Help: "`gh subscribe OWNER/REPO [issues] [pulls] [releases] [comments] [ci] [discussions] [reviews] [label:NAME] [-label:NAME] [author:LOGIN] " +
 			"[-author:LOGIN] [bots:show|digest|hide] [drafts:show|hide]` adds a repository (events default to issues, pulls " +
 			"and releases; quote a label with spaces: label:\"good first issue\"). `gh unsubscribe OWNER/REPO` stops it; a " +
 			"subscription from the operator's config is muted in this room instead. `gh settings threads on|off` turns the " +

@@ -3,6 +3,7 @@ package github
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net"
@@ -109,6 +110,9 @@ func TestEveryFixtureGolden(t *testing.T) {
 		if ok {
 			var rep string
 			switch {
+			case c.Review != nil:
+				r := RenderReview(c)
+				rep = "thread line (" + c.Review.State + "):\n" + r.Plain + "\n\nhtml:\n" + r.HTML
 			case c.CI != nil:
 				failing := c
 				run := *c.CI
@@ -276,5 +280,22 @@ func TestWebhookSlotsBoundConcurrency(t *testing.T) {
 	<-h.Slots
 	if rec := post(h, "issues", "s2", Sign([]byte("s3cret"), body), body); rec.Code != http.StatusAccepted {
 		t.Errorf("with a free slot: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestReviewVerdictsGolden renders the real review delivery with each
+// verdict the relay announces (the recorded one is a comment-only review).
+func TestReviewVerdictsGolden(t *testing.T) {
+	for _, state := range []string{"approved", "changes_requested"} {
+		var m map[string]any
+		json.Unmarshal(fixtures.Read("github/webhooks/pull_request_review.submitted.payload.json"), &m)
+		m["review"].(map[string]any)["state"] = state
+		body, _ := json.Marshal(m)
+		c, ok, err := FromWebhook("pull_request_review", body)
+		if err != nil || !ok || c.Review == nil {
+			t.Fatalf("%s review: ok %v, %v", state, ok, err)
+		}
+		r := RenderReview(c)
+		golden.Check(t, "review-"+state+".golden", "plain:\n"+r.Plain+"\n\nhtml:\n"+r.HTML+"\n")
 	}
 }

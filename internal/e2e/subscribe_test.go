@@ -353,3 +353,47 @@ func withAction(t *testing.T, body []byte, action string) []byte {
 	b, _ := json.Marshal(m)
 	return b
 }
+
+// TestReviewLines: in a room subscribed to reviews, a review request and
+// an approval of a pull request it was told about become lines in that
+// pull request's thread; a comment-only review does not.
+func TestReviewLines(t *testing.T) {
+	s := newStack(t)
+	port := freeTCPPort(t)
+	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
+	cfg := s.config(s.hs.URL)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
+	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"},
+		Events: []config.Event{config.EventPulls, config.EventReviews}}}
+	startBot(t, cfg)
+	deliver := func(event, id string, body []byte) {
+		t.Helper()
+		postDelivery(t, hook, event, id, body, sign(body))
+	}
+	deliver("pull_request", "rv-opened", delivery(t, "pull_request.opened.payload.json", nil))
+	root := s.human.MustWait(t, wait, "the pull request", aboutItem("Codertocat/Hello-World#2")).ID
+	deliver("pull_request", "rv-requested", rewrite(t, "pull_request.review_requested.payload.json", nil))
+	deliver("pull_request_review", "rv-commented", rewrite(t, "pull_request_review.submitted.payload.json", nil))
+	deliver("pull_request_review", "rv-approved", rewrite(t, "pull_request_review.submitted.payload.json", func(m map[string]any) {
+		r := m["review"].(map[string]any)
+		r["state"], r["id"] = "approved", 237895672
+	}))
+	inThread := func(prefix string) func(*event.Event) bool {
+		return func(e *event.Event) bool {
+			rel := e.Content.AsMessage().RelatesTo
+			return rel != nil && rel.Type == event.RelThread && rel.EventID == root && strings.HasPrefix(testenv.Body(e), prefix)
+		}
+	}
+	s.human.MustWait(t, wait, "the review request line", inThread("review requested from octocat by Codertocat"))
+	s.human.MustWait(t, wait, "the approval line", inThread("✓ approved"))
+	s.settle(t)
+	lines := s.human.Count(func(e *event.Event) bool {
+		rel := e.Content.AsMessage().RelatesTo
+		return rel != nil && rel.Type == event.RelThread && rel.EventID == root
+	})
+	if lines != 2 {
+		t.Errorf("%d lines in the pull request's thread, want the request and the approval", lines)
+	}
+}
