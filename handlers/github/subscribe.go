@@ -286,8 +286,12 @@ func (s *Subscriber) unsubscribe(ctx context.Context, req bot.Request) (bot.Repl
 		return bot.Reply{}, fmt.Errorf("storing the mute: %w", err)
 	}
 	s.Rules.Choose(req.RoomID, repo, &mute)
-	return bot.TextReply("%s muted %s in this room: it comes from the operator's config, which stays as it is for other rooms. "+
-		"%sgh subscribe %s brings it back.", req.Sender, repo, req.Prefix, repo), nil
+	what := "muted " + repo + " in this room"
+	if hasOwn {
+		what = "unsubscribed this room from " + repo + " and muted it here"
+	}
+	return bot.TextReply("%s %s: it comes from the operator's config, which stays as it is for other rooms. "+
+		"%sgh subscribe %s brings it back.", req.Sender, what, req.Prefix, repo), nil
 }
 
 // list is !gh subscriptions: the config's rules for this room (marked,

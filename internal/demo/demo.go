@@ -188,6 +188,7 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		func() error { return exchange(ctx, out, st.human, st.room, "!deployed osbuild/osbuild-composer#4512") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!deploys") },
 		func() error { return showGitHub(ctx, out, st.human, st.room, st.gh, st.hook) },
+		func() error { return showRoomSubscriptions(ctx, out, st.human, st.room, st.hook) },
 		func() error { return showMail(ctx, out, st.human, st.mailbox) },
 		func() error { return exchange(ctx, out, st.human, st.room, "!ml") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!status") },

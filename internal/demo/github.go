@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -130,4 +133,50 @@ func printNext(ctx context.Context, out io.Writer, human *testenv.User, match fu
 	}
 	fmt.Fprintf(out, "%s: %s%s\n", e.Sender.Localpart(), label, indentBody(e))
 	return nil
+}
+
+// showRoomSubscriptions: the room's admin subscribes the room to CI of
+// osbuild/images in chat; a run fails on main (announced once), then
+// passes (fixed); the admin unsubscribes.
+func showRoomSubscriptions(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, hook string) error {
+	fmt.Fprintln(out, "\n(the room's admin subscribes the room to CI of another repository, in chat)")
+	if err := exchange(ctx, out, human, room, "!gh subscribe osbuild/images ci"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "(GitHub delivers two finished workflow runs on main: a failure, then a success)")
+	for i, conclusion := range []string{"failure", "success"} {
+		if err := deliver(ctx, hook, "workflow_run", fmt.Sprintf("demo-ci-%d", i), workflowRunDelivery(4100+i, conclusion)); err != nil {
+			return err
+		}
+		prefix := map[string]string{"failure": "✗ CI:", "success": "✓ CI fixed:"}[conclusion]
+		if err := printNext(ctx, out, human, func(e *event.Event) bool { return strings.HasPrefix(testenv.Body(e), prefix) }); err != nil {
+			return err
+		}
+	}
+	for _, line := range []string{"!gh subscriptions", "!gh unsubscribe osbuild/images"} {
+		if err := exchange(ctx, out, human, room, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// workflowRunDelivery is the recorded workflow_run delivery moved to
+// osbuild/images' main branch, with the run's number and outcome set.
+func workflowRunDelivery(run int, conclusion string) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(fixtures.Read("github/webhooks/workflow_run.completed.payload.json"), &m); err != nil {
+		panic(err) // the fixtures are ours
+	}
+	repo := m["repository"].(map[string]any)
+	repo["full_name"], repo["name"], repo["default_branch"] = "osbuild/images", "images", "main"
+	repo["html_url"] = "https://github.com/osbuild/images"
+	m["workflow"].(map[string]any)["name"] = "Tests"
+	m["sender"].(map[string]any)["login"] = "dev-luis"
+	r := m["workflow_run"].(map[string]any)
+	r["id"], r["run_number"], r["conclusion"], r["head_branch"] = run, run, conclusion, "main"
+	r["html_url"] = fmt.Sprintf("https://github.com/osbuild/images/actions/runs/%d", run)
+	r["head_sha"] = fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprint(run))))
+	body, _ := json.Marshal(m)
+	return body
 }
