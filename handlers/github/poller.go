@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,10 @@ type Poller struct {
 	Wake   func() // tells the relay something was recorded; may be nil
 	// Repos lists the repositories to poll, asked at each round: rooms
 	// subscribe and unsubscribe while the bot runs.
-	Repos    func() []string
+	Repos func() []string
+	// CIRepos lists those whose workflow runs are followed (event ci);
+	// nil: none.
+	CIRepos  func() []string
 	Interval time.Duration
 	Now      func() time.Time
 	Log      zerolog.Logger
@@ -102,7 +106,53 @@ func (p *Poller) pollRepo(ctx context.Context, repo string) error {
 	if err := p.pollIssues(ctx, repo, start); err != nil {
 		return err
 	}
-	return p.pollReleases(ctx, repo, start)
+	if err := p.pollReleases(ctx, repo, start); err != nil {
+		return err
+	}
+	if p.CIRepos != nil && slices.Contains(p.CIRepos(), repo) {
+		return p.pollRuns(ctx, repo)
+	}
+	return nil
+}
+
+// pollRuns records the latest finished run of each workflow on the
+// repository's default branch; the relay announces what changed (a
+// workflow starting to fail, or fixed). The first poll of a repository
+// only records where each workflow stands.
+func (p *Poller) pollRuns(ctx context.Context, repo string) error {
+	owner, name, _ := strings.Cut(repo, "/")
+	r, _, err := p.GitHub.Repositories.Get(ctx, owner, name)
+	if err != nil {
+		return err
+	}
+	runs, _, err := p.GitHub.Actions.ListRepositoryWorkflowRuns(ctx, owner, name, &gh.ListWorkflowRunsOptions{
+		Branch: r.GetDefaultBranch(), Status: "completed", ListOptions: gh.ListOptions{PerPage: 30}})
+	if err != nil {
+		return err
+	}
+	_, seenBefore, err := p.Store.Get(ctx, "gh.poll.runs."+repo)
+	if err != nil {
+		return err
+	}
+	latest := map[int64]*gh.WorkflowRun{} // per workflow; GitHub lists newest first
+	for _, run := range runs.WorkflowRuns {
+		if _, ok := latest[run.GetWorkflowID()]; !ok {
+			latest[run.GetWorkflowID()] = run
+		}
+	}
+	for _, run := range latest {
+		c := Change{Item: Item{Repo: repo, Kind: KindCI, Title: run.GetName(), URL: run.GetHTMLURL(), History: !seenBefore},
+			Action: "completed", CI: &CIRun{WorkflowID: run.GetWorkflowID(), Workflow: run.GetName(), RunID: run.GetID(),
+				RunNumber: run.GetRunNumber(), Branch: run.GetHeadBranch(), SHA: run.GetHeadSHA(), Conclusion: run.GetConclusion(),
+				URL: run.GetHTMLURL()}}
+		if err := p.record(ctx, c); err != nil {
+			return err
+		}
+	}
+	if seenBefore {
+		return nil
+	}
+	return p.Store.Put(ctx, "gh.poll.runs."+repo, p.Now().UTC().Format(time.RFC3339Nano))
 }
 
 // cursor reads a stored time, recording now the first time: what happened

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,4 +236,43 @@ func BenchmarkIdlePollCycle300(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(len(fake.Requests())-counted)/float64(b.N), "rate-limit-points/cycle")
 	b.ReportMetric(float64(fake.NotModified()-notModified)/float64(b.N), "304s/cycle")
+}
+
+// runJSON is the recorded workflow run moved to Codertocat/Hello-World's
+// default branch, with its workflow, id and outcome set.
+func runJSON(t *testing.T, workflow int64, id int, conclusion string) json.RawMessage {
+	var m map[string]any
+	json.Unmarshal(payload(t, "workflow_run.completed.payload.json", nil), &m)
+	r := m["workflow_run"].(map[string]any)
+	r["workflow_id"], r["id"], r["run_number"], r["conclusion"], r["status"] = workflow, id, id, conclusion, "completed"
+	r["head_branch"], r["name"] = "main", fmt.Sprintf("workflow %d", workflow) // the fake says main is the default
+	b, _ := json.Marshal(r)
+	return b
+}
+
+// TestPollerFollowsCI: where a repository's workflows stand when first
+// polled is recorded, not announced; then a fix and a new failure are, once.
+func TestPollerFollowsCI(t *testing.T) {
+	fake := testenv.NewGitHub()
+	defer fake.Close()
+	fake.SetIssues("Codertocat/Hello-World") // the repository exists
+	e := newRelayEnv(t, sub(func(s *config.Subscription) { s.Events = []config.Event{config.EventCI} }))
+	p := newPoller(t, e, fake, []string{"codertocat/hello-world"})
+	p.CIRepos = func() []string { return []string{"codertocat/hello-world"} }
+	fake.SetRuns("Codertocat/Hello-World", runJSON(t, 1, 10, "failure"), runJSON(t, 2, 9, "success"))
+	e.poll(t, p)
+	if n := len(e.rec.All()); n != 0 {
+		t.Fatalf("the first poll announced %d messages: %+v", n, e.rec.All())
+	}
+	fake.SetRuns("Codertocat/Hello-World", runJSON(t, 1, 12, "success"), runJSON(t, 2, 11, "failure"), runJSON(t, 1, 10, "failure"))
+	e.poll(t, p)
+	e.poll(t, p)
+	var got []string
+	for _, m := range e.rec.All() {
+		got = append(got, strings.SplitN(m.Plain, ":", 2)[0])
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"✓ CI fixed", "✗ CI"}) {
+		t.Errorf("announced %q, want one fix (workflow 1) and one failure (workflow 2)", got)
+	}
 }

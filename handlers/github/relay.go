@@ -538,6 +538,9 @@ func (r *Relay) ci(ctx context.Context, c Change) error {
 	var reply bot.Reply
 	var msgKey string
 	switch {
+	case c.Item.History:
+		// The first poll of a repository: where each workflow stands,
+		// not news.
 	case run.Failed() && !failing:
 		reply, msgKey = RenderCIFailure(c), fmt.Sprintf("gh:ci:%s:%d:failed", key, run.RunID)
 	case run.Conclusion == "success" && failing:
@@ -545,16 +548,23 @@ func (r *Relay) ci(ctx context.Context, c Change) error {
 	default:
 		return nil // still failing, still passing, or a run that says nothing (cancelled)
 	}
+	if c.Item.History {
+		return r.store.PutItem(ctx, key, store.ItemRow{Data: ciState(run)}, r.now())
+	}
 	for room := range r.rules.Route(c.Item, false) {
 		if err := r.poster.Post(ctx, msgKey+":"+room, room, reply); err != nil {
 			return err
 		}
 	}
-	state := "passing"
+	return r.store.PutItem(ctx, key, store.ItemRow{Data: ciState(run)}, r.now())
+}
+
+// ciState is how a workflow stands after run.
+func ciState(run CIRun) string {
 	if run.Failed() {
-		state = fmt.Sprintf("failing:%d", run.RunID)
+		return fmt.Sprintf("failing:%d", run.RunID)
 	}
-	return r.store.PutItem(ctx, key, store.ItemRow{Data: state}, r.now())
+	return "passing"
 }
 
 // discussion announces a new discussion as a message of its own, and its

@@ -181,6 +181,33 @@ func (r *Rules) Repos() []string {
 	return out
 }
 
+// ReposWith lists the concrete repositories some rule follows for event
+// ev (the poller reads workflow runs only of those with ci).
+func (r *Rules) ReposWith(ev config.Event) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	add := func(s config.Subscription) {
+		if !slices.Contains(s.Events, ev) {
+			return
+		}
+		for _, repo := range s.Repos {
+			if !strings.ContainsAny(repo, "*?[") && !slices.Contains(out, strings.ToLower(repo)) {
+				out = append(out, strings.ToLower(repo))
+			}
+		}
+	}
+	for _, s := range r.base {
+		add(s)
+	}
+	for _, rr := range r.rooms {
+		if !rr.Muted {
+			add(rr.Sub)
+		}
+	}
+	return out
+}
+
 // Rooms lists every room any rule sends to (as the config names them, or
 // by id).
 func (r *Rules) Rooms() []string {

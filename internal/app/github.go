@@ -76,6 +76,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	s.afterReady(relay.Run)
 	if p.cfg.PollInterval > 0 {
 		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: relay.Poke, Repos: p.rules.Repos,
+			CIRepos:  func() []string { return p.rules.ReposWith(config.EventCI) },
 			Interval: p.cfg.PollInterval, Now: s.now, Log: log}
 		s.board.Add(poller)
 		s.afterReady(poller.Run)

@@ -42,6 +42,7 @@ type GitHub struct {
 	failures       []failure
 	down           bool                         // the diagram answers 503
 	issues         map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
+	runs           map[string][]json.RawMessage // repo -> workflow runs, newest first
 	releases       map[string][]json.RawMessage
 }
 
@@ -69,6 +70,7 @@ func NewGitHub() *GitHub {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", g.getIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", g.getPull)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/releases", g.listReleases)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
 	mux.HandleFunc("GET "+DiagramPath, g.serveDiagram)
 	g.Server = httptest.NewServer(g.gate(mux))
 	return g
@@ -331,6 +333,42 @@ func (g *GitHub) SetIssues(repo string, items ...json.RawMessage) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.issues[strings.ToLower(repo)] = items
+}
+
+// SetRuns sets the workflow runs the Actions API lists for repo, newest
+// first (as GitHub lists them).
+func (g *GitHub) SetRuns(repo string, runs ...json.RawMessage) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.runs == nil {
+		g.runs = map[string][]json.RawMessage{}
+	}
+	g.runs[strings.ToLower(repo)] = runs
+}
+
+// listRuns answers GET /repos/{o}/{r}/actions/runs, honouring branch and
+// status, in the shape GitHub documents ({total_count, workflow_runs}).
+func (g *GitHub) listRuns(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	all := g.runs[repoKey(r)]
+	g.mu.Unlock()
+	out := []json.RawMessage{}
+	for _, raw := range all {
+		var run struct {
+			HeadBranch string `json:"head_branch"`
+			Status     string `json:"status"`
+		}
+		json.Unmarshal(raw, &run)
+		if b := r.URL.Query().Get("branch"); b != "" && run.HeadBranch != b {
+			continue
+		}
+		if st := r.URL.Query().Get("status"); st != "" && run.Status != st {
+			continue
+		}
+		out = append(out, raw)
+	}
+	body, _ := json.Marshal(map[string]any{"total_count": len(out), "workflow_runs": out})
+	g.send(w, r, body, "application/json", time.Time{})
 }
 
 // SetReleases sets what the releases API lists for repo.
