@@ -179,13 +179,17 @@ func splitQuoted(s string) []string {
 // RepoChecker asks GitHub whether a repository exists.
 type RepoChecker func(ctx context.Context, repo string) error
 
+// ErrNoSuchRepo is GitHub saying a repository does not exist (or is
+// private).
+var ErrNoSuchRepo = errors.New("no such repository")
+
 // RepoExists is a RepoChecker on the GitHub API.
 func RepoExists(c *gh.Client) RepoChecker {
 	return func(ctx context.Context, repo string) error {
 		owner, name, _ := strings.Cut(repo, "/")
 		_, resp, err := c.Repositories.Get(ctx, owner, name)
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return bot.Errorf(err, "GitHub has no repository %s (or it is private); check the name on github.com", repo)
+			return fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
 		}
 		if err != nil {
 			return bot.Errorf(err, "I could not ask GitHub about %s: %s; nothing changed", repo, ghclient.Explain(err))
@@ -247,7 +251,7 @@ func (s *Subscriber) subscribe(ctx context.Context, req bot.Request) (bot.Reply,
 		return bot.TextReply("Nothing changed: %s. (%shelp gh shows the options.)", err, req.Prefix), nil
 	}
 	if err := s.Exists(ctx, repo); err != nil {
-		return bot.Reply{}, err
+		return s.notFound(repo, req, err)
 	}
 	rr := RoomRule{Room: req.RoomID, Repo: repo, Sub: sp.subscription(req.RoomID, repo), By: req.Sender, At: s.Now()}
 	raw, _ := json.Marshal(sp)
@@ -346,10 +350,25 @@ func (s *Subscriber) defaultRepo(ctx context.Context, req bot.Request) (bot.Repl
 		return bot.TextReply("Room settings are not available here."), nil
 	}
 	if err := s.Exists(ctx, repo); err != nil {
-		return bot.Reply{}, err
+		return s.notFound(repo, req, err)
 	}
 	if err := s.Settings.Set(ctx, req.RoomID, "default_repo", repo, req.Sender, s.Now()); err != nil {
 		return bot.Reply{}, fmt.Errorf("storing the setting: %w", err)
 	}
 	return bot.TextReply("%s made %s this room's default repository: #123 here means %s#123.", req.Sender, repo, repo), nil
+}
+
+// notFound answers a repository GitHub does not know, suggesting the
+// closest one the bot follows; other errors go up.
+func (s *Subscriber) notFound(repo string, req bot.Request, err error) (bot.Reply, error) {
+	if !errors.Is(err, ErrNoSuchRepo) {
+		return bot.Reply{}, err
+	}
+	m := new(bot.Msg).Textf("Nothing changed: GitHub has no repository %s (or it is private)", repo)
+	if best := suggest.Closest(repo, s.Rules.Repos()); best != "" && best != repo {
+		m.Text("; did you mean ").Code(best).Text("?")
+	} else {
+		m.Text("; check the name on github.com.")
+	}
+	return m.Reply(), nil
 }

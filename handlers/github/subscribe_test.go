@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/roomsettings"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -117,14 +119,28 @@ func TestGHAnswersGolden(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	rules := NewRules([]config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents,
 		Labels: config.Filter{Exclude: []string{"wontfix"}}, Bots: config.BotsDigest, Drafts: config.DraftsHide}})
-	sub := &Subscriber{Rules: rules, Store: &memChoices{}, Exists: func(context.Context, string) error { return nil },
-		Now: func() time.Time { return now }}
+	settings, err := roomsettings.Load(context.Background(), &memChoices{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules.Choose("!r:x", "osbuild/image-builder", &RoomRule{Room: "!r:x", Repo: "osbuild/image-builder",
+		Sub: config.Subscription{Repos: []string{"osbuild/image-builder"}, Events: config.DefaultEvents}})
+	sub := &Subscriber{Rules: rules, Store: &memChoices{}, Settings: settings, Now: func() time.Time { return now },
+		Exists: func(_ context.Context, repo string) error {
+			if repo == "osbuild/image-bulder" {
+				return fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
+			}
+			return nil
+		}}
 	cmd := GHCommand(sub)
 	for _, c := range []struct{ file, line string }{
 		{"gh-subscribe.golden", `subscribe Codertocat/Hello-World pulls ci label:"good first issue" -author:dependabot[bot] drafts:show`},
 		{"gh-unsubscribe-mute.golden", "unsubscribe osbuild/images"},
 		{"gh-subscriptions.golden", "subscriptions"},
 		{"gh-subscribe-typos.golden", "subscribe osbuild/osbuild isues lable:x bots:maybe"},
+		{"gh-subscribe-unknown-repo.golden", "subscribe osbuild/image-bulder"},
+		{"gh-settings-threads.golden", "settings threads off"},
+		{"gh-default-repo.golden", "default-repo osbuild/images"},
 	} {
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "gh", Args: strings.Fields(c.line), Prefix: "!",
 			Sender: "@alice:x", RoomID: "!r:x"})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
+
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
@@ -576,5 +579,57 @@ func TestListIDsAsPeoplePasteThem(t *testing.T) {
 		if validListID(normalizeListID(bad)) {
 			t.Errorf("%q taken for a List-Id", bad)
 		}
+	}
+}
+
+// memChoices is an in-memory Choices.
+type memChoices struct{ rows []store.RoomChoice }
+
+func (m *memChoices) RoomChoices(_ context.Context, kind string) ([]store.RoomChoice, error) {
+	return slices.DeleteFunc(slices.Clone(m.rows), func(r store.RoomChoice) bool { return r.Kind != kind }), nil
+}
+
+func (m *memChoices) PutRoomChoice(_ context.Context, r store.RoomChoice) error {
+	m.DeleteRoomChoice(context.Background(), r.Kind, r.RoomID, r.Target)
+	m.rows = append(m.rows, r)
+	return nil
+}
+
+func (m *memChoices) DeleteRoomChoice(_ context.Context, kind, room, target string) error {
+	m.rows = slices.DeleteFunc(m.rows, func(r store.RoomChoice) bool { return r.Kind == kind && r.RoomID == room && r.Target == target })
+	return nil
+}
+
+// TestMLAnswersGolden renders !ml subscribe and unsubscribe, and that the
+// routes follow: a list of the room's own, a config list muted there.
+func TestMLAnswersGolden(t *testing.T) {
+	routes := NewRoutes(config.Mail{ListID: []string{"image-builder.lists.example.org"}, Rooms: []string{"!main:x"}})
+	subs := &ListSubscriber{Routes: routes, Store: &memChoices{}, Now: time.Now}
+	cmd := Threads(nil, time.Now, subs)
+	run := func(room, line string) bot.Reply {
+		t.Helper()
+		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", Sender: "@alice:x", RoomID: id.RoomID(room)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	for _, c := range []struct{ file, room, line string }{
+		{"ml-subscribe.golden", "!second:x", "subscribe <devel.lists.example.org>"},
+		{"ml-unsubscribe-mute.golden", "!main:x", "unsubscribe image-builder.lists.example.org"},
+		{"ml-subscribe-bad.golden", "!second:x", "subscribe image-bulder..lists"},
+	} {
+		rep := run(c.room, c.line)
+		golden.Check(t, c.file, "plain:\n"+rep.Plain+"\n\nhtml:\n"+rep.HTML+"\n")
+	}
+	ctx := context.Background()
+	if got := routes.RoomsFor(ctx, []string{"devel.lists.example.org"}); !slices.Equal(got, []string{"!second:x"}) {
+		t.Errorf("devel list goes to %v", got)
+	}
+	if got := routes.RoomsFor(ctx, []string{"image-builder.lists.example.org"}); len(got) != 0 {
+		t.Errorf("the muted config list still goes to %v", got)
+	}
+	if !routes.Accepts([]string{"devel.lists.example.org"}) || routes.Accepts([]string{"other.lists.example.org"}) {
+		t.Error("Accepts disagrees with the subscriptions")
 	}
 }
