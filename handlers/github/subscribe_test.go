@@ -150,3 +150,36 @@ func TestGHAnswersGolden(t *testing.T) {
 		golden.Check(t, c.file, "plain:\n"+rep.Plain+"\n\nhtml:\n"+rep.HTML+"\n")
 	}
 }
+
+// BenchmarkRoute measures routing an item through 100 config rules, alone
+// and with 100 rooms' own rules and mutes laid over them (the cost of
+// chat subscriptions per delivery).
+// Run: go test ./handlers/github -run '^$' -bench Route
+func BenchmarkRoute(b *testing.B) {
+	var base []config.Subscription
+	for i := range 100 {
+		base = append(base, config.Subscription{Rooms: []string{fmt.Sprintf("!room%d:x", i)}, Repos: []string{fmt.Sprintf("org%d/*", i)},
+			Events: config.DefaultEvents, Bots: config.BotsDigest, Drafts: config.DraftsHide})
+	}
+	it := Item{Repo: "org42/repo", Kind: KindIssue, Author: "someone"}
+	b.Run("config-only", func(b *testing.B) {
+		r := NewRules(base)
+		for b.Loop() {
+			r.Route(it, false)
+		}
+	})
+	b.Run("with-room-rules", func(b *testing.B) {
+		r := NewRules(base)
+		var rooms []RoomRule
+		for i := range 100 {
+			repo := fmt.Sprintf("org%d/extra", i)
+			rooms = append(rooms, RoomRule{Room: id.RoomID(fmt.Sprintf("!own%d:x", i)), Repo: repo,
+				Sub: config.Subscription{Repos: []string{repo}, Events: config.DefaultEvents}},
+				RoomRule{Room: id.RoomID(fmt.Sprintf("!room%d:x", i)), Repo: fmt.Sprintf("org%d/muted", i), Muted: true})
+		}
+		r.SetRoomRules(rooms)
+		for b.Loop() {
+			r.Route(it, false)
+		}
+	})
+}
