@@ -14,7 +14,7 @@ import (
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/golden"
 	"github.com/osbuild/ibbot/internal/roomsettings"
-	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/testenv"
 )
 
 func TestParseSubscribe(t *testing.T) {
@@ -95,23 +95,6 @@ func TestRoomRulesLayOverTheConfig(t *testing.T) {
 	}
 }
 
-// memChoices is an in-memory RoomChoices.
-type memChoices struct{ rows []store.RoomChoice }
-
-func (m *memChoices) RoomChoices(_ context.Context, kind string) ([]store.RoomChoice, error) {
-	return slices.DeleteFunc(slices.Clone(m.rows), func(r store.RoomChoice) bool { return r.Kind != kind }), nil
-}
-
-func (m *memChoices) PutRoomChoice(_ context.Context, r store.RoomChoice) error {
-	m.DeleteRoomChoice(context.Background(), r.Kind, r.RoomID, r.Target)
-	m.rows = append(m.rows, r)
-	return nil
-}
-
-func (m *memChoices) DeleteRoomChoice(_ context.Context, kind, room, target string) error {
-	m.rows = slices.DeleteFunc(m.rows, func(r store.RoomChoice) bool { return r.Kind == kind && r.RoomID == room && r.Target == target })
-	return nil
-}
 
 // TestGHAnswersGolden renders !gh's answers: a subscription, a mute, the
 // room's list, a refusal of bad options.
@@ -119,13 +102,13 @@ func TestGHAnswersGolden(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	rules := NewRules([]config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents,
 		Labels: config.Filter{Exclude: []string{"wontfix"}}, Bots: config.BotsDigest, Drafts: config.DraftsHide}})
-	settings, err := roomsettings.Load(context.Background(), &memChoices{})
+	settings, err := roomsettings.Load(context.Background(), &testenv.Choices{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rules.Choose("!r:x", "osbuild/image-builder", &RoomRule{Room: "!r:x", Repo: "osbuild/image-builder",
 		Sub: config.Subscription{Repos: []string{"osbuild/image-builder"}, Events: config.DefaultEvents}})
-	sub := &Subscriber{Rules: rules, Store: &memChoices{}, Settings: settings, Now: func() time.Time { return now },
+	sub := &Subscriber{Rules: rules, Store: &testenv.Choices{}, Settings: settings, Now: func() time.Time { return now },
 		Exists: func(_ context.Context, repo string) error {
 			if repo == "osbuild/image-bulder" {
 				return fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)

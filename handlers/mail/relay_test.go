@@ -582,29 +582,12 @@ func TestListIDsAsPeoplePasteThem(t *testing.T) {
 	}
 }
 
-// memChoices is an in-memory Choices.
-type memChoices struct{ rows []store.RoomChoice }
-
-func (m *memChoices) RoomChoices(_ context.Context, kind string) ([]store.RoomChoice, error) {
-	return slices.DeleteFunc(slices.Clone(m.rows), func(r store.RoomChoice) bool { return r.Kind != kind }), nil
-}
-
-func (m *memChoices) PutRoomChoice(_ context.Context, r store.RoomChoice) error {
-	m.DeleteRoomChoice(context.Background(), r.Kind, r.RoomID, r.Target)
-	m.rows = append(m.rows, r)
-	return nil
-}
-
-func (m *memChoices) DeleteRoomChoice(_ context.Context, kind, room, target string) error {
-	m.rows = slices.DeleteFunc(m.rows, func(r store.RoomChoice) bool { return r.Kind == kind && r.RoomID == room && r.Target == target })
-	return nil
-}
 
 // TestMLAnswersGolden renders !ml subscribe and unsubscribe, and that the
 // routes follow: a list of the room's own, a config list muted there.
 func TestMLAnswersGolden(t *testing.T) {
 	routes := NewRoutes(config.Mail{ListID: []string{"image-builder.lists.example.org"}, Rooms: []string{"!main:x"}})
-	subs := &ListSubscriber{Routes: routes, Store: &memChoices{}, Now: time.Now}
+	subs := &ListSubscriber{Routes: routes, Store: &testenv.Choices{}, Now: time.Now}
 	cmd := Threads(nil, time.Now, subs)
 	run := func(room, line string) bot.Reply {
 		t.Helper()
