@@ -95,7 +95,6 @@ func TestRoomRulesLayOverTheConfig(t *testing.T) {
 	}
 }
 
-
 // TestGHAnswersGolden renders !gh's answers: a subscription, a mute, the
 // room's list, a refusal of bad options.
 func TestGHAnswersGolden(t *testing.T) {

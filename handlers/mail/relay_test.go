@@ -582,7 +582,6 @@ func TestListIDsAsPeoplePasteThem(t *testing.T) {
 	}
 }
 
-
 // TestMLAnswersGolden renders !ml subscribe and unsubscribe, and that the
 // routes follow: a list of the room's own, a config list muted there.
 func TestMLAnswersGolden(t *testing.T) {
