@@ -52,6 +52,9 @@ type Options struct {
 	// stores keep their tables (required when Encryption.Enabled).
 	Encryption config.Encryption
 	Pool       SharedPool
+	// KeyWait, when set, bounds each wait for a missing room key (tests
+	// shorten it); default 3 s, then 20 s after asking for the key.
+	KeyWait time.Duration
 }
 
 // Bot is a running Matrix bot.
@@ -112,7 +115,10 @@ func New(opts Options) (*Bot, error) {
 	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia,
 		encrypted: b.encryptedRoom, log: opts.Log}
 	b.encrypted = &encryptionNotes{kv: opts.Store, enqueue: b.enqueue, now: opts.Now, log: opts.Log}
-	b.encryption = &encryption{cfg: opts.Encryption, pool: opts.Pool}
+	b.encryption = &encryption{cfg: opts.Encryption, pool: opts.Pool, keyWait: defaultKeyWait, keyRequestWait: defaultKeyRequestWait}
+	if opts.KeyWait > 0 {
+		b.encryption.keyWait, b.encryption.keyRequestWait = opts.KeyWait, opts.KeyWait
+	}
 	if opts.Pool == nil {
 		b.encryption.cfg.Enabled = false
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"maunium.net/go/mautrix"
@@ -26,10 +27,10 @@ const (
 	kvPickleKey   = "crypto.pickle_key"
 	kvRecoveryKey = "crypto.recovery_key"
 	// A room key that has not arrived with its message is waited for
-	// (keyWait), in the background, then asked for from the sender's
-	// devices and waited for again (keyRequestWait).
-	keyWait        = 3 * time.Second
-	keyRequestWait = 20 * time.Second
+	// (defaultKeyWait), in the background, then asked for from the
+	// sender's devices and waited for again (defaultKeyRequestWait).
+	defaultKeyWait        = 3 * time.Second
+	defaultKeyRequestWait = 20 * time.Second
 )
 
 // encryption is the bot's part of end-to-end encryption: starting it after
@@ -40,6 +41,11 @@ type encryption struct {
 	e2ee   *e2ee.E2EE // nil: off, unavailable, or not started
 	status health.State
 	close  func() error
+	// keyWait and keyRequestWait bound the waits for a missing room key.
+	keyWait, keyRequestWait time.Duration
+
+	mu   sync.Mutex
+	told map[string]time.Time // room and sender -> when told a message was unreadable
 }
 
 // startEncryption turns encryption on for this run, or records why it is
@@ -198,13 +204,14 @@ func (b *Bot) decrypted(ctx context.Context, evt *event.Event, handle func(*even
 		return nil, false
 	}
 	go func() {
-		dec, err := e.Decrypt(ctx, evt, keyWait)
+		dec, err := e.Decrypt(ctx, evt, b.encryption.keyWait)
 		if e2ee.IsNoSession(err) {
-			dec, err = e.RequestAndWait(ctx, evt, keyRequestWait)
+			dec, err = e.RequestAndWait(ctx, evt, b.encryption.keyRequestWait)
 		}
 		switch {
 		case e2ee.IsNoSession(err):
 			b.decryptionFailed(evt, "no_session", err)
+			b.tellUnreadable(ctx, evt)
 		case err != nil:
 			b.decryptionFailed(evt, "error", err)
 		default:
@@ -212,6 +219,31 @@ func (b *Bot) decrypted(ctx context.Context, evt *event.Event, handle func(*even
 		}
 	}()
 	return nil, false
+}
+
+// tellUnreadable answers a message whose room key never came, so the
+// sender is not left with silence: their client did not give the bot's
+// device the key (often a client that shares keys only with verified
+// devices). Once a day per sender and room, whatever they send meanwhile.
+func (b *Bot) tellUnreadable(ctx context.Context, evt *event.Event) {
+	enc := b.encryption
+	who := evt.RoomID.String() + " " + evt.Sender.String()
+	now := b.now()
+	enc.mu.Lock()
+	if last, ok := enc.told[who]; ok && now.Sub(last) < 24*time.Hour {
+		enc.mu.Unlock()
+		return
+	}
+	if enc.told == nil {
+		enc.told = map[string]time.Time{}
+	}
+	enc.told[who] = now
+	enc.mu.Unlock()
+	reply := TextReply("I could not read your message: your client did not give my device (%s) its key. If it shares keys "+
+		"only with verified devices, verify me or allow unverified ones, then send it again.", b.client.DeviceID)
+	if err := b.enqueue(context.WithoutCancel(ctx), "unreadable:"+evt.ID.String(), evt.RoomID, noticeContent(reply, evt.ID, "")); err != nil {
+		b.log.Error().Err(err).Msg("Queueing the note about an unreadable message failed")
+	}
 }
 
 func (b *Bot) decryptionFailed(evt *event.Event, reason string, err error) {

@@ -35,6 +35,8 @@ type Options struct {
 	Listener net.Listener
 	// Started is called once the bot exists, before it connects.
 	Started func(*bot.Bot)
+	// KeyWait shortens the waits for a missing room key (tests).
+	KeyWait time.Duration
 }
 
 // Run serves until ctx ends and the queue is flushed. Everything is built
@@ -87,7 +89,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		Listeners: []bot.Listener{gh.links},
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
 		JoinRooms: cfg.AllRooms(), Lease: s.lead.botLease(),
-		Encryption: cfg.Encryption, Pool: st.SharedPool,
+		Encryption: cfg.Encryption, Pool: st.SharedPool, KeyWait: opts.KeyWait,
 	})
 	if err != nil {
 		return err

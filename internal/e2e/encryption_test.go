@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix/crypto/attachment"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -252,5 +254,40 @@ func TestEncryptedAnswersExactlyOnce(t *testing.T) {
 	defer faults.mu.Unlock()
 	if faults.limited == 0 || faults.lostAfter == 0 {
 		t.Errorf("the proxy injected %d rate limits and %d lost responses; the test needs both", faults.limited, faults.lostAfter)
+	}
+}
+
+// TestUnreadableMessageIsAnswered: a message whose room key never reaches
+// the bot (its sender's client did not share it) is answered with what to
+// do, once a day per sender, instead of silence.
+func TestUnreadableMessageIsAnswered(t *testing.T) {
+	s, room := encryptedStack(t)
+	startBotWith(t, s.config(s.hs.URL), app.Options{KeyWait: 100 * time.Millisecond})
+	ctx := context.Background()
+	sendUnreadable := func() id.EventID {
+		t.Helper()
+		// A message of a Megolm session the bot was never given: what a
+		// client that withholds its key sends (the ciphertext is long
+		// enough to be looked up, not read).
+		resp, err := s.human.SendMessageEvent(ctx, room, event.EventEncrypted, map[string]any{
+			"algorithm": id.AlgorithmMegolmV1, "ciphertext": strings.Repeat("AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg", 4),
+			"device_id": "OTHERDEVICE", "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
+			"session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.EventID
+	}
+	first := sendUnreadable()
+	note := s.human.MustWait(t, wait, "the note about the unreadable message", decryptedReplyTo(first))
+	if !strings.Contains(testenv.Body(note), "could not read your message") {
+		t.Errorf("note: %q", testenv.Body(note))
+	}
+	second := sendUnreadable()
+	time.Sleep(time.Second) // the key waits (100 ms each) pass
+	s.settle(t)
+	if n := s.human.Count(testenv.ReplyTo(second)); n != 0 {
+		t.Errorf("the sender was told again within the day (%d notes)", n)
 	}
 }
