@@ -254,8 +254,9 @@ func frozenLeaderSendsNothing(t *testing.T, s *stack, live []*botProcess) {
 	lead.cmd.Process.Signal(syscall.SIGSTOP)
 	cmd, took := timedPing(t, s, wait)
 	t.Logf("a frozen leader (SIGSTOP) was replaced: command answered %s after the freeze", took)
-	// leader.timeout is 5s; a second more for a loaded machine.
-	if took > 6*time.Second {
+	// leader.timeout is 5s (measured: about 4.1 s here); three seconds
+	// more for a loaded CI machine, whose bot takes longer to start.
+	if took > 8*time.Second {
 		t.Errorf("the command took %s after the freeze, over leader.timeout", took)
 	}
 	if !standby.isLeader() {
