@@ -146,6 +146,18 @@ func New(opts Options) (*Bot, error) {
 	return b, nil
 }
 
+// joinedRooms lists the rooms the bot is in, once at start for what reads
+// them all (encryption state, command descriptions); nil when the list
+// cannot be read (logged: both then learn from the sync instead).
+func (b *Bot) joinedRooms(ctx context.Context) []id.RoomID {
+	joined, err := b.client.JoinedRooms(ctx)
+	if err != nil {
+		b.log.Warn().Err(err).Msg("Listing the joined rooms failed; their encryption and command descriptions wait for the sync and invites")
+		return nil
+	}
+	return joined.JoinedRooms
+}
+
 // addressNames are the ways people address the bot by name: its full id
 // and its localpart ("ibbot: help").
 func addressNames(user id.UserID) []string {
@@ -193,7 +205,11 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}
 	b.rooms.joinAll(ctx)
-	go b.describeCommands(ctx)
+	joined := b.joinedRooms(ctx)
+	if b.encryption.e2ee != nil {
+		b.learnEncryptedRooms(ctx, joined)
+	}
+	go b.describeCommands(ctx, joined)
 	if b.welcomer != nil {
 		b.welcomer.resolveRooms(ctx, b.rooms.id)
 	}

@@ -73,7 +73,6 @@ func (b *Bot) startEncryption(ctx context.Context) error {
 	}
 	enc.e2ee = e
 	b.crossSign(ctx)
-	b.learnEncryptedRooms(ctx)
 	b.log.Info().Str("device_id", b.client.DeviceID.String()).Msg("End-to-end encryption on")
 	return nil
 }
@@ -176,14 +175,10 @@ func (b *Bot) crossSign(ctx context.Context) {
 }
 
 // learnEncryptedRooms finds out which of the bot's rooms are encrypted,
-// for rooms joined before encryption was on.
-func (b *Bot) learnEncryptedRooms(ctx context.Context) {
-	joined, err := b.client.JoinedRooms(ctx)
-	if err != nil {
-		b.log.Warn().Err(err).Msg("Listing the joined rooms failed; encrypted ones are learnt from the sync")
-		return
-	}
-	for _, room := range joined.JoinedRooms {
+// for rooms joined before encryption was on (their state never came
+// through a sync the state store saw).
+func (b *Bot) learnEncryptedRooms(ctx context.Context, joined []id.RoomID) {
+	for _, room := range joined {
 		if err := b.encryption.e2ee.LearnRoomState(ctx, room); err != nil {
 			b.log.Warn().Err(err).Str("room_id", room.String()).Msg("Reading whether the room is encrypted failed")
 		}

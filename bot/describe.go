@@ -245,21 +245,16 @@ func (d *commandDocs) Health() health.Report {
 }
 
 // describeCommands publishes the descriptions in every room the bot is in.
-func (b *Bot) describeCommands(ctx context.Context) {
-	joined, err := b.client.JoinedRooms(ctx)
-	if err != nil {
-		b.log.Warn().Err(err).Msg("Listing the joined rooms failed; commands are not described to clients this run")
-		return
-	}
+func (b *Bot) describeCommands(ctx context.Context, joined []id.RoomID) {
 	total := 0
-	for _, room := range joined.JoinedRooms {
+	for _, room := range joined {
 		n, err := b.docs.publish(ctx, room)
 		if err != nil && ctx.Err() == nil {
 			b.log.Warn().Err(err).Str("room_id", room.String()).Msg("Describing the commands to clients failed")
 		}
 		total += n
 	}
-	b.log.Info().Int("rooms", len(joined.JoinedRooms)).Int("updated", total).Msg("Command descriptions (MSC4391) up to date")
+	b.log.Info().Int("rooms", len(joined)).Int("updated", total).Msg("Command descriptions (MSC4391) up to date")
 }
 
 // describeIn publishes the descriptions in a room just joined.

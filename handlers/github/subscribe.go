@@ -86,7 +86,7 @@ func ParseSubscribe(args []string) (string, spec, error) {
 	if len(words) == 0 {
 		return "", sp, errors.New("name a repository: OWNER/REPO")
 	}
-	repo := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(words[0], "https://github.com/"), "/"))
+	repo := repoArg(words[0])
 	var problems []string
 	if !config.ValidRepo(repo, false) {
 		problems = append(problems, fmt.Sprintf("%q is not a repository (OWNER/REPO, no wildcards)", words[0]))
@@ -103,6 +103,12 @@ func ParseSubscribe(args []string) (string, spec, error) {
 		return "", sp, errors.New(strings.Join(problems, "; "))
 	}
 	return repo, sp, nil
+}
+
+// repoArg reads a repository as people give it: owner/name, or its
+// address on github.com; lowercase.
+func repoArg(s string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(s, "https://github.com/"), "/"))
 }
 
 // apply adds one option; it returns what is wrong with it, or "".
@@ -269,7 +275,7 @@ func (s *Subscriber) unsubscribe(ctx context.Context, req bot.Request) (bot.Repl
 	if len(req.Args) != 2 {
 		return bot.TextReply("usage: %sgh unsubscribe OWNER/REPO", req.Prefix), nil
 	}
-	repo := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(req.Args[1], "https://github.com/"), "/"))
+	repo := repoArg(req.Args[1])
 	fromConfig, mutes, own := s.Rules.InRoom(req.RoomID)
 	hasOwn := slices.ContainsFunc(own, func(r RoomRule) bool { return r.Repo == repo })
 	byConfig := slices.ContainsFunc(fromConfig, func(c config.Subscription) bool { return anyGlob(c.Repos, repo) }) &&
@@ -342,7 +348,7 @@ func (s *Subscriber) defaultRepo(ctx context.Context, req bot.Request) (bot.Repl
 	if len(req.Args) != 2 {
 		return bot.TextReply("Nothing changed: say %sgh default-repo OWNER/REPO.", req.Prefix), nil
 	}
-	repo := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(req.Args[1], "https://github.com/"), "/"))
+	repo := repoArg(req.Args[1])
 	if !config.ValidRepo(repo, false) {
 		return bot.TextReply("Nothing changed: %q is not a repository (OWNER/REPO).", req.Args[1]), nil
 	}

@@ -164,7 +164,7 @@ func rootKey(room, msgID string) string { return "mail:root:" + room + ":" + msg
 
 func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 	reply := RenderThread(m, m.Excerpt(r.Config.ExcerptChars), 0)
-	for _, room := range r.routes().RoomsFor(ctx, m.ListIDs) {
+	for _, room := range r.routes().RoomsFor(m.ListIDs) {
 		if err := r.Poster.PostRoot(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
 			return err
 		}
@@ -175,14 +175,14 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
 	switch r.Config.Replies {
 	case config.RepliesThread:
-		for _, room := range r.routes().RoomsFor(ctx, m.ListIDs) {
+		for _, room := range r.routes().RoomsFor(m.ListIDs) {
 			key := "mail:reply:" + room + ":" + m.MessageID
 			if err := r.Poster.PostInThread(ctx, key, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars)); err != nil {
 				return err
 			}
 		}
 	case config.RepliesCount:
-		return r.editReplyCount(ctx, root, r.routes().RoomsFor(ctx, m.ListIDs))
+		return r.editReplyCount(ctx, root, r.routes().RoomsFor(m.ListIDs))
 	}
 	return nil
 }

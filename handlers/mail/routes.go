@@ -36,21 +36,22 @@ type Routes struct {
 
 	mu      sync.RWMutex
 	choices []store.RoomChoice
-	// resolve turns a room the config names (an alias) into its id.
-	resolve func(ctx context.Context, name string) (id.RoomID, error)
+	// same reports whether a room the config names (an id or an alias) is
+	// a room id.
+	same func(name string, room id.RoomID) bool
 }
 
 // NewRoutes starts from the config.
 func NewRoutes(cfg config.Mail) *Routes {
-	return &Routes{lists: cfg.ListID, rooms: cfg.Rooms}
+	return &Routes{lists: cfg.ListID, rooms: cfg.Rooms, same: func(name string, room id.RoomID) bool { return id.RoomID(name) == room }}
 }
 
-// SetResolver tells the routes how to find the id of a room the config
-// names by alias (bot.ResolveRoom).
-func (r *Routes) SetResolver(resolve func(ctx context.Context, name string) (id.RoomID, error)) {
+// SetRoomNames tells the routes how to match a room the config names (an
+// alias, say) with a room id.
+func (r *Routes) SetRoomNames(same func(name string, room id.RoomID) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.resolve = resolve
+	r.same = same
 }
 
 // Load reads the rooms' choices from the store.
@@ -91,17 +92,17 @@ func (r *Routes) Accepts(listIDs []string) bool {
 }
 
 // RoomsFor lists the rooms a mail with these List-Ids goes to.
-func (r *Routes) RoomsFor(ctx context.Context, listIDs []string) []string {
+func (r *Routes) RoomsFor(listIDs []string) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []string
 	for _, room := range r.rooms {
-		if slices.ContainsFunc(listIDs, func(l string) bool { return hasList(r.lists, l) && !r.mutedLocked(ctx, room, l) }) {
+		if slices.ContainsFunc(listIDs, func(l string) bool { return hasList(r.lists, l) && !r.mutedLocked(room, l) }) {
 			out = append(out, room)
 		}
 	}
 	for _, c := range r.choices {
-		if c.Muted || !hasList(listIDs, c.Target) || slices.ContainsFunc(out, func(name string) bool { return r.sameLocked(ctx, name, id.RoomID(c.RoomID)) }) {
+		if c.Muted || !hasList(listIDs, c.Target) || slices.ContainsFunc(out, func(name string) bool { return r.same(name, id.RoomID(c.RoomID)) }) {
 			continue
 		}
 		out = append(out, c.RoomID)
@@ -109,30 +110,18 @@ func (r *Routes) RoomsFor(ctx context.Context, listIDs []string) []string {
 	return out
 }
 
-func (r *Routes) mutedLocked(ctx context.Context, name, list string) bool {
+func (r *Routes) mutedLocked(name, list string) bool {
 	return slices.ContainsFunc(r.choices, func(c store.RoomChoice) bool {
-		return c.Muted && strings.EqualFold(c.Target, list) && r.sameLocked(ctx, name, id.RoomID(c.RoomID))
+		return c.Muted && strings.EqualFold(c.Target, list) && r.same(name, id.RoomID(c.RoomID))
 	})
-}
-
-// sameLocked reports whether the config's room name is room.
-func (r *Routes) sameLocked(ctx context.Context, name string, room id.RoomID) bool {
-	if id.RoomID(name) == room {
-		return true
-	}
-	if r.resolve == nil || !strings.HasPrefix(name, "#") {
-		return false
-	}
-	got, err := r.resolve(ctx, name)
-	return err == nil && got == room
 }
 
 // inRoom is what one room receives: the config's lists (unless muted) and
 // its own, and the mutes.
-func (r *Routes) inRoom(ctx context.Context, room id.RoomID) (fromConfig []string, own, mutes []store.RoomChoice) {
+func (r *Routes) inRoom(room id.RoomID) (fromConfig []string, own, mutes []store.RoomChoice) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if slices.ContainsFunc(r.rooms, func(name string) bool { return r.sameLocked(ctx, name, room) }) {
+	if slices.ContainsFunc(r.rooms, func(name string) bool { return r.same(name, room) }) {
 		fromConfig = r.lists
 	}
 	for _, c := range r.choices {
@@ -194,7 +183,7 @@ func (s *ListSubscriber) unsubscribe(ctx context.Context, req bot.Request) bot.R
 	if problem != "" {
 		return bot.TextReply("Nothing changed: %s", problem)
 	}
-	fromConfig, own, mutes := s.Routes.inRoom(ctx, req.RoomID)
+	fromConfig, own, mutes := s.Routes.inRoom(req.RoomID)
 	hasOwn := slices.ContainsFunc(own, func(c store.RoomChoice) bool { return c.Target == list })
 	byConfig := hasList(fromConfig, list) && !slices.ContainsFunc(mutes, func(c store.RoomChoice) bool { return c.Target == list })
 	switch {

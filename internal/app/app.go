@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		opts.Started(b)
 	}
 	s.bot = b
-	routes.SetResolver(b.ResolveRoom)
+	routes.SetRoomNames(s.sameRoom)
 	s.mailRoutes = routes
 	return start(ctx, cfg, s, know, gh, opts.Listener)
 }

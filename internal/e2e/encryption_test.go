@@ -5,7 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -49,12 +48,9 @@ func TestEncryptedRoom(t *testing.T) {
 	d := needDovecot(t)
 	s, room := encryptedStack(t)
 	cfg := s.config(s.hs.URL)
-	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
-	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	hook := withWebhook(t, cfg)
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []config.Event{config.EventIssues}}}
 	cfg.Mail = mailConfig(d, room.String())
-	port := freeTCPPort(t)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
 	first := startBot(t, cfg)
 
 	cmd := s.human.MustSay(t, room, "!ping")
@@ -64,7 +60,7 @@ func TestEncryptedRoom(t *testing.T) {
 	}
 
 	body := delivery(t, "issues.opened.payload.json", numbered(4242, "An encrypted announcement"))
-	postDelivery(t, fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port), "issues", "enc-1", body, sign(body))
+	postDelivery(t, hook, "issues", "enc-1", body, sign(body))
 	s.human.MustWait(t, wait, "the GitHub announcement, decrypted", func(e *event.Event) bool {
 		return testenv.Decrypted(e) && strings.Contains(testenv.Body(e), "Codertocat/Hello-World#4242")
 	})
@@ -93,7 +89,7 @@ func TestEncryptedRoom(t *testing.T) {
 	if !strings.Contains(text, "✓ encryption: device "+device.String()+", cross-signed") {
 		t.Errorf("!status does not show the device and that it is cross-signed:\n%s", text)
 	}
-	metrics := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	metrics := httpGet(t, "http://"+cfg.HTTP.Listen+"/metrics")
 	for _, want := range []string{`ibbot_decryption_failures_total{reason="no_session"} 0`, `ibbot_decryption_failures_total{reason="error"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -28,12 +28,8 @@ func TestRoomsManageTheirSubscriptions(t *testing.T) {
 	if _, err := bob.JoinRoomByID(ctx, s.room); err != nil {
 		t.Fatal(err)
 	}
-	port := freeTCPPort(t)
-	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 	cfg := s.config(s.hs.URL)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
-	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	hook := withWebhook(t, cfg)
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"osbuild/*"}, Events: []config.Event{config.EventIssues}}}
 	first := startBot(t, cfg)
 
@@ -195,12 +191,8 @@ func TestRoomsRouteMailingLists(t *testing.T) {
 // outcome, id and branch changed.
 func TestCIAndDiscussions(t *testing.T) {
 	s := newStack(t)
-	port := freeTCPPort(t)
-	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 	cfg := s.config(s.hs.URL)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
-	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	hook := withWebhook(t, cfg)
 	startBot(t, cfg)
 	for _, sub := range []string{"!gh subscribe octo-org/octo-repo ci", "!gh subscribe Codertocat/Hello-World discussions"} {
 		s.github.SetIssues(strings.Fields(sub)[2])
@@ -277,13 +269,9 @@ func TestRoomSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freeTCPPort(t)
-	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 	cfg := s.config(s.hs.URL)
 	cfg.Matrix.Rooms = append(cfg.Matrix.Rooms, room2.String())
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
-	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	hook := withWebhook(t, cfg)
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"}, Events: []config.Event{config.EventIssues}}}
 	cfg.ProdHash.Rooms = []string{s.room.String()}
 	cfg.ProdHash.CheckInterval = 50 * time.Millisecond
@@ -359,12 +347,8 @@ func withAction(t *testing.T, body []byte, action string) []byte {
 // pull request's thread; a comment-only review does not.
 func TestReviewLines(t *testing.T) {
 	s := newStack(t)
-	port := freeTCPPort(t)
-	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 	cfg := s.config(s.hs.URL)
-	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
-	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
-	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	hook := withWebhook(t, cfg)
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"Codertocat/Hello-World"},
 		Events: []config.Event{config.EventPulls, config.EventReviews}}}
 	startBot(t, cfg)
@@ -396,4 +380,16 @@ func TestReviewLines(t *testing.T) {
 	if lines != 2 {
 		t.Errorf("%d lines in the pull request's thread, want the request and the approval", lines)
 	}
+}
+
+// withWebhook makes cfg serve the GitHub webhook (the test's secret) on a
+// port of its own, relaying at once (no aggregation window, no polling),
+// and returns the webhook's URL.
+func withWebhook(t *testing.T, cfg *config.Config) string {
+	t.Helper()
+	port := freeTCPPort(t)
+	cfg.HTTP.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.GitHub.Webhook = config.Webhook{Path: "/github/webhook", Secret: config.NewSecret(webhookSecret)}
+	cfg.GitHub.AggregationWindow, cfg.GitHub.PollInterval = 0, 0
+	return fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
 }
