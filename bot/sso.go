@@ -131,7 +131,13 @@ func awaitLoginToken(ctx context.Context, client *mautrix.Client, o SSOOptions) 
 	tokens := make(chan string, 1)
 	srv := &http.Server{Handler: ssoReturn(state, tokens), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	// Shutdown, not Close: the browser's page is still being written when
+	// the token arrives, and Close would cut it off.
+	defer func() {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(c)
+	}()
 
 	o.Open(client.BuildURLWithQuery(mautrix.ClientURLPath{"v3", "login", "sso", "redirect"},
 		map[string]string{"redirectUrl": back}))

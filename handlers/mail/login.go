@@ -74,13 +74,23 @@ func waitForCode(ctx context.Context, ln net.Listener, state string) (string, er
 		}
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
+	// Shutdown, not Close: the browser's page is still being written when
+	// the code arrives, and Close would cut it off.
+	defer shutdown(srv)
 	select {
 	case r := <-got:
 		return r.code, r.err
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// shutdown stops srv once its requests are answered (a few seconds at
+// most).
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
 }
 
 func randomString() string {
