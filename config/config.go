@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -203,8 +204,10 @@ type Webhook struct {
 	Path   string `yaml:"path"`   // empty: no webhook
 	Listen string `yaml:"listen"` // empty: served on http.listen
 	Secret Secret `yaml:"secret"` // or env IBBOT_GITHUB_WEBHOOK_SECRET
-	// MaxConcurrent bounds the requests served at once; more wait.
+	// MaxConcurrent bounds the verified deliveries recorded at once; more wait.
 	MaxConcurrent int `yaml:"max_concurrent"`
+	// MaxBody is the largest delivery taken, in bytes.
+	MaxBody int `yaml:"max_body"`
 }
 
 // Subscription is one rule: which activity of which repositories goes to
@@ -322,6 +325,35 @@ type Flood struct {
 // HTTP configures the operations endpoint (/healthz, /readyz, /metrics).
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// TrustedProxies are the addresses (CIDR or single) of the proxies in
+	// front of ibbot whose X-Forwarded-For names the client, such as an
+	// OpenShift router; the webhook's per-client limits apply to that
+	// client. Empty: the peer's address is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Proxies are the parsed TrustedProxies; Validate has refused bad ones.
+func (h HTTP) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range h.TrustedProxies {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrefix reads a CIDR, or a single address as its own prefix.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // Log configures the structured logger.
@@ -386,7 +418,7 @@ func Defaults() Config {
 		GitHub: GitHub{
 			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
 			AggregationWindow: 5 * time.Second, DigestInterval: time.Hour, LinkCooldown: 10 * time.Minute,
-			Webhook: Webhook{MaxConcurrent: 16},
+			Webhook: Webhook{MaxConcurrent: 16, MaxBody: 1 << 20},
 		},
 		ProdHash: ProdHash{
 			SVGURL:        "https://raw.githubusercontent.com/osbuild/osbuild.github.io/main/docs/hosted/architecture/architecture.svg",
@@ -510,6 +542,11 @@ func (c *Config) problems() []error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); c.HTTP.Listen != "" && err != nil {
 		ch.bad("http.listen", "%q is not host:port: %v", c.HTTP.Listen, err)
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			ch.bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is neither an address nor a CIDR", p)
+		}
 	}
 	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
 		oneOf(ch, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
@@ -647,6 +684,7 @@ func (c *Config) checkGitHub(ch *checker) {
 		ch.bad("github.webhook.listen", "%q is not host:port", g.Webhook.Listen)
 	}
 	ch.ints("github.webhook.max_concurrent", g.Webhook.MaxConcurrent, 1, 1000, "")
+	ch.ints("github.webhook.max_body", g.Webhook.MaxBody, 64<<10, 25<<20, "")
 	ch.durations("github.poll_interval", g.PollInterval, 30*time.Second, 24*time.Hour, "no polling")
 	ch.durations("github.aggregation_window", g.AggregationWindow, time.Second, 10*time.Minute, "post at once")
 	ch.durations("github.digest_interval", g.DigestInterval, time.Minute, 7*24*time.Hour, "")

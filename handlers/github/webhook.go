@@ -1,8 +1,13 @@
 package github
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -10,16 +15,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/internal/intake"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
-// MaxPayload is GitHub's own cap on a delivery.
-const MaxPayload = 25 << 20
+// DefaultMaxBody is the default cap on a delivery: GitHub's own is 25 MB,
+// but the events ibbot follows (issues, pull requests, releases, CI,
+// discussions, reviews) carry tens of KiB, and at most a 64 KiB text.
+const DefaultMaxBody = 1 << 20
 
-// Webhook receives GitHub's deliveries: it checks the signature over the
-// raw body in constant time, records the delivery durably, answers at once
-// and leaves the work to the relay. A redelivery (same X-GitHub-Delivery)
-// is answered and ignored.
+// Webhook receives GitHub's deliveries: it reads the body under the
+// intake's limits while computing its HMAC, checks the signature in
+// constant time, records the delivery durably, answers at once and leaves
+// the work to the relay. A redelivery (same X-GitHub-Delivery) is answered
+// and ignored. A client that does not know the secret holds no slot and
+// at most the intake's share of memory, for a few seconds.
 type Webhook struct {
 	Secret  []byte
 	Store   Recorder
@@ -27,13 +37,15 @@ type Webhook struct {
 	Now     func() time.Time
 	Log     zerolog.Logger
 	Metrics *prometheus.CounterVec // by outcome; may be nil
-	// Slots bounds the deliveries read and recorded at once (a buffered
-	// channel of that capacity); nil: no bound. A request that finds no
+	// Intake reads bodies before they are verified (required).
+	Intake *intake.Guard
+	// Slots bounds the verified deliveries recorded at once (a buffered
+	// channel of that capacity); nil: no bound. A delivery that finds no
 	// slot within busyWait is answered 503.
 	Slots chan struct{}
 }
 
-// busyWait is how long a delivery waits for a free slot.
+// busyWait is how long a verified delivery waits for a free slot.
 const busyWait = 5 * time.Second
 
 // signaturePattern is how GitHub writes X-Hub-Signature-256.
@@ -54,7 +66,37 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST only\n")
 		return
 	}
-	if !h.plausible(w, r) {
+	want, ok := h.plausible(w, r)
+	if !ok {
+		return
+	}
+	mac := hmac.New(sha256.New, h.Secret)
+	body, err := h.Intake.Read(w, r, mac)
+	var refused *intake.Refusal
+	if errors.As(err, &refused) {
+		h.Log.Warn().Str("client", h.Intake.Client(r)).Str("delivery", gh.DeliveryID(r)).Str("outcome", refused.Outcome).
+			Msg("Refused an unverified webhook body: " + refused.Text)
+		h.answer(w, refused.Status, refused.Outcome, refused.Text+"\n")
+		return
+	}
+	defer body.Release()
+	if !hmac.Equal(mac.Sum(nil), want) {
+		h.refuse(w, r, "wrong")
+		return
+	}
+	payload, err := deliveryPayload(r.Header.Get("Content-Type"), body.Bytes)
+	if err != nil {
+		h.answer(w, http.StatusBadRequest, "malformed", err.Error()+"\n")
+		return
+	}
+	h.record(w, r, payload)
+}
+
+// record stores a verified delivery, holding one of the slots.
+func (h *Webhook) record(w http.ResponseWriter, r *http.Request, payload []byte) {
+	event, id := gh.WebHookType(r), gh.DeliveryID(r)
+	if event == "ping" {
+		h.answer(w, http.StatusOK, "ping", "pong\n")
 		return
 	}
 	if !h.acquire(r) {
@@ -62,26 +104,6 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.release()
-	body := http.MaxBytesReader(w, r.Body, MaxPayload)
-	payload, err := gh.ValidatePayloadFromBody(r.Header.Get("Content-Type"), body, r.Header.Get(gh.SHA256SignatureHeader), h.Secret)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
-		return
-	case err != nil:
-		h.refuse(w, r, "wrong")
-		return
-	}
-	event, id := gh.WebHookType(r), gh.DeliveryID(r)
-	if event == "" || id == "" {
-		h.answer(w, http.StatusBadRequest, "malformed", "X-GitHub-Event and X-GitHub-Delivery are required\n")
-		return
-	}
-	if event == "ping" {
-		h.answer(w, http.StatusOK, "ping", "pong\n")
-		return
-	}
 	added, err := h.Store.SaveDelivery(r.Context(), store.Delivery{ID: id, Event: event, Payload: payload}, h.Now())
 	if err != nil {
 		h.Log.Error().Err(err).Str("delivery", id).Msg("Could not record a delivery; GitHub will show it failed and it can be redelivered")
@@ -99,21 +121,40 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // plausible refuses what cannot be a delivery before reading a byte of
-// its body, so unauthenticated clients can neither hold memory nor slots.
-func (h *Webhook) plausible(w http.ResponseWriter, r *http.Request) bool {
-	if !signaturePattern.MatchString(r.Header.Get(gh.SHA256SignatureHeader)) {
+// its body, and returns the signature the body must have.
+func (h *Webhook) plausible(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	sig := r.Header.Get(gh.SHA256SignatureHeader)
+	if !signaturePattern.MatchString(sig) {
 		h.refuse(w, r, "missing or malformed")
-		return false
+		return nil, false
 	}
-	if r.ContentLength > MaxPayload {
-		h.answer(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB\n")
-		return false
+	if gh.WebHookType(r) == "" || gh.DeliveryID(r) == "" {
+		h.answer(w, http.StatusBadRequest, "malformed", "X-GitHub-Event and X-GitHub-Delivery are required\n")
+		return nil, false
 	}
-	return true
+	want, _ := hex.DecodeString(sig[len("sha256="):]) // the pattern checked it is hex
+	return want, true
+}
+
+// deliveryPayload is the JSON of a verified body: the body itself, or its
+// payload field when the webhook is set to send a form.
+func deliveryPayload(contentType string, body []byte) ([]byte, error) {
+	media, _, err := mime.ParseMediaType(contentType)
+	if err != nil || media == "application/json" {
+		return body, nil
+	}
+	if media != "application/x-www-form-urlencoded" {
+		return nil, errors.New("content type must be application/json or application/x-www-form-urlencoded")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("payload") == "" {
+		return nil, errors.New("the form has no payload field")
+	}
+	return []byte(form.Get("payload")), nil
 }
 
 func (h *Webhook) refuse(w http.ResponseWriter, r *http.Request, why string) {
-	h.Log.Warn().Str("remote", r.RemoteAddr).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Str("signature", why).
+	h.Log.Warn().Str("client", h.Intake.Client(r)).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Str("signature", why).
 		Msg("Refused a webhook delivery whose signature is missing or wrong")
 	h.answer(w, http.StatusUnauthorized, "bad_signature", "signature missing or wrong\n")
 }

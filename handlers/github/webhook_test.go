@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/intake"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -41,7 +43,8 @@ func post(h http.Handler, event, id, sig string, body []byte) *httptest.Response
 
 func newWebhook(t *testing.T, secret string) (*Webhook, *relayEnv) {
 	e := newRelayEnv(t, sub(nil))
-	return &Webhook{Secret: []byte(secret), Store: e.store, Wake: e.relay.Poke, Now: time.Now, Log: zerolog.Nop()}, e
+	return &Webhook{Secret: []byte(secret), Store: e.store, Wake: e.relay.Poke, Now: time.Now, Log: zerolog.Nop(),
+		Intake: intake.New(intake.DefaultLimits(DefaultMaxBody), nil, time.Now)}, e
 }
 
 // TestDocumentedSignatureVector is GitHub's own example: secret "It's a
@@ -86,7 +89,7 @@ func TestWebhookRefusesAndAccepts(t *testing.T) {
 
 func TestWebhookCapsPayloads(t *testing.T) {
 	h, _ := newWebhook(t, "s")
-	big := bytes.Repeat([]byte("x"), MaxPayload+1)
+	big := bytes.Repeat([]byte("x"), DefaultMaxBody+1)
 	if rec := post(h, "issues", "big", Sign([]byte("s"), big), big); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized delivery: %d, want 413", rec.Code)
 	}
@@ -191,12 +194,17 @@ func FuzzParseRefs(f *testing.F) {
 // countingBody is a request body that counts what the server reads of it
 // and never ends on its own.
 type countingBody struct {
-	mu   sync.Mutex
-	read int64
-	stop chan struct{}
+	mu    sync.Mutex
+	read  int64
+	stop  chan struct{}
+	pace  time.Duration // between reads; 0: a millisecond
+	chunk int           // bytes a read; 0: as many as asked
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	if b.chunk > 0 {
+		p = p[:min(len(p), b.chunk)]
+	}
 	b.mu.Lock()
 	if b.read >= 20<<20 {
 		b.mu.Unlock()
@@ -207,7 +215,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	select {
 	case <-b.stop:
 		return 0, io.ErrUnexpectedEOF
-	case <-time.After(time.Millisecond): // a slow client
+	case <-time.After(max(b.pace, time.Millisecond)): // a slow client
 	}
 	return len(p), nil
 }
@@ -297,5 +305,78 @@ func TestReviewVerdictsGolden(t *testing.T) {
 		}
 		r := RenderReview(c)
 		golden.Check(t, "review-"+state+".golden", "plain:\n"+r.Plain+"\n\nhtml:\n"+r.HTML+"\n")
+	}
+}
+
+// TestFakeSignedSlowBodiesHoldNoSlot: with one slot, slow bodies under a
+// well-formed but wrong signature (from another client) neither take the
+// slot nor stay long, and a genuine delivery is accepted meanwhile.
+func TestFakeSignedSlowBodiesHoldNoSlot(t *testing.T) {
+	h, e := newWebhook(t, "s3cret")
+	h.Slots = make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/github/webhook", h)
+	srv := ops.NewPlain(mux, zerolog.Nop())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.ServeListener(ctx, ln)
+	url := "http://" + ln.Addr().String() + "/github/webhook"
+
+	attacker := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	slow := &http.Client{Transport: &http.Transport{DialContext: attacker.DialContext}}
+	fake := "sha256=" + strings.Repeat("ab", 32)
+	var wg sync.WaitGroup
+	codes := make(chan int, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := &countingBody{stop: make(chan struct{}), pace: 200 * time.Millisecond, chunk: 1}
+			req, _ := http.NewRequest(http.MethodPost, url, body)
+			req.ContentLength = 1 << 20
+			req.Header.Set("X-GitHub-Event", "issues")
+			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("fake-%d", i))
+			req.Header.Set("X-Hub-Signature-256", fake)
+			resp, err := slow.Do(req)
+			close(body.stop)
+			if err == nil {
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}
+		}()
+	}
+	body := fixtures.Read("github/webhooks/issues.opened.payload.json")
+	for i := range 3 {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "issues")
+		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("genuine-%d", i))
+		req.Header.Set("X-Hub-Signature-256", Sign([]byte("s3cret"), body))
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Errorf("genuine delivery %d during the attack: %d, want 202", i, resp.StatusCode)
+		}
+		t.Logf("genuine delivery %d answered in %s", i, time.Since(start))
+	}
+	wg.Wait()
+	close(codes)
+	refused := map[int]int{}
+	for c := range codes {
+		refused[c]++
+	}
+	if refused[http.StatusRequestTimeout]+refused[http.StatusTooManyRequests] != 20 {
+		t.Errorf("fake-signed slow bodies got %v, want each 408 (too slow) or 429 (too many from one client)", refused)
+	}
+	if pending, _ := e.store.PendingDeliveries(context.Background(), 10); len(pending) != 3 {
+		t.Errorf("%d deliveries recorded, want the 3 genuine ones", len(pending))
 	}
 }

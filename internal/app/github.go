@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -10,16 +11,18 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
+	"github.com/osbuild/ibbot/internal/intake"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/roomsettings"
 )
 
 // githubParts is the GitHub relay, its receivers and the link previews.
 type githubParts struct {
-	cfg   config.GitHub
-	keep  time.Duration // retention.deliveries
-	rules *ghrelay.Rules
-	links *ghrelay.Links
+	cfg     config.GitHub
+	proxies []netip.Prefix // http.trusted_proxies
+	keep    time.Duration  // retention.deliveries
+	rules   *ghrelay.Rules
+	links   *ghrelay.Links
 }
 
 // newGitHubParts builds the subscription rules and the link previews from
@@ -27,7 +30,7 @@ type githubParts struct {
 // the bot).
 func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *githubParts {
 	p := &githubParts{
-		cfg: cfg.GitHub, keep: cfg.Retention.Deliveries, rules: ghrelay.NewRules(cfg.GitHub.Subscriptions),
+		cfg: cfg.GitHub, proxies: cfg.HTTP.Proxies(), keep: cfg.Retention.Deliveries, rules: ghrelay.NewRules(cfg.GitHub.Subscriptions),
 		links: &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now},
 	}
 	p.rules.SetRoomNames(p.links.IsRoom)
@@ -60,7 +63,8 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		KeepDeliveries: p.keep, Now: s.now, Log: log})
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
-			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg)}
+			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg),
+			Intake: intake.New(intake.DefaultLimits(int64(p.cfg.Webhook.MaxBody)), p.proxies, s.now)}
 		if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
 			wh.Slots = make(chan struct{}, n)
 		}

@@ -46,10 +46,11 @@ func New(reg *prometheus.Registry, ready func() (string, error), log zerolog.Log
 func NewPlain(mux *http.ServeMux, log zerolog.Logger) *Server {
 	return &Server{Mux: mux, log: log, srv: &http.Server{
 		Handler: mux,
-		// Bounds that keep slow or idle clients from holding connections:
-		// a 25 MB delivery still fits ReadTimeout on a slow link.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		// Bounds that keep slow or idle clients from holding connections.
+		// Webhook bodies have tighter limits of their own (package
+		// intake); ReadTimeout is the backstop for every other request.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -1,0 +1,291 @@
+// Package intake reads the bodies of requests that prove who sent them
+// only once the whole body is in (a webhook signed over its body), so that
+// a client that does not know the secret can hold little memory, little
+// time and no worker:
+//
+//   - a body over the size limit is refused by its Content-Length before a
+//     byte is read, or as soon as it grows past the limit;
+//   - every byte held for a body not yet verified counts against one budget
+//     shared by all clients; a request that finds the budget spent is
+//     refused at once rather than queued;
+//   - each client (its address, or the one a trusted proxy forwards) has a
+//     few unverified requests at once, so one client cannot spend the budget;
+//   - a body must arrive within a few seconds and, after a short grace, at a
+//     minimum average rate, so a slow sender is cut off early.
+//
+// Every byte is handed to the caller's hash as it arrives (HMAC-SHA256 is
+// incremental), so the caller checks a signature without reading the body
+// twice.
+package intake
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// Limits bound what unverified requests may hold.
+type Limits struct {
+	MaxBody   int64         // bytes in one body
+	Budget    int64         // bytes held for unverified bodies, all clients together
+	PerClient int           // unverified requests of one client at once
+	Grace     time.Duration // before MinRate applies
+	MinRate   int64         // bytes per second, averaged from the body's start
+	Timeout   time.Duration // for a whole body
+}
+
+// DefaultLimits are the limits for bodies of up to maxBody bytes. GitHub
+// sends a delivery at once and gives up on it after 10 s, so a body still
+// arriving after 5 s, or slower than 16 KiB/s after the first second, is
+// not GitHub's. The budget holds at least two full bodies and at least
+// 16 MiB, enough for a burst of real deliveries (tens of KiB each).
+func DefaultLimits(maxBody int64) Limits {
+	return Limits{
+		MaxBody:   maxBody,
+		Budget:    max(16<<20, 2*maxBody),
+		PerClient: 4,
+		Grace:     time.Second,
+		MinRate:   16 << 10,
+		Timeout:   5 * time.Second,
+	}
+}
+
+// Guard applies Limits across every request it reads.
+type Guard struct {
+	limits  Limits
+	budget  *semaphore.Weighted
+	proxies []netip.Prefix
+	now     func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]int // unverified requests being read, per client
+}
+
+// New makes a Guard; trusted are the proxies whose X-Forwarded-For names
+// the client (an OpenShift router, a reverse proxy), nil for none.
+func New(l Limits, trusted []netip.Prefix, now func() time.Time) *Guard {
+	if now == nil {
+		now = time.Now
+	}
+	return &Guard{limits: l, budget: semaphore.NewWeighted(l.Budget), proxies: trusted, now: now, clients: map[string]int{}}
+}
+
+// Refusal is why a body was not taken: the status and text for the client
+// and a short outcome for metrics and logs.
+type Refusal struct {
+	Status  int
+	Outcome string
+	Text    string
+}
+
+func (r *Refusal) Error() string { return r.Outcome + ": " + r.Text }
+
+var (
+	errTooMany  = &Refusal{http.StatusTooManyRequests, "too_many", "too many unverified requests from your address at once"}
+	errBusy     = &Refusal{http.StatusServiceUnavailable, "busy", "too many bodies being received; try again later"}
+	errTooLarge = &Refusal{http.StatusRequestEntityTooLarge, "too_large", "the body is over the size limit"}
+	errTooSlow  = &Refusal{http.StatusRequestTimeout, "too_slow", "the body arrived too slowly"}
+	errBroken   = &Refusal{http.StatusBadRequest, "broken_body", "the body could not be read"}
+)
+
+// Body is a body read in full. Its bytes count against the budget until
+// Release, which the caller calls once it no longer holds them.
+type Body struct {
+	Bytes []byte
+	g     *Guard
+	held  int64
+	once  sync.Once
+}
+
+// Release returns the body's bytes to the budget.
+func (b *Body) Release() {
+	b.once.Do(func() { b.g.budget.Release(b.held) })
+}
+
+// Read reads r's body under the limits, writing each byte to sum as it
+// arrives. The error, if any, is a *Refusal; the connection is then closed
+// after the answer, so an unread remainder is never drained.
+func (g *Guard) Read(w http.ResponseWriter, r *http.Request, sum io.Writer) (*Body, error) {
+	body, err := g.read(w, r, sum)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+	}
+	return body, err
+}
+
+func (g *Guard) read(w http.ResponseWriter, r *http.Request, sum io.Writer) (*Body, error) {
+	client := g.Client(r)
+	if !g.enter(client) {
+		return nil, errTooMany
+	}
+	defer g.leave(client)
+	if r.ContentLength > g.limits.MaxBody {
+		return nil, errTooLarge
+	}
+	reader := &bodyReader{g: g, rc: http.NewResponseController(w), r: r.Body, start: g.now()}
+	initial := r.ContentLength
+	if initial < 0 { // unknown length: start small, grow as it comes
+		initial = min(64<<10, g.limits.MaxBody)
+	}
+	if !g.budget.TryAcquire(initial) {
+		return nil, errBusy
+	}
+	b := &Body{g: g, held: initial, Bytes: make([]byte, 0, initial)}
+	if err := reader.readAll(b, sum); err != nil {
+		b.Release()
+		return nil, err
+	}
+	// Reset the deadline the reader set, so writing the answer is not cut.
+	reader.rc.SetReadDeadline(time.Time{})
+	return b, nil
+}
+
+// Client is the address a request comes from: the peer's, or, when the
+// peer is a trusted proxy, the nearest untrusted address in
+// X-Forwarded-For (the right-most one: a client can prepend anything).
+func (g *Guard) Client(r *http.Request) string {
+	peer := peerAddr(r.RemoteAddr)
+	if !g.trusted(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: trust nothing before it
+		}
+		if !g.trusted(hop.Unmap()) {
+			return hop.Unmap().String()
+		}
+	}
+	return peer.String()
+}
+
+func peerAddr(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func (g *Guard) trusted(a netip.Addr) bool {
+	for _, p := range g.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Guard) enter(client string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.clients[client] >= g.limits.PerClient {
+		return false
+	}
+	g.clients[client]++
+	return true
+}
+
+func (g *Guard) leave(client string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.clients[client]--; g.clients[client] <= 0 {
+		delete(g.clients, client)
+	}
+}
+
+// bodyReader reads one body with a deadline that moves forward only as
+// fast as the minimum rate allows.
+type bodyReader struct {
+	g     *Guard
+	rc    *http.ResponseController
+	r     io.Reader
+	start time.Time
+	read  int64
+}
+
+func (br *bodyReader) readAll(b *Body, sum io.Writer) error {
+	for {
+		if len(b.Bytes) == cap(b.Bytes) {
+			if err := br.grow(b); err != nil {
+				return err
+			}
+		}
+		br.rc.SetReadDeadline(br.deadline()) // unsupported (not a real connection): the server's timeouts remain
+		n, err := br.r.Read(b.Bytes[len(b.Bytes):cap(b.Bytes)])
+		if n > 0 {
+			sum.Write(b.Bytes[len(b.Bytes) : len(b.Bytes)+n])
+			b.Bytes = b.Bytes[:len(b.Bytes)+n]
+			br.read += int64(n)
+		}
+		switch {
+		case br.read > br.g.limits.MaxBody:
+			return errTooLarge
+		case errors.Is(err, io.EOF):
+			return nil
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
+			return errTooSlow
+		case isTooLarge(err):
+			return errTooLarge
+		default:
+			return errBroken
+		}
+		if br.g.now().After(br.start.Add(br.g.limits.Timeout)) {
+			return errTooSlow
+		}
+	}
+}
+
+// grow makes room for more of a body whose length was not given (or was
+// understated), spending budget first; past MaxBody the body is refused.
+func (br *bodyReader) grow(b *Body) error {
+	limit := br.g.limits.MaxBody + 1 // one byte more tells a body over the limit
+	if int64(cap(b.Bytes)) >= limit {
+		return errTooLarge
+	}
+	want := min(max(2*int64(cap(b.Bytes)), 4<<10), limit)
+	if !br.g.budget.TryAcquire(want - b.held) {
+		return errBusy
+	}
+	b.held = want
+	bigger := make([]byte, len(b.Bytes), want)
+	copy(bigger, b.Bytes)
+	b.Bytes = bigger
+	return nil
+}
+
+// deadline is when the bytes read so far must be followed by more: the
+// grace plus the time MinRate allows for them, never past Timeout.
+func (br *bodyReader) deadline() time.Time {
+	l := br.g.limits
+	allowed := l.Grace
+	if l.MinRate > 0 {
+		allowed += time.Duration(br.read * int64(time.Second) / l.MinRate)
+	}
+	return br.start.Add(min(allowed, l.Timeout))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isTooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
