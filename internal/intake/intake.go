@@ -6,8 +6,9 @@
 //   - a body over the size limit is refused by its Content-Length before a
 //     byte is read, or as soon as it grows past the limit;
 //   - every byte held for a body not yet verified counts against one budget
-//     shared by all clients; a request that finds the budget spent is
-//     refused at once rather than queued;
+//     shared by all clients; a request that finds the budget spent waits a
+//     little (holding no memory: the attack bodies ahead of it end fast,
+//     refused or cut off) and is then refused;
 //   - each client (its address, or the one a trusted proxy forwards) has a
 //     few unverified requests at once, so one client cannot spend the budget;
 //   - a body must arrive within a few seconds and, after a short grace, at a
@@ -19,6 +20,7 @@
 package intake
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -40,6 +42,7 @@ type Limits struct {
 	Grace     time.Duration // before MinRate applies
 	MinRate   int64         // bytes per second, averaged from the body's start
 	Timeout   time.Duration // for a whole body
+	Wait      time.Duration // for budget to free, before reading a byte
 }
 
 // DefaultLimits are the limits for bodies of up to maxBody bytes. GitHub
@@ -55,8 +58,12 @@ func DefaultLimits(maxBody int64) Limits {
 		Grace:     time.Second,
 		MinRate:   16 << 10,
 		Timeout:   5 * time.Second,
+		Wait:      3 * time.Second,
 	}
 }
+
+// firstPart is the most of a body reserved before its bytes have come.
+const firstPart = 64 << 10
 
 // Guard applies Limits across every request it reads.
 type Guard struct {
@@ -130,12 +137,15 @@ func (g *Guard) read(w http.ResponseWriter, r *http.Request, sum io.Writer) (*Bo
 	if r.ContentLength > g.limits.MaxBody {
 		return nil, errTooLarge
 	}
-	reader := &bodyReader{g: g, rc: http.NewResponseController(w), r: r.Body, start: g.now()}
-	initial := r.ContentLength
-	if initial < 0 { // unknown length: start small, grow as it comes
-		initial = min(64<<10, g.limits.MaxBody)
+	reader := &bodyReader{g: g, rc: http.NewResponseController(w), r: r.Body, start: g.now(), length: r.ContentLength}
+	// The first part of a body may wait for budget; a real delivery fits
+	// in it. Growing past it never waits, so bodies holding part of the
+	// budget never wait on each other: one that cannot grow is refused.
+	initial := min(firstPart, g.limits.MaxBody)
+	if r.ContentLength >= 0 {
+		initial = min(initial, r.ContentLength)
 	}
-	if !g.budget.TryAcquire(initial) {
+	if !g.reserve(r.Context(), initial) {
 		return nil, errBusy
 	}
 	b := &Body{g: g, held: initial, Bytes: make([]byte, 0, initial)}
@@ -146,6 +156,16 @@ func (g *Guard) read(w http.ResponseWriter, r *http.Request, sum io.Writer) (*Bo
 	// Reset the deadline the reader set, so writing the answer is not cut.
 	reader.rc.SetReadDeadline(time.Time{})
 	return b, nil
+}
+
+// reserve takes n bytes of the budget, waiting up to Limits.Wait.
+func (g *Guard) reserve(ctx context.Context, n int64) bool {
+	if g.budget.TryAcquire(n) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.limits.Wait)
+	defer cancel()
+	return g.budget.Acquire(ctx, n) == nil
 }
 
 // Client is the address a request comes from: the peer's, or, when the
@@ -211,16 +231,20 @@ func (g *Guard) leave(client string) {
 // bodyReader reads one body with a deadline that moves forward only as
 // fast as the minimum rate allows.
 type bodyReader struct {
-	g     *Guard
-	rc    *http.ResponseController
-	r     io.Reader
-	start time.Time
-	read  int64
+	g      *Guard
+	rc     *http.ResponseController
+	r      io.Reader
+	start  time.Time
+	read   int64
+	length int64 // the declared Content-Length, -1 if none
 }
 
 func (br *bodyReader) readAll(b *Body, sum io.Writer) error {
 	for {
 		if len(b.Bytes) == cap(b.Bytes) {
+			if br.length >= 0 && br.read >= br.length {
+				return nil // all of the declared length (net/http never gives more)
+			}
 			if err := br.grow(b); err != nil {
 				return err
 			}
@@ -251,10 +275,13 @@ func (br *bodyReader) readAll(b *Body, sum io.Writer) error {
 	}
 }
 
-// grow makes room for more of a body whose length was not given (or was
-// understated), spending budget first; past MaxBody the body is refused.
+// grow makes room for more of a body, spending budget first without
+// waiting; past MaxBody (or the declared length) there is no more room.
 func (br *bodyReader) grow(b *Body) error {
 	limit := br.g.limits.MaxBody + 1 // one byte more tells a body over the limit
+	if br.length >= 0 {
+		limit = br.length
+	}
 	if int64(cap(b.Bytes)) >= limit {
 		return errTooLarge
 	}

@@ -35,7 +35,7 @@ func server(t *testing.T, g *Guard) string {
 }
 
 func limits() Limits {
-	return Limits{MaxBody: 64 << 10, Budget: 256 << 10, PerClient: 2, Grace: 300 * time.Millisecond, MinRate: 8 << 10, Timeout: 2 * time.Second}
+	return Limits{MaxBody: 64 << 10, Budget: 256 << 10, PerClient: 2, Grace: 300 * time.Millisecond, MinRate: 8 << 10, Timeout: 2 * time.Second, Wait: 200 * time.Millisecond}
 }
 
 // from is a client whose connections come from the loopback address src
@@ -96,8 +96,11 @@ func TestOversizedBodiesAreRefused(t *testing.T) {
 	url := server(t, g)
 	big := bytes.Repeat([]byte("x"), 64<<10+1)
 	for _, length := range []int64{int64(len(big)), -1} {
-		if code, _ := status(t, from("127.0.0.1"), url, io.MultiReader(bytes.NewReader(big)), length); code != http.StatusRequestEntityTooLarge {
-			t.Errorf("length %d: %d, want 413", length, code)
+		// The server answers and closes before the client has sent it
+		// all, so the client may see its write reset instead of the 413.
+		code, text := status(t, from("127.0.0.1"), url, io.MultiReader(bytes.NewReader(big)), length)
+		if code != http.StatusRequestEntityTooLarge && !(code == 0 && (strings.Contains(text, "reset") || strings.Contains(text, "broken pipe"))) {
+			t.Errorf("length %d: %d %s, want 413", length, code, text)
 		}
 	}
 	if !g.budget.TryAcquire(g.limits.Budget) {
@@ -147,8 +150,8 @@ func TestOneClientCannotTakeEveryPlace(t *testing.T) {
 	}
 }
 
-// TestBudgetIsShared: once unverified bodies hold the budget, the next is
-// refused at once (503) instead of waiting; released, it is taken again.
+// TestBudgetIsShared: once unverified bodies hold the budget, the next
+// waits a little, then is refused (503); released, it is taken again.
 func TestBudgetIsShared(t *testing.T) {
 	l := limits()
 	l.Budget, l.PerClient = 100<<10, 10
