@@ -252,15 +252,15 @@ func (r *Relay) itemChange(ctx context.Context, c Change) error {
 	if old.History && c.Action == "opened" {
 		return r.firstSight(ctx, key, c, now) // the poller only guessed it was old
 	}
-	it.Announced = old.Announced
+	it.Announced, it.History = old.Announced, old.History
 	row.Data = encodeItem(it)
 	if !row.DueAt.IsZero() { // still in its aggregation window: keep the freshest snapshot
 		return r.store.PutItem(ctx, key, row, now)
 	}
 	action := transition(old, it, c.Action)
 	if action == "" {
-		if !slices.Equal(sortedLower(old.Labels), sortedLower(it.Labels)) {
-			if err := r.announceNewMatches(ctx, it); err != nil {
+		if !old.History && !slices.Equal(sortedLower(old.Labels), sortedLower(it.Labels)) {
+			if err := r.announceNewMatches(ctx, old, it); err != nil {
 				return err
 			}
 		}
@@ -374,11 +374,13 @@ func (r *Relay) announceChange(ctx context.Context, it Item, c Change, version i
 	return nil
 }
 
-// announceNewMatches posts the item in rooms it matches now (a label was
-// added) but was never posted to.
-func (r *Relay) announceNewMatches(ctx context.Context, it Item) error {
+// announceNewMatches posts the item in the rooms where the change from
+// old to it (a label added or taken away) made it match: a room it
+// matched before has had its chance, whether it was shown there or not.
+func (r *Relay) announceNewMatches(ctx context.Context, old, it Item) error {
+	before := r.rules.Route(old, false)
 	for room, mode := range r.rules.Route(it, false) {
-		if mode != Show {
+		if mode != Show || before[room] == Show {
 			continue
 		}
 		if err := r.poster.PostRoot(ctx, rootKey(room, it.Key()), room, RenderItem(it)); err != nil {

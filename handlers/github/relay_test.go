@@ -338,3 +338,51 @@ func TestWorkThatPanicsIsDropped(t *testing.T) {
 		}
 	}
 }
+
+// TestRelabellingAnnouncesOnlyWhereTheLabelMadeItMatch: a room without a
+// label filter gets an item once, however often it is relabelled; a
+// room filtering on a label gets it when that label comes, once; an item
+// recorded as history is never announced as new, in either room.
+func TestRelabellingAnnouncesOnlyWhereTheLabelMadeItMatch(t *testing.T) {
+	all := sub(func(s *config.Subscription) { s.Rooms = []string{"!all:x"} })
+	newcomers := sub(func(s *config.Subscription) {
+		s.Rooms = []string{"!newcomers:x"}
+		s.Labels.Include = []string{"good first issue"}
+	})
+	relabel := func(e *relayEnv, labels ...string) {
+		e.deliver(t, "issues", payload(t, "issues.labeled.payload.json", withLabels("issue", labels...)))
+	}
+	rootsIn := func(e *relayEnv) map[string]int {
+		n := map[string]int{}
+		for _, m := range roots(e.rec.All()) {
+			n[m.Room]++
+		}
+		return n
+	}
+
+	t.Run("announced item", func(t *testing.T) {
+		e := newRelayEnv(t, all, newcomers)
+		e.deliver(t, "issues", payload(t, "issues.opened.payload.json", withLabels("issue")))
+		e.wait(t)
+		relabel(e, "bug")
+		relabel(e, "bug", "triage")
+		if got := rootsIn(e); got["!all:x"] != 1 || got["!newcomers:x"] != 0 {
+			t.Fatalf("after two relabels without the label: %v, want the item once in !all only", got)
+		}
+		relabel(e, "bug", "good first issue")
+		relabel(e, "good first issue")
+		relabel(e, "good first issue", "docs")
+		if got := rootsIn(e); got["!all:x"] != 1 || got["!newcomers:x"] != 1 {
+			t.Fatalf("after the label came: %v, want the item once in each room", got)
+		}
+	})
+	t.Run("history item", func(t *testing.T) {
+		e := newRelayEnv(t, all, newcomers)
+		relabel(e, "bug") // first news of it is a label: an old item
+		relabel(e, "bug", "triage")
+		relabel(e, "good first issue")
+		if got := rootsIn(e); len(got) != 0 {
+			t.Fatalf("an item recorded as history was announced: %v", got)
+		}
+	})
+}
