@@ -135,10 +135,13 @@ var DefaultEvents = []Event{EventIssues, EventPulls, EventReleases}
 
 // Mail configures the mailing-list relay. Empty imap.address turns it off.
 type Mail struct {
-	IMAP    IMAP     `yaml:"imap"`
-	ListID  []string `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
-	Rooms   []string `yaml:"rooms"`
-	Replies Replies  `yaml:"replies"`
+	IMAP   IMAP     `yaml:"imap"`
+	ListID []string `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
+	// AllowedLists bound what rooms may subscribe to in chat (!ml
+	// subscribe); empty: the lists of list_id.
+	AllowedLists []string `yaml:"allowed_lists"`
+	Rooms        []string `yaml:"rooms"`
+	Replies      Replies  `yaml:"replies"`
 	// Backfill is how many existing mails to post on the very first start.
 	Backfill int `yaml:"backfill"`
 	// ArchiveURL is a link template for lists whose mail carries none
@@ -194,7 +197,11 @@ type GitHub struct {
 	LinkCooldown      time.Duration `yaml:"link_cooldown"`   // one link preview per item and room within this
 	// LinkRepos are repositories (globs allowed) whose issues any room may
 	// preview and look up with !issue, besides those the room follows.
-	LinkRepos     []string              `yaml:"link_repos"`
+	LinkRepos []string `yaml:"link_repos"`
+	// AllowedRepos (globs) bound what rooms may subscribe to and preview
+	// from chat; empty: every repository of the owners the subscriptions
+	// name. A private repository must be named outright by the config.
+	AllowedRepos  []string              `yaml:"allowed_repos"`
 	Subscriptions []Subscription        `yaml:"subscriptions"`
 	Rooms         map[string]GitHubRoom `yaml:"rooms"`
 }
@@ -690,6 +697,7 @@ func (c *Config) checkGitHub(ch *checker) {
 	ch.durations("github.digest_interval", g.DigestInterval, time.Minute, 7*24*time.Hour, "")
 	ch.durations("github.link_cooldown", g.LinkCooldown, time.Second, 7*24*time.Hour, "preview every mention")
 	ch.repos("github.link_repos", g.LinkRepos, true)
+	ch.repos("github.allowed_repos", g.AllowedRepos, true)
 	for i, sub := range g.Subscriptions {
 		key := fmt.Sprintf("github.subscriptions[%d]", i)
 		ch.rooms(key+".rooms", sub.Rooms, true)
@@ -759,6 +767,11 @@ func (c *Config) checkMail(ch *checker) {
 		ch.bad("mail.list_id", "is required: the List-Id of the list to relay (other mail is ignored)")
 	}
 	ch.rooms("mail.rooms", m.Rooms, true)
+	for i, l := range m.AllowedLists {
+		if !strings.Contains(l, ".") || strings.ContainsAny(l, " <>@") {
+			ch.bad(fmt.Sprintf("mail.allowed_lists[%d]", i), "%q is not a List-Id (like image-builder.lists.example.org)", l)
+		}
+	}
 	oneOf(ch, "mail.replies", m.Replies, RepliesThread, RepliesCount, RepliesOff)
 	ch.ints("mail.backfill", m.Backfill, 0, 1000, "none")
 	ch.ints("mail.max_mail_bytes", m.MaxMailBytes, 4<<10, 100<<20, "")
@@ -816,6 +829,38 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// ChatScope is what chat may reach of GitHub: allowed, the globs rooms
+// may subscribe to and preview (github.allowed_repos, or by default every
+// repository of the owners the subscriptions name), and named, the
+// repositories the config names outright (only those may be private).
+func (g GitHub) ChatScope() (allowed, named []string) {
+	allowed = slices.Clone(g.AllowedRepos)
+	for _, s := range g.Subscriptions {
+		for _, r := range s.Repos {
+			owner, _, _ := strings.Cut(strings.ToLower(r), "/")
+			if len(g.AllowedRepos) == 0 && !slices.Contains(allowed, owner+"/*") {
+				allowed = append(allowed, owner+"/*")
+			}
+		}
+	}
+	for _, list := range [][]string{g.AllowedRepos, g.LinkRepos, g.subscribedRepos()} {
+		for _, r := range list {
+			if !strings.ContainsAny(r, "*?[") && !slices.Contains(named, strings.ToLower(r)) {
+				named = append(named, strings.ToLower(r))
+			}
+		}
+	}
+	return allowed, named
+}
+
+func (g GitHub) subscribedRepos() []string {
+	var out []string
+	for _, s := range g.Subscriptions {
+		out = append(out, s.Repos...)
+	}
+	return out
 }
 
 // ValidRepo reports whether s is owner/name as GitHub allows them (with

@@ -69,12 +69,20 @@ func (r *Rules) SetRoomRules(rules []RoomRule) {
 	r.rooms = slices.Clone(rules)
 }
 
-// Choose records a room's choice for a repository, replacing the one it
-// had; nil forgets it.
+// Choose records a room's own subscription of a repository, replacing the
+// one it had; nil forgets it. A mute of the same repository stays.
 func (r *Rules) Choose(room id.RoomID, repo string, rule *RoomRule) {
+	r.replace(room, repo, false, rule)
+}
+
+// Mute records a room's mute of what the config sends it of a
+// repository; nil lifts it. The room's own subscription stays.
+func (r *Rules) Mute(room id.RoomID, repo string, rule *RoomRule) { r.replace(room, repo, true, rule) }
+
+func (r *Rules) replace(room id.RoomID, repo string, muted bool, rule *RoomRule) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rooms = slices.DeleteFunc(r.rooms, func(x RoomRule) bool { return x.Room == room && x.Repo == repo })
+	r.rooms = slices.DeleteFunc(r.rooms, func(x RoomRule) bool { return x.Room == room && x.Repo == repo && x.Muted == muted })
 	if rule != nil {
 		r.rooms = append(r.rooms, *rule)
 	}

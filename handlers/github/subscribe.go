@@ -28,8 +28,12 @@ type RoomChoices interface {
 	DeleteRoomChoice(ctx context.Context, kind, room, target string) error
 }
 
-// choiceKind is the kind of the rooms' GitHub choices in the store.
-const choiceKind = "github"
+// The kinds of the rooms' GitHub choices in the store: a room's own
+// subscriptions, and its mutes of what the config sends it.
+const (
+	choiceKind = "github"
+	muteKind   = "github-mute"
+)
 
 // spec is how a room's own subscription is stored.
 type spec struct {
@@ -42,20 +46,25 @@ type spec struct {
 
 // LoadRoomRules reads the rooms' choices from the store into rules.
 func LoadRoomRules(ctx context.Context, st RoomChoices, rules *Rules) error {
-	rows, err := st.RoomChoices(ctx, choiceKind)
+	subs, err := st.RoomChoices(ctx, choiceKind)
 	if err != nil {
 		return err
 	}
-	out := make([]RoomRule, 0, len(rows))
-	for _, row := range rows {
-		rr := RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Target, Muted: row.Muted, By: id.UserID(row.By), At: row.At}
-		if !row.Muted {
-			var sp spec
-			if err := json.Unmarshal([]byte(row.Spec), &sp); err != nil {
-				return fmt.Errorf("room %s's subscription of %s does not parse: %w", row.RoomID, row.Target, err)
-			}
-			rr.Sub = sp.subscription(rr.Room, rr.Repo)
+	mutes, err := st.RoomChoices(ctx, muteKind)
+	if err != nil {
+		return err
+	}
+	out := make([]RoomRule, 0, len(subs)+len(mutes))
+	for _, row := range mutes {
+		out = append(out, RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Target, Muted: true, By: id.UserID(row.By), At: row.At})
+	}
+	for _, row := range subs {
+		var sp spec
+		if err := json.Unmarshal([]byte(row.Spec), &sp); err != nil {
+			return fmt.Errorf("room %s's subscription of %s does not parse: %w", row.RoomID, row.Target, err)
 		}
+		rr := RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Target, By: id.UserID(row.By), At: row.At}
+		rr.Sub = sp.subscription(rr.Room, rr.Repo)
 		out = append(out, rr)
 	}
 	rules.SetRoomRules(out)
@@ -182,33 +191,66 @@ func splitQuoted(s string) []string {
 	return out
 }
 
-// RepoChecker asks GitHub whether a repository exists.
-type RepoChecker func(ctx context.Context, repo string) error
+// RepoLookup asks GitHub about a repository.
+type RepoLookup func(ctx context.Context, repo string) (RepoFacts, error)
+
+// RepoFacts are what a subscription needs to know of a repository.
+type RepoFacts struct {
+	Private bool
+}
 
 // ErrNoSuchRepo is GitHub saying a repository does not exist (or is
-// private).
+// private to the bot's token).
 var ErrNoSuchRepo = errors.New("no such repository")
 
-// RepoExists is a RepoChecker on the GitHub API.
-func RepoExists(c *gh.Client) RepoChecker {
-	return func(ctx context.Context, repo string) error {
+// LookupRepo is a RepoLookup on the GitHub API.
+func LookupRepo(c *gh.Client) RepoLookup {
+	return func(ctx context.Context, repo string) (RepoFacts, error) {
 		owner, name, _ := strings.Cut(repo, "/")
-		_, resp, err := c.Repositories.Get(ctx, owner, name)
+		r, resp, err := c.Repositories.Get(ctx, owner, name)
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
+			return RepoFacts{}, fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
 		}
 		if err != nil {
-			return bot.Errorf(err, "I could not ask GitHub about %s: %s; nothing changed", repo, ghclient.Explain(err))
+			return RepoFacts{}, bot.Errorf(err, "I could not ask GitHub about %s: %s; nothing changed", repo, ghclient.Explain(err))
 		}
-		return nil
+		return RepoFacts{Private: r.GetPrivate()}, nil
 	}
+}
+
+// Scope bounds what chat may reach of GitHub, by the operator's word
+// (github.allowed_repos): a room admin cannot pull into a room what the
+// operator did not mean the bot to follow, private repositories least.
+type Scope struct {
+	Allowed []string // globs chat may subscribe to and preview
+	Named   []string // repositories the config names outright; only these may be private
+}
+
+// Allows reports whether chat may reach repo.
+func (s Scope) Allows(repo string) bool { return anyGlob(s.Allowed, repo) || s.named(repo) }
+
+func (s Scope) named(repo string) bool {
+	return slices.ContainsFunc(s.Named, func(n string) bool { return strings.EqualFold(n, repo) })
+}
+
+// refusal says why a room may not follow repo, or "" if it may.
+func (s Scope) refusal(repo string, facts RepoFacts) string {
+	switch {
+	case !s.Allows(repo):
+		return fmt.Sprintf("this bot follows only the repositories its operator allows (%s), and %s is not one of them; "+
+			"the operator can add it to github.allowed_repos", strings.Join(s.Allowed, ", "), repo)
+	case facts.Private && !s.named(repo):
+		return fmt.Sprintf("%s is private: only the operator can have it followed, by naming it in the config", repo)
+	}
+	return ""
 }
 
 // Subscriber changes what rooms receive, from chat.
 type Subscriber struct {
 	Rules    *Rules
 	Store    RoomChoices
-	Exists   RepoChecker
+	Lookup   RepoLookup
+	Scope    Scope
 	Settings *roomsettings.Settings // nil: no room settings in chat
 	Now      func() time.Time
 }
@@ -217,12 +259,13 @@ type Subscriber struct {
 // it.
 func GHCommand(s *Subscriber) bot.Command {
 	return bot.Command{
-		Name: "gh", Args: "subscriptions|subscribe|unsubscribe|settings|default-repo [OWNER/REPO] [OPTIONS...]", MinArgs: 1, MaxArgs: -1,
-		Summary: "the GitHub activity this room receives; room admins subscribe and unsubscribe",
+		Name: "gh", Args: "subscriptions|subscribe|unsubscribe|mute|unmute|settings|default-repo [OWNER/REPO] [OPTIONS...]", MinArgs: 1, MaxArgs: -1,
+		Summary: "the GitHub activity this room receives; room admins subscribe, unsubscribe and mute",
 		Help: "`gh subscribe OWNER/REPO [issues] [pulls] [releases] [comments] [ci] [discussions] [reviews] [label:NAME] [-label:NAME] [author:LOGIN] " +
-			"[-author:LOGIN] [bots:show|digest|hide] [drafts:show|hide]` adds a repository (events default to issues, pulls " +
-			"and releases; quote a label with spaces: label:\"good first issue\"). `gh unsubscribe OWNER/REPO` stops it; a " +
-			"subscription from the operator's config is muted in this room instead. `gh settings threads on|off` turns the " +
+			"[-author:LOGIN] [bots:show|digest|hide] [drafts:show|hide]` adds a repository the operator allows (events default to issues, pulls " +
+			"and releases; quote a label with spaces: label:\"good first issue\"). `gh unsubscribe OWNER/REPO [EVENTS...]` takes back what " +
+			"this room added, all of it or the events named. `gh mute OWNER/REPO` mutes here what the operator's config sends of a " +
+			"repository (`gh unmute` lifts it). `gh settings threads on|off` turns the " +
 			"lines a state change adds in an item's thread on or off here; `gh default-repo OWNER/REPO` says which " +
 			"repository a bare #123 means here. All but subscriptions are for room admins.",
 		Example: "gh subscribe osbuild/images pulls label:bug",
@@ -239,13 +282,17 @@ func (s *Subscriber) run(ctx context.Context, req bot.Request) (bot.Reply, error
 		return s.subscribe(ctx, req)
 	case "unsubscribe":
 		return s.unsubscribe(ctx, req)
+	case "mute":
+		return s.mute(ctx, req)
+	case "unmute":
+		return s.unmute(ctx, req)
 	case "settings":
 		return s.threads(ctx, req)
 	case "default-repo":
 		return s.defaultRepo(ctx, req)
 	}
 	m := new(bot.Msg).Text("unknown ").Code(req.Prefix + "gh " + req.Args[0])
-	if best := suggest.Closest(req.Args[0], []string{"subscriptions", "subscribe", "unsubscribe", "settings", "default-repo"}); best != "" {
+	if best := suggest.Closest(req.Args[0], []string{"subscriptions", "subscribe", "unsubscribe", "mute", "unmute", "settings", "default-repo"}); best != "" {
 		m.Text(": did you mean ").Code(req.Prefix + "gh " + best).Text("?")
 	}
 	return m.Reply(), nil
@@ -256,8 +303,8 @@ func (s *Subscriber) subscribe(ctx context.Context, req bot.Request) (bot.Reply,
 	if err != nil {
 		return bot.TextReply("Nothing changed: %s. (%shelp gh shows the options.)", err, req.Prefix), nil
 	}
-	if err := s.Exists(ctx, repo); err != nil {
-		return s.notFound(repo, req, err)
+	if why, err := s.refusal(ctx, repo); err != nil || why != "" {
+		return s.notFound(repo, why, req, err)
 	}
 	rr := RoomRule{Room: req.RoomID, Repo: repo, Sub: sp.subscription(req.RoomID, repo), By: req.Sender, At: s.Now()}
 	raw, _ := json.Marshal(sp)
@@ -268,40 +315,147 @@ func (s *Subscriber) subscribe(ctx context.Context, req bot.Request) (bot.Reply,
 	s.Rules.Choose(req.RoomID, repo, &rr)
 	m := new(bot.Msg).Text(req.Sender.String() + " subscribed this room to ")
 	describeRule(m, rr.Sub)
+	if _, mutes, _ := s.Rules.InRoom(req.RoomID); slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo }) {
+		m.Text(". What the operator's config sends of " + repo + " stays muted here (").Code(req.Prefix + "gh unmute " + repo).Text(" lifts it)")
+	}
 	return m.Reply(), nil
 }
 
+// refusal says why a room may not follow repo (out of scope, or private
+// and not named by the config), or ""; err is GitHub's answer otherwise.
+func (s *Subscriber) refusal(ctx context.Context, repo string) (string, error) {
+	if why := s.Scope.refusal(repo, RepoFacts{}); why != "" {
+		return why, nil // GitHub need not be asked
+	}
+	facts, err := s.Lookup(ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	return s.Scope.refusal(repo, facts), nil
+}
+
+// unsubscribe takes back the room's own subscription of a repository,
+// all of it or the events named; it never touches the config's.
 func (s *Subscriber) unsubscribe(ctx context.Context, req bot.Request) (bot.Reply, error) {
-	if len(req.Args) != 2 {
-		return bot.TextReply("usage: %sgh unsubscribe OWNER/REPO", req.Prefix), nil
+	if len(req.Args) < 2 {
+		return bot.TextReply("usage: %sgh unsubscribe OWNER/REPO [EVENTS...]", req.Prefix), nil
 	}
 	repo := repoArg(req.Args[1])
-	fromConfig, mutes, own := s.Rules.InRoom(req.RoomID)
-	hasOwn := slices.ContainsFunc(own, func(r RoomRule) bool { return r.Repo == repo })
-	byConfig := slices.ContainsFunc(fromConfig, func(c config.Subscription) bool { return anyGlob(c.Repos, repo) }) &&
-		!slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo })
-	if !hasOwn && !byConfig {
+	drop, err := eventArgs(req.Args[2:])
+	if err != nil {
+		return bot.TextReply("Nothing changed: %s.", err), nil
+	}
+	fromConfig, _, own := s.Rules.InRoom(req.RoomID)
+	i := slices.IndexFunc(own, func(r RoomRule) bool { return r.Repo == repo })
+	if i < 0 {
+		if slices.ContainsFunc(fromConfig, func(c config.Subscription) bool { return anyGlob(c.Repos, repo) }) {
+			return new(bot.Msg).Textf("Nothing changed: %s comes to this room from the operator's config, not from a subscription of its own. ", repo).
+				Code(req.Prefix + "gh mute " + repo).Text(" mutes it here.").Reply(), nil
+		}
 		return bot.TextReply("This room does not receive %s; %sgh subscriptions lists what it does.", repo, req.Prefix), nil
 	}
-	if !byConfig {
+	rr := own[i]
+	left := slices.DeleteFunc(slices.Clone(rr.Sub.Events), func(e config.Event) bool { return len(drop) == 0 || slices.Contains(drop, e) })
+	if len(left) == len(rr.Sub.Events) {
+		return bot.TextReply("Nothing changed: this room's own subscription of %s has none of %s.", repo, joinEvents(drop)), nil
+	}
+	if len(left) == 0 {
 		if err := s.Store.DeleteRoomChoice(ctx, choiceKind, req.RoomID.String(), repo); err != nil {
 			return bot.Reply{}, fmt.Errorf("removing the subscription: %w", err)
 		}
 		s.Rules.Choose(req.RoomID, repo, nil)
-		return bot.TextReply("%s unsubscribed this room from %s.", req.Sender, repo), nil
+		return bot.TextReply("%s unsubscribed this room from %s%s.", req.Sender, repo, s.configStill(req.RoomID, repo)), nil
 	}
-	mute := RoomRule{Room: req.RoomID, Repo: repo, Muted: true, By: req.Sender, At: s.Now()}
-	if err := s.Store.PutRoomChoice(ctx, store.RoomChoice{Kind: choiceKind, RoomID: req.RoomID.String(), Target: repo, Spec: "{}",
-		Muted: true, By: req.Sender.String(), At: mute.At}); err != nil {
+	rr.Sub.Events = left
+	if err := s.store(ctx, rr); err != nil {
+		return bot.Reply{}, err
+	}
+	s.Rules.Choose(req.RoomID, repo, &rr)
+	return bot.TextReply("%s unsubscribed this room from %s of %s; it still gets %s of it.", req.Sender, joinEvents(drop), repo, joinEvents(left)), nil
+}
+
+// configStill notes what the config still sends the room of repo.
+func (s *Subscriber) configStill(room id.RoomID, repo string) string {
+	if s.Rules.Follows(room, repo) {
+		return " (what the operator's config sends of it still comes)"
+	}
+	return ""
+}
+
+// store keeps a room's own subscription.
+func (s *Subscriber) store(ctx context.Context, rr RoomRule) error {
+	sp := spec{Events: rr.Sub.Events, Labels: rr.Sub.Labels, Authors: rr.Sub.Authors, Bots: rr.Sub.Bots, Drafts: rr.Sub.Drafts}
+	raw, _ := json.Marshal(sp)
+	row := store.RoomChoice{Kind: choiceKind, RoomID: rr.Room.String(), Target: rr.Repo, Spec: string(raw), By: rr.By.String(), At: rr.At}
+	if err := s.Store.PutRoomChoice(ctx, row); err != nil {
+		return fmt.Errorf("storing the subscription: %w", err)
+	}
+	return nil
+}
+
+// mute silences in this room what the config sends it of a repository.
+func (s *Subscriber) mute(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if len(req.Args) != 2 {
+		return bot.TextReply("usage: %sgh mute OWNER/REPO", req.Prefix), nil
+	}
+	repo := repoArg(req.Args[1])
+	fromConfig, mutes, _ := s.Rules.InRoom(req.RoomID)
+	switch {
+	case slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo }):
+		return bot.TextReply("%s is already muted in this room.", repo), nil
+	case !slices.ContainsFunc(fromConfig, func(c config.Subscription) bool { return anyGlob(c.Repos, repo) }):
+		return bot.TextReply("Nothing to mute: the operator's config sends this room nothing of %s (%sgh unsubscribe takes back the room's own subscriptions).", repo, req.Prefix), nil
+	}
+	m := RoomRule{Room: req.RoomID, Repo: repo, Muted: true, By: req.Sender, At: s.Now()}
+	if err := s.Store.PutRoomChoice(ctx, store.RoomChoice{Kind: muteKind, RoomID: req.RoomID.String(), Target: repo, Spec: "{}",
+		Muted: true, By: req.Sender.String(), At: m.At}); err != nil {
 		return bot.Reply{}, fmt.Errorf("storing the mute: %w", err)
 	}
-	s.Rules.Choose(req.RoomID, repo, &mute)
-	what := "muted " + repo + " in this room"
-	if hasOwn {
-		what = "unsubscribed this room from " + repo + " and muted it here"
+	s.Rules.Mute(req.RoomID, repo, &m)
+	return bot.TextReply("%s muted %s in this room: what the operator's config sends of it no longer comes here (the config stays as it is "+
+		"for other rooms, and a subscription of the room's own still comes). %sgh unmute %s lifts it.", req.Sender, repo, req.Prefix, repo), nil
+}
+
+// unmute lifts a mute.
+func (s *Subscriber) unmute(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if len(req.Args) != 2 {
+		return bot.TextReply("usage: %sgh unmute OWNER/REPO", req.Prefix), nil
 	}
-	return bot.TextReply("%s %s: it comes from the operator's config, which stays as it is for other rooms. "+
-		"%sgh subscribe %s brings it back.", req.Sender, what, req.Prefix, repo), nil
+	repo := repoArg(req.Args[1])
+	if _, mutes, _ := s.Rules.InRoom(req.RoomID); !slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo }) {
+		return bot.TextReply("%s is not muted in this room.", repo), nil
+	}
+	if err := s.Store.DeleteRoomChoice(ctx, muteKind, req.RoomID.String(), repo); err != nil {
+		return bot.Reply{}, fmt.Errorf("removing the mute: %w", err)
+	}
+	s.Rules.Mute(req.RoomID, repo, nil)
+	return bot.TextReply("%s unmuted %s: what the operator's config sends of it comes to this room again.", req.Sender, repo), nil
+}
+
+// eventArgs reads event names (unsubscribe's), all checked at once.
+func eventArgs(words []string) ([]config.Event, error) {
+	var out []config.Event
+	var problems []string
+	for _, w := range words {
+		ev := config.Event(strings.ToLower(w))
+		if !slices.Contains(eventWords, ev) {
+			problems = append(problems, unknownOption(w, strings.ToLower(w), false))
+			continue
+		}
+		out = append(out, ev)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+func joinEvents(evs []config.Event) string {
+	words := make([]string, len(evs))
+	for i, e := range evs {
+		words[i] = string(e)
+	}
+	return strings.Join(words, ", ")
 }
 
 // list is !gh subscriptions: the config's rules for this room (marked,
@@ -355,8 +509,8 @@ func (s *Subscriber) defaultRepo(ctx context.Context, req bot.Request) (bot.Repl
 	if s.Settings == nil {
 		return bot.TextReply("Room settings are not available here."), nil
 	}
-	if err := s.Exists(ctx, repo); err != nil {
-		return s.notFound(repo, req, err)
+	if why, err := s.refusal(ctx, repo); err != nil || why != "" {
+		return s.notFound(repo, why, req, err)
 	}
 	if err := s.Settings.Set(ctx, req.RoomID, "default_repo", repo, req.Sender, s.Now()); err != nil {
 		return bot.Reply{}, fmt.Errorf("storing the setting: %w", err)
@@ -364,9 +518,12 @@ func (s *Subscriber) defaultRepo(ctx context.Context, req bot.Request) (bot.Repl
 	return bot.TextReply("%s made %s this room's default repository: #123 here means %s#123.", req.Sender, repo, repo), nil
 }
 
-// notFound answers a repository GitHub does not know, suggesting the
-// closest one the bot follows; other errors go up.
-func (s *Subscriber) notFound(repo string, req bot.Request, err error) (bot.Reply, error) {
+// notFound answers a refusal, or a repository GitHub does not know,
+// suggesting the closest one the bot follows; other errors go up.
+func (s *Subscriber) notFound(repo, refusal string, req bot.Request, err error) (bot.Reply, error) {
+	if refusal != "" {
+		return bot.TextReply("Nothing changed: %s.", refusal), nil
+	}
 	if !errors.Is(err, ErrNoSuchRepo) {
 		return bot.Reply{}, err
 	}

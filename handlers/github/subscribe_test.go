@@ -108,16 +108,14 @@ func TestGHAnswersGolden(t *testing.T) {
 	rules.Choose("!r:x", "osbuild/image-builder", &RoomRule{Room: "!r:x", Repo: "osbuild/image-builder",
 		Sub: config.Subscription{Repos: []string{"osbuild/image-builder"}, Events: config.DefaultEvents}})
 	sub := &Subscriber{Rules: rules, Store: &testenv.Choices{}, Settings: settings, Now: func() time.Time { return now },
-		Exists: func(_ context.Context, repo string) error {
-			if repo == "osbuild/image-bulder" {
-				return fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
-			}
-			return nil
-		}}
+		Scope: Scope{Allowed: []string{"osbuild/*", "codertocat/*"}}, Lookup: fakeGitHub(map[string]bool{"osbuild/secret": true})}
 	cmd := GHCommand(sub)
 	for _, c := range []struct{ file, line string }{
 		{"gh-subscribe.golden", `subscribe Codertocat/Hello-World pulls ci label:"good first issue" -author:dependabot[bot] drafts:show`},
-		{"gh-unsubscribe-mute.golden", "unsubscribe osbuild/images"},
+		{"gh-unsubscribe-config.golden", "unsubscribe osbuild/images"},
+		{"gh-mute.golden", "mute osbuild/images"},
+		{"gh-subscribe-out-of-scope.golden", "subscribe someone/else"},
+		{"gh-subscribe-private.golden", "subscribe osbuild/secret"},
 		{"gh-subscriptions.golden", "subscriptions"},
 		{"gh-subscribe-typos.golden", "subscribe osbuild/osbuild isues lable:x bots:maybe"},
 		{"gh-subscribe-unknown-repo.golden", "subscribe osbuild/image-bulder"},
@@ -164,4 +162,106 @@ func BenchmarkRoute(b *testing.B) {
 			r.Route(it, false)
 		}
 	})
+}
+
+// fakeGitHub knows every repository but osbuild/image-bulder; private
+// names those that are private.
+func fakeGitHub(private map[string]bool) RepoLookup {
+	return func(_ context.Context, repo string) (RepoFacts, error) {
+		if repo == "osbuild/image-bulder" {
+			return RepoFacts{}, fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
+		}
+		return RepoFacts{Private: private[repo]}, nil
+	}
+}
+
+// ghRoom is a room with !gh, on rules and a store of choices.
+type ghRoom struct {
+	rules *Rules
+	store *testenv.Choices
+	cmd   bot.Command
+}
+
+func newGHRoom(base []config.Subscription, scope Scope, private map[string]bool) *ghRoom {
+	r := &ghRoom{rules: NewRules(base), store: &testenv.Choices{}}
+	r.cmd = GHCommand(&Subscriber{Rules: r.rules, Store: r.store, Scope: scope, Lookup: fakeGitHub(private), Now: time.Now})
+	return r
+}
+
+func (r *ghRoom) say(t *testing.T, line string) string {
+	t.Helper()
+	rep, err := r.cmd.Run(context.Background(), bot.Request{Command: "gh", Args: strings.Fields(line), Prefix: "!", Sender: "@admin:x", RoomID: "!r:x"})
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	return rep.Plain
+}
+
+func (r *ghRoom) gets(repo string, kind Kind) bool {
+	_, ok := r.rules.Route(Item{Repo: repo, Kind: kind}, false)["!r:x"]
+	return ok
+}
+
+// TestUnsubscribeTakesBackOnlyTheRoomsOwn: after subscribing to CI of a
+// repository the config already sends, unsubscribing takes back the CI
+// only; the config's issues keep coming, and muting them is its own,
+// explicit step, which leaves the room's own subscription alone.
+func TestUnsubscribeTakesBackOnlyTheRoomsOwn(t *testing.T) {
+	r := newGHRoom([]config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/images"}, Events: config.DefaultEvents}},
+		Scope{Allowed: []string{"osbuild/*"}}, nil)
+	r.say(t, "subscribe osbuild/images ci")
+	if !r.gets("osbuild/images", KindCI) || !r.gets("osbuild/images", KindIssue) {
+		t.Fatal("the room's CI subscription or the config's issues do not reach it")
+	}
+	answer := r.say(t, "unsubscribe osbuild/images")
+	if r.gets("osbuild/images", KindCI) || !r.gets("osbuild/images", KindIssue) {
+		t.Errorf("after unsubscribing (%q): CI %v, issues %v; want no CI, the config's issues still", answer,
+			r.gets("osbuild/images", KindCI), r.gets("osbuild/images", KindIssue))
+	}
+	if answer = r.say(t, "unsubscribe osbuild/images"); !strings.Contains(answer, "comes to this room from the operator's config") ||
+		!strings.Contains(answer, "!gh mute osbuild/images") || !r.gets("osbuild/images", KindIssue) {
+		t.Errorf("unsubscribing what only the config sends: %q", answer)
+	}
+
+	r.say(t, "subscribe osbuild/images ci pulls")
+	if answer = r.say(t, "unsubscribe osbuild/images ci"); !strings.Contains(answer, "still gets pulls") || r.gets("osbuild/images", KindCI) {
+		t.Errorf("unsubscribing one event: %q", answer)
+	}
+	r.say(t, "subscribe osbuild/images ci")
+	if answer = r.say(t, "mute osbuild/images"); !strings.Contains(answer, "muted osbuild/images") || r.gets("osbuild/images", KindIssue) {
+		t.Errorf("muting: %q; issues still come: %v", answer, r.gets("osbuild/images", KindIssue))
+	}
+	if !r.gets("osbuild/images", KindCI) {
+		t.Error("the mute silenced the room's own CI subscription")
+	}
+	rules := NewRules(r.rules.base)
+	if err := LoadRoomRules(context.Background(), r.store, rules); err != nil {
+		t.Fatal(err)
+	}
+	if _, mutes, own := rules.InRoom("!r:x"); len(mutes) != 1 || len(own) != 1 {
+		t.Errorf("after a restart: %d mutes and %d own subscriptions, want 1 and 1", len(mutes), len(own))
+	}
+	if answer = r.say(t, "unmute osbuild/images"); !r.gets("osbuild/images", KindIssue) {
+		t.Errorf("unmuting: %q; issues do not come back", answer)
+	}
+}
+
+// TestChatStaysInScope: a room admin can subscribe only to repositories
+// the operator allows, and to a private one only if the config names it.
+func TestChatStaysInScope(t *testing.T) {
+	r := newGHRoom(nil, Scope{Allowed: []string{"osbuild/*"}, Named: []string{"osbuild/named-private"}},
+		map[string]bool{"osbuild/secret": true, "osbuild/named-private": true})
+	for line, want := range map[string]string{
+		"subscribe someone/else":           "not one of them",
+		"subscribe osbuild/secret":         "osbuild/secret is private",
+		"subscribe osbuild/named-private":  "subscribed this room to issues, pulls, releases of osbuild/named-private",
+		"subscribe osbuild/osbuild issues": "subscribed this room to issues of osbuild/osbuild",
+	} {
+		if got := r.say(t, line); !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q in it", line, got, want)
+		}
+	}
+	if r.gets("osbuild/secret", KindIssue) || r.gets("someone/else", KindIssue) || !r.gets("osbuild/named-private", KindIssue) {
+		t.Error("routes disagree with the answers")
+	}
 }

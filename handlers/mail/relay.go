@@ -23,7 +23,7 @@ type Store interface {
 	MailRoot(ctx context.Context, messageID string) (string, bool, error)
 	MailThread(ctx context.Context, rootID string) (store.MailRow, bool, error)
 	AddMail(ctx context.Context, r store.MailRow) (int, error)
-	MailThreads(ctx context.Context, query string, limit int) ([]store.MailRow, error)
+	MailThreads(ctx context.Context, query string, lists []string, limit int) ([]store.MailRow, error)
 }
 
 // Poster sends the relay's messages, idempotent by key.
@@ -105,7 +105,8 @@ func (r *Relay) relay(ctx context.Context, m *Mail) error {
 	if err != nil {
 		return err
 	}
-	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date}
+	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date,
+		ListID: r.routes().ListOf(m.ListIDs)}
 	if root == m.MessageID {
 		row.Excerpt, row.Attachments = m.Excerpt(r.Config.ExcerptChars), encodeAttachments(m.Attachments)
 	}
@@ -288,51 +289,78 @@ func headerValue(raw []byte, name string) string {
 // search of their subjects.
 func Threads(st Store, now func() time.Time, subs *ListSubscriber) bot.Command {
 	return bot.Command{
-		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | subscribe LIST-ID | unsubscribe LIST-ID]", MaxArgs: -1,
-		Summary: "the latest mailing-list threads, or search their subjects; room admins route lists here",
-		Help: "`ml subscribe LIST-ID` brings a mailing list's threads to this room (its List-Id header, e.g. " +
-			"image-builder.lists.example.org); `ml unsubscribe LIST-ID` stops them, or mutes here a list the operator's " +
-			"config sends. Both are for room admins.",
+		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | subscribe|unsubscribe|mute|unmute LIST-ID]", MaxArgs: -1,
+		Summary: "the latest threads of the mailing lists this room follows, or search their subjects; room admins route lists here",
+		Help: "`ml subscribe LIST-ID` brings a mailing list the operator allows to this room (its List-Id header, e.g. " +
+			"image-builder.lists.example.org); `ml unsubscribe LIST-ID` takes it back. `ml mute LIST-ID` mutes here a list the " +
+			"operator's config sends (`ml unmute` lifts it). These are for room admins. In a direct chat, `ml` answers about " +
+			"the lists the operator's config relays.",
 		Example: "ml search blueprint",
-		AdminIf: func(args []string) bool { return len(args) > 0 && (args[0] == "subscribe" || args[0] == "unsubscribe") },
+		AdminIf: func(args []string) bool {
+			return len(args) > 0 && slices.Contains([]string{"subscribe", "unsubscribe", "mute", "unmute"}, args[0])
+		},
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
-			query := ""
 			if len(req.Args) > 0 {
-				switch {
-				case req.Args[0] == "subscribe" && subs != nil:
+				switch req.Args[0] {
+				case "subscribe":
 					return subs.subscribe(ctx, req), nil
-				case req.Args[0] == "unsubscribe" && subs != nil:
+				case "unsubscribe":
 					return subs.unsubscribe(ctx, req), nil
-				case req.Args[0] != "search" || len(req.Args) < 2:
-					return bot.TextReply("usage: %sml, %sml search WORDS, or (room admins) %sml subscribe|unsubscribe LIST-ID",
+				case "mute":
+					return subs.mute(ctx, req), nil
+				case "unmute":
+					return subs.unmute(ctx, req), nil
+				}
+				if req.Args[0] != "search" || len(req.Args) < 2 {
+					return bot.TextReply("usage: %sml, %sml search WORDS, or (room admins) %sml subscribe|unsubscribe|mute|unmute LIST-ID",
 						req.Prefix, req.Prefix, req.Prefix), nil
 				}
-				query = strings.Join(req.Args[1:], " ")
 			}
-			rows, err := st.MailThreads(ctx, query, 10)
-			if err != nil {
-				return bot.Reply{}, fmt.Errorf("listing threads: %w", err)
-			}
-			if len(rows) == 0 {
-				if query != "" {
-					return bot.TextReply("No relayed thread has %q in its subject.", query), nil
-				}
-				return bot.TextReply("No mailing-list thread has been relayed yet."), nil
-			}
-			m := new(bot.Msg).Bold("Mailing-list threads")
-			if query != "" {
-				m.Textf(" matching %q", query)
-			}
-			for _, t := range rows {
-				m.Line().Text("• ")
-				if t.ArchiveURL != "" {
-					m.Link(t.Subject, t.ArchiveURL)
-				} else {
-					m.Text(t.Subject)
-				}
-				m.Textf(" — %s, %s, %s", t.Author, t.SentAt.UTC().Format("2006-01-02"), plural(t.Replies, "reply", "replies"))
-			}
-			return m.Reply(), nil
+			return listThreads(ctx, st, subs.Routes, req)
 		},
 	}
+}
+
+// listThreads answers !ml and !ml search about the lists the room follows
+// (in a direct chat, the config's), never another room's.
+func listThreads(ctx context.Context, st Store, routes *Routes, req bot.Request) (bot.Reply, error) {
+	query := ""
+	if len(req.Args) > 1 {
+		query = strings.Join(req.Args[1:], " ")
+	}
+	lists := routes.ListsOf(req.RoomID)
+	if req.Direct {
+		lists = routes.ConfigLists()
+	}
+	if len(lists) == 0 {
+		return bot.TextReply("This room follows no mailing list. Room admins bring one here with %sml subscribe LIST-ID.", req.Prefix), nil
+	}
+	scope := lists
+	if slices.ContainsFunc(routes.ConfigLists(), func(l string) bool { return hasList(lists, l) }) {
+		scope = append(slices.Clone(lists), "") // threads relayed before their list was kept came through the config's
+	}
+	rows, err := st.MailThreads(ctx, query, scope, 10)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("listing threads: %w", err)
+	}
+	if len(rows) == 0 {
+		if query != "" {
+			return bot.TextReply("No relayed thread of %s has %q in its subject.", strings.Join(lists, ", "), query), nil
+		}
+		return bot.TextReply("No thread of %s has been relayed yet.", strings.Join(lists, ", ")), nil
+	}
+	m := new(bot.Msg).Bold("Mailing-list threads")
+	if query != "" {
+		m.Textf(" matching %q", query)
+	}
+	for _, t := range rows {
+		m.Line().Text("• ")
+		if t.ArchiveURL != "" {
+			m.Link(t.Subject, t.ArchiveURL)
+		} else {
+			m.Text(t.Subject)
+		}
+		m.Textf(" — %s, %s, %s", t.Author, t.SentAt.UTC().Format("2006-01-02"), plural(t.Replies, "reply", "replies"))
+	}
+	return m.Reply(), nil
 }

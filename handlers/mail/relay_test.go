@@ -137,7 +137,7 @@ func TestRelayThreadsAndDeduplicates(t *testing.T) {
 	if !strings.Contains(msgs[3].Plain, "Cheap cloud credits") {
 		t.Errorf("mail appended while stopped: %+v", msgs[3])
 	}
-	threads, _ := e.store.MailThreads(context.Background(), "blueprint", 10)
+	threads, _ := e.store.MailThreads(context.Background(), "blueprint", []string{testList}, 10)
 	if len(threads) != 1 || threads[0].Replies != 2 {
 		t.Errorf("!ml search would show %+v, want one thread with 2 replies", threads)
 	}
@@ -240,15 +240,77 @@ func TestThreadsCommand(t *testing.T) {
 	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-html-only.eml"} {
 		e.relay.Handle(ctx, fixture(t, f))
 	}
-	cmd := Threads(e.store, time.Now, nil)
-	run := func(args ...string) string {
-		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!"})
+	subs := &ListSubscriber{Routes: e.relay.routes(), Store: &testenv.Choices{}, Now: time.Now}
+	cmd := Threads(e.store, time.Now, subs)
+	runIn := func(room id.RoomID, direct bool, args ...string) string {
+		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!", RoomID: room, Direct: direct, Sender: "@admin:x"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rep.Plain
 	}
+	run := func(args ...string) string { return runIn("!room:x", false, args...) }
 	golden.Check(t, "ml.golden", run()+"\n\n"+run("search", "rhel", "blueprint")+"\n\n"+run("search", "kernel")+"\n")
+
+	// Scope: a room that follows no list hears of none; a direct chat hears
+	// of the config's; a room muting the config's list hears of none.
+	if got := runIn("!other:x", false, "search", "rhel"); !strings.Contains(got, "follows no mailing list") {
+		t.Errorf("!ml search in a room without lists: %q", got)
+	}
+	if got := runIn("!dm:x", true); got != run() {
+		t.Errorf("!ml in a direct chat: %q, want what the config's room gets", got)
+	}
+	runIn("!room:x", false, "mute", testList)
+	if got := run(); !strings.Contains(got, "follows no mailing list") {
+		t.Errorf("!ml in a room that muted its list: %q", got)
+	}
+}
+
+// TestListScope: rooms subscribe only to lists the operator allows;
+// unsubscribing takes back a room's own list, never the config's, which
+// only !ml mute silences; the choices survive a reload.
+func TestListScope(t *testing.T) {
+	cfg := config.Defaults().Mail
+	cfg.ListID, cfg.Rooms = []string{testList}, []string{"!room:x"}
+	cfg.AllowedLists = []string{testList, "devel.lists.example.org"}
+	choices := &testenv.Choices{}
+	routes := NewRoutes(cfg)
+	cmd := Threads(nil, time.Now, &ListSubscriber{Routes: routes, Store: choices, Now: time.Now})
+	say := func(room id.RoomID, line string) string {
+		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", RoomID: room, Sender: "@admin:x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Plain
+	}
+	for _, c := range []struct{ room, line, want string }{
+		{"!other:x", "subscribe secret.lists.example.org", "not one of them"},
+		{"!other:x", "subscribe devel.lists.example.org", "subscribed this room"},
+		{"!room:x", "subscribe devel.lists.example.org", "subscribed this room"},
+		{"!room:x", "unsubscribe " + testList, "comes to this room from the operator's config"},
+		{"!room:x", "unsubscribe devel.lists.example.org", "unsubscribed this room"},
+		{"!room:x", "mute " + testList, "muted the mailing list"},
+		{"!other:x", "mute devel.lists.example.org", "Nothing to mute"},
+	} {
+		if got := say(id.RoomID(c.room), c.line); !strings.Contains(got, c.want) {
+			t.Errorf("%s in %s: %q, want %q in it", c.line, c.room, got, c.want)
+		}
+	}
+	reloaded := NewRoutes(cfg)
+	if err := reloaded.Load(context.Background(), choices); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*Routes{routes, reloaded} {
+		if got := r.RoomsFor([]string{testList}); len(got) != 0 {
+			t.Errorf("the muted config list still goes to %v", got)
+		}
+		if got := r.RoomsFor([]string{"devel.lists.example.org"}); !slices.Equal(got, []string{"!other:x"}) {
+			t.Errorf("the devel list goes to %v, want !other:x alone", got)
+		}
+		if r.Accepts([]string{"secret.lists.example.org"}) {
+			t.Error("a list no room may have is accepted")
+		}
+	}
 }
 
 // flakyPoster fails the first posts into a thread (or edits), as a full
@@ -307,7 +369,7 @@ func TestReplyIsPostedWhenRetriedAfterAFailure(t *testing.T) {
 			if mode == "count" && !strings.Contains(msgs[1].Plain, "· 1 reply") {
 				t.Errorf("count edit says %q, want 1 reply", msgs[1].Plain)
 			}
-			if threads, _ := e.store.MailThreads(ctx, "", 10); len(threads) != 1 || threads[0].Replies != 1 {
+			if threads, _ := e.store.MailThreads(ctx, "", []string{testList}, 10); len(threads) != 1 || threads[0].Replies != 1 {
 				t.Errorf("threads %+v, want one with 1 reply", threads)
 			}
 		})
@@ -582,10 +644,12 @@ func TestListIDsAsPeoplePasteThem(t *testing.T) {
 	}
 }
 
-// TestMLAnswersGolden renders !ml subscribe and unsubscribe, and that the
-// routes follow: a list of the room's own, a config list muted there.
+// TestMLAnswersGolden renders !ml subscribe, unsubscribe and mute, and
+// that the routes follow: a list of the room's own, a config list muted
+// there.
 func TestMLAnswersGolden(t *testing.T) {
-	routes := NewRoutes(config.Mail{ListID: []string{"image-builder.lists.example.org"}, Rooms: []string{"!main:x"}})
+	routes := NewRoutes(config.Mail{ListID: []string{"image-builder.lists.example.org"}, Rooms: []string{"!main:x"},
+		AllowedLists: []string{"image-builder.lists.example.org", "devel.lists.example.org"}})
 	subs := &ListSubscriber{Routes: routes, Store: &testenv.Choices{}, Now: time.Now}
 	cmd := Threads(nil, time.Now, subs)
 	run := func(room, line string) bot.Reply {
@@ -598,8 +662,10 @@ func TestMLAnswersGolden(t *testing.T) {
 	}
 	for _, c := range []struct{ file, room, line string }{
 		{"ml-subscribe.golden", "!second:x", "subscribe <devel.lists.example.org>"},
-		{"ml-unsubscribe-mute.golden", "!main:x", "unsubscribe image-builder.lists.example.org"},
+		{"ml-unsubscribe-config.golden", "!main:x", "unsubscribe image-builder.lists.example.org"},
+		{"ml-mute.golden", "!main:x", "mute image-builder.lists.example.org"},
 		{"ml-subscribe-bad.golden", "!second:x", "subscribe image-bulder..lists"},
+		{"ml-subscribe-not-allowed.golden", "!second:x", "subscribe secret.lists.example.org"},
 	} {
 		rep := run(c.room, c.line)
 		golden.Check(t, c.file, "plain:\n"+rep.Plain+"\n\nhtml:\n"+rep.HTML+"\n")

@@ -16,8 +16,12 @@ import (
 	"github.com/osbuild/ibbot/internal/suggest"
 )
 
-// choiceKind is the kind of the rooms' list choices in the store.
-const choiceKind = "mail"
+// The kinds of the rooms' list choices in the store: a room's own lists,
+// and its mutes of the config's.
+const (
+	choiceKind = "mail"
+	muteKind   = "mail-mute"
+)
 
 // Choices is where rooms' list subscriptions and mutes are kept.
 type Choices interface {
@@ -29,10 +33,11 @@ type Choices interface {
 // Routes decides which rooms get a list's mail: the config's (every
 // list in mail.list_id to every room in mail.rooms), and what rooms chose
 // in chat: a list of their own (!ml subscribe), or a config list muted
-// there (!ml unsubscribe). Safe for concurrent use.
+// there (!ml mute). Safe for concurrent use.
 type Routes struct {
-	lists []string
-	rooms []string
+	lists   []string
+	rooms   []string
+	allowed []string // what rooms may subscribe to (mail.allowed_lists)
 
 	mu      sync.RWMutex
 	choices []store.RoomChoice
@@ -43,7 +48,11 @@ type Routes struct {
 
 // NewRoutes starts from the config.
 func NewRoutes(cfg config.Mail) *Routes {
-	return &Routes{lists: cfg.ListID, rooms: cfg.Rooms, same: func(name string, room id.RoomID) bool { return id.RoomID(name) == room }}
+	allowed := cfg.AllowedLists
+	if len(allowed) == 0 {
+		allowed = cfg.ListID
+	}
+	return &Routes{lists: cfg.ListID, rooms: cfg.Rooms, allowed: allowed, same: func(name string, room id.RoomID) bool { return id.RoomID(name) == room }}
 }
 
 // SetRoomNames tells the routes how to match a room the config names (an
@@ -56,24 +65,57 @@ func (r *Routes) SetRoomNames(same func(name string, room id.RoomID) bool) {
 
 // Load reads the rooms' choices from the store.
 func (r *Routes) Load(ctx context.Context, st Choices) error {
-	rows, err := st.RoomChoices(ctx, choiceKind)
+	own, err := st.RoomChoices(ctx, choiceKind)
 	if err != nil {
 		return err
 	}
+	mutes, err := st.RoomChoices(ctx, muteKind)
+	if err != nil {
+		return err
+	}
+	for i := range mutes {
+		mutes[i].Muted = true
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.choices = rows
+	r.choices = append(own, mutes...)
 	return nil
 }
 
-func (r *Routes) choose(room id.RoomID, list string, c *store.RoomChoice) {
+// choose replaces a room's own subscription of list (muted false) or its
+// mute of the config's (muted true); nil forgets it.
+func (r *Routes) choose(room id.RoomID, list string, muted bool, c *store.RoomChoice) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.choices = slices.DeleteFunc(r.choices, func(x store.RoomChoice) bool { return x.RoomID == room.String() && x.Target == list })
+	r.choices = slices.DeleteFunc(r.choices, func(x store.RoomChoice) bool {
+		return x.RoomID == room.String() && x.Target == list && x.Muted == muted
+	})
 	if c != nil {
 		r.choices = append(r.choices, *c)
 	}
 }
+
+// ListsOf is what a room follows: the config's lists (unless muted there)
+// if the config sends it them, and its own.
+func (r *Routes) ListsOf(room id.RoomID) []string {
+	fromConfig, own, mutes := r.inRoom(room)
+	var out []string
+	for _, l := range fromConfig {
+		if !slices.ContainsFunc(mutes, func(c store.RoomChoice) bool { return strings.EqualFold(c.Target, l) }) {
+			out = append(out, strings.ToLower(l))
+		}
+	}
+	for _, c := range own {
+		if !slices.Contains(out, c.Target) {
+			out = append(out, c.Target)
+		}
+	}
+	return out
+}
+
+// ConfigLists are the lists the config sends its rooms (what a direct
+// chat may ask about).
+func (r *Routes) ConfigLists() []string { return slices.Clone(r.lists) }
 
 func hasList(ids []string, list string) bool {
 	return slices.ContainsFunc(ids, func(l string) bool { return strings.EqualFold(l, list) })
@@ -89,6 +131,19 @@ func (r *Routes) Accepts(listIDs []string) bool {
 		}
 	}
 	return false
+}
+
+// ListOf is the List-Id, of a mail's, that the relay follows (the config's
+// or a room's), lowercase; "" if none.
+func (r *Routes) ListOf(listIDs []string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, l := range listIDs {
+		if hasList(r.lists, l) || slices.ContainsFunc(r.choices, func(c store.RoomChoice) bool { return !c.Muted && strings.EqualFold(c.Target, l) }) {
+			return strings.ToLower(l)
+		}
+	}
+	return ""
 }
 
 // RoomsFor lists the rooms a mail with these List-Ids goes to.
@@ -170,39 +225,77 @@ func (s *ListSubscriber) subscribe(ctx context.Context, req bot.Request) bot.Rep
 	if problem != "" {
 		return bot.TextReply("Nothing changed: %s", problem)
 	}
+	if !hasList(s.Routes.allowed, list) {
+		return bot.TextReply("Nothing changed: this bot relays only the mailing lists its operator allows (%s), and %s is not one of them; "+
+			"the operator can add it to mail.allowed_lists.", strings.Join(s.Routes.allowed, ", "), list)
+	}
 	c := store.RoomChoice{Kind: choiceKind, RoomID: req.RoomID.String(), Target: list, Spec: "{}", By: req.Sender.String(), At: s.Now()}
 	if err := s.Store.PutRoomChoice(ctx, c); err != nil {
 		return bot.TextReply("Nothing changed: storing the subscription failed (%v).", err)
 	}
-	s.Routes.choose(req.RoomID, list, &c)
+	s.Routes.choose(req.RoomID, list, false, &c)
 	return bot.TextReply("%s subscribed this room to the mailing list %s: its new threads come here from now on.", req.Sender, list)
 }
 
+// unsubscribe takes back a list the room subscribed to itself; what the
+// config sends is muted only by !ml mute.
 func (s *ListSubscriber) unsubscribe(ctx context.Context, req bot.Request) bot.Reply {
 	list, problem := s.listArg(req)
 	if problem != "" {
 		return bot.TextReply("Nothing changed: %s", problem)
 	}
-	fromConfig, own, mutes := s.Routes.inRoom(req.RoomID)
-	hasOwn := slices.ContainsFunc(own, func(c store.RoomChoice) bool { return c.Target == list })
-	byConfig := hasList(fromConfig, list) && !slices.ContainsFunc(mutes, func(c store.RoomChoice) bool { return c.Target == list })
+	fromConfig, own, _ := s.Routes.inRoom(req.RoomID)
 	switch {
-	case byConfig:
-		c := store.RoomChoice{Kind: choiceKind, RoomID: req.RoomID.String(), Target: list, Spec: "{}", Muted: true, By: req.Sender.String(), At: s.Now()}
-		if err := s.Store.PutRoomChoice(ctx, c); err != nil {
-			return bot.TextReply("Nothing changed: storing the mute failed (%v).", err)
-		}
-		s.Routes.choose(req.RoomID, list, &c)
-		return bot.TextReply("%s muted the mailing list %s in this room: it comes from the operator's config, which stays as it is for other rooms. %sml subscribe %s brings it back.",
-			req.Sender, list, req.Prefix, list)
-	case hasOwn:
+	case slices.ContainsFunc(own, func(c store.RoomChoice) bool { return c.Target == list }):
 		if err := s.Store.DeleteRoomChoice(ctx, choiceKind, req.RoomID.String(), list); err != nil {
 			return bot.TextReply("Nothing changed: removing the subscription failed (%v).", err)
 		}
-		s.Routes.choose(req.RoomID, list, nil)
+		s.Routes.choose(req.RoomID, list, false, nil)
 		return bot.TextReply("%s unsubscribed this room from the mailing list %s.", req.Sender, list)
+	case hasList(fromConfig, list):
+		return bot.TextReply("Nothing changed: the mailing list %s comes to this room from the operator's config. %sml mute %s mutes it here.",
+			list, req.Prefix, list)
 	}
 	return bot.TextReply("This room does not receive the mailing list %s.", list)
+}
+
+// mute silences here a list the config sends the room.
+func (s *ListSubscriber) mute(ctx context.Context, req bot.Request) bot.Reply {
+	list, problem := s.listArg(req)
+	if problem != "" {
+		return bot.TextReply("Nothing changed: %s", problem)
+	}
+	fromConfig, _, mutes := s.Routes.inRoom(req.RoomID)
+	switch {
+	case slices.ContainsFunc(mutes, func(c store.RoomChoice) bool { return c.Target == list }):
+		return bot.TextReply("The mailing list %s is already muted in this room.", list)
+	case !hasList(fromConfig, list):
+		return bot.TextReply("Nothing to mute: the operator's config sends this room nothing of %s (%sml unsubscribe takes back the room's own lists).",
+			list, req.Prefix)
+	}
+	c := store.RoomChoice{Kind: muteKind, RoomID: req.RoomID.String(), Target: list, Spec: "{}", Muted: true, By: req.Sender.String(), At: s.Now()}
+	if err := s.Store.PutRoomChoice(ctx, c); err != nil {
+		return bot.TextReply("Nothing changed: storing the mute failed (%v).", err)
+	}
+	s.Routes.choose(req.RoomID, list, true, &c)
+	return bot.TextReply("%s muted the mailing list %s in this room: it comes from the operator's config, which stays as it is for other rooms. %sml unmute %s lifts it.",
+		req.Sender, list, req.Prefix, list)
+}
+
+// unmute lifts a mute.
+func (s *ListSubscriber) unmute(ctx context.Context, req bot.Request) bot.Reply {
+	list, problem := s.listArg(req)
+	if problem != "" {
+		return bot.TextReply("Nothing changed: %s", problem)
+	}
+	if _, _, mutes := s.Routes.inRoom(req.RoomID); !slices.ContainsFunc(mutes, func(c store.RoomChoice) bool { return c.Target == list }) {
+		return bot.TextReply("The mailing list %s is not muted in this room.", list)
+	}
+	if err := s.Store.DeleteRoomChoice(ctx, muteKind, req.RoomID.String(), list); err != nil {
+		return bot.TextReply("Nothing changed: removing the mute failed (%v).", err)
+	}
+	s.Routes.choose(req.RoomID, list, true, nil)
+	return bot.TextReply("%s unmuted the mailing list %s: its threads come to this room again.", req.Sender, list)
 }
 
 // listArg reads the LIST-ID argument; a problem (with a suggestion) when

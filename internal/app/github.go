@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
@@ -22,6 +23,7 @@ type githubParts struct {
 	proxies []netip.Prefix // http.trusted_proxies
 	keep    time.Duration  // retention.deliveries
 	rules   *ghrelay.Rules
+	scope   ghrelay.Scope // what chat may reach
 	links   *ghrelay.Links
 }
 
@@ -34,7 +36,11 @@ func newGitHubParts(cfg *config.Config, know *knowledge, now func() time.Time) *
 		links: &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now},
 	}
 	p.rules.SetRoomNames(p.links.IsRoom)
-	p.links.Follows = p.rules.Follows
+	allowed, named := cfg.GitHub.ChatScope()
+	p.scope = ghrelay.Scope{Allowed: allowed, Named: named}
+	// A room previews what it follows, within the scope (a subscription
+	// made before the scope was narrowed stays stored but reaches nothing new).
+	p.links.Follows = func(room id.RoomID, repo string) bool { return p.scope.Allows(repo) && p.rules.Follows(room, repo) }
 	return p
 }
 
@@ -46,7 +52,7 @@ func (p *githubParts) settings(s *roomsettings.Settings) { p.links.Settings = s 
 func (p *githubParts) commands(st ghrelay.RoomChoices, now func() time.Time) []bot.Command {
 	return []bot.Command{
 		ghrelay.IssueCommand(p.links.GitHub, p.links),
-		ghrelay.GHCommand(&ghrelay.Subscriber{Rules: p.rules, Store: st, Exists: ghrelay.RepoExists(p.links.GitHub),
+		ghrelay.GHCommand(&ghrelay.Subscriber{Rules: p.rules, Store: st, Lookup: ghrelay.LookupRepo(p.links.GitHub), Scope: p.scope,
 			Settings: p.links.Settings, Now: now}),
 	}
 }
@@ -64,7 +70,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
 			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg),
-			Intake: intake.New(intake.DefaultLimits(int64(p.cfg.Webhook.MaxBody)), p.proxies, s.now)}
+			Intake: intake.New(intake.DefaultLimits(p.maxBody()), p.proxies, s.now)}
 		if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
 			wh.Slots = make(chan struct{}, n)
 		}
@@ -85,6 +91,15 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		s.board.Add(poller)
 		s.afterReady(poller.Run)
 	}
+}
+
+// maxBody is github.webhook.max_body; a config built in code rather than
+// loaded may leave it zero.
+func (p *githubParts) maxBody() int64 {
+	if p.cfg.Webhook.MaxBody <= 0 {
+		return ghrelay.DefaultMaxBody
+	}
+	return int64(p.cfg.Webhook.MaxBody)
 }
 
 // resolveRooms tells the link previews, per room, which repositories it

@@ -31,6 +31,7 @@ func TestRoomsManageTheirSubscriptions(t *testing.T) {
 	cfg := s.config(s.hs.URL)
 	hook := withWebhook(t, cfg)
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String()}, Repos: []string{"osbuild/*"}, Events: []config.Event{config.EventIssues}}}
+	cfg.GitHub.AllowedRepos = []string{"osbuild/*", "codertocat/*", "nobody/*"}
 	first := startBot(t, cfg)
 
 	say := func(u *testenv.User, text string) string {
@@ -65,6 +66,8 @@ func TestRoomsManageTheirSubscriptions(t *testing.T) {
 		"!gh subscribe nobody/nothing-here":               "GitHub has no repository nobody/nothing-here",
 		"!gh subscribe not-a-repo":                        "is not a repository",
 		"!gh unsubscribe someone/else":                    "does not receive someone/else",
+		"!gh subscribe someone/else":                      "someone/else is not one of them",
+		"!gh subscribe osbuild/secret-plans":              "osbuild/secret-plans is private",
 		"!gh subscirbe Codertocat/Hello-World":            "did you mean `!gh subscribe`?",
 	} {
 		if got := say(s.human, text); !strings.Contains(got, want) {
@@ -78,7 +81,13 @@ func TestRoomsManageTheirSubscriptions(t *testing.T) {
 	if num := sendIssue("Codertocat/Hello-World"); !announced("Codertocat/Hello-World", num) {
 		t.Error("a webhook for the newly subscribed repository was not relayed")
 	}
-	if got := say(s.human, "!gh unsubscribe osbuild/images"); !strings.Contains(got, "muted osbuild/images") {
+	if got := say(s.human, "!gh unsubscribe osbuild/images"); !strings.Contains(got, "from the operator's config") {
+		t.Errorf("unsubscribing what the config sends: %q", got)
+	}
+	if num := sendIssue("osbuild/images"); !announced("osbuild/images", num) {
+		t.Error("unsubscribing muted what the config sends")
+	}
+	if got := say(s.human, "!gh mute osbuild/images"); !strings.Contains(got, "muted osbuild/images") {
 		t.Errorf("muting a config subscription: %q", got)
 	}
 	list := say(bob, "!gh subscriptions")
@@ -130,6 +139,7 @@ func TestRoomsRouteMailingLists(t *testing.T) {
 	cfg := s.config(s.hs.URL)
 	cfg.Matrix.Rooms = append(cfg.Matrix.Rooms, room2.String())
 	cfg.Mail = mailConfig(d, s.room.String())
+	cfg.Mail.AllowedLists = []string{mailList, "devel.lists.example.org"}
 	startBot(t, cfg)
 	sayIn := func(u *testenv.User, room id.RoomID, text string) string {
 		t.Helper()
@@ -141,6 +151,9 @@ func TestRoomsRouteMailingLists(t *testing.T) {
 	}
 	if got := sayIn(s.human, room2, "!ml subscribe image-builder..lists"); !strings.Contains(got, "is not a List-Id") {
 		t.Errorf("a malformed list id: %q", got)
+	}
+	if got := sayIn(s.human, room2, "!ml subscribe secret.lists.example.org"); !strings.Contains(got, "not one of them") {
+		t.Errorf("a list the operator does not allow: %q", got)
 	}
 	for _, list := range []string{mailList, "<devel.lists.example.org>"} {
 		if got := sayIn(s.human, room2, "!ml subscribe "+list); !strings.Contains(got, "subscribed this room to the mailing list") {
@@ -166,7 +179,17 @@ func TestRoomsRouteMailingLists(t *testing.T) {
 	mustAppend(listMail("devel-1@example.com", "Only for the second room", "", "devel.lists.example.org"))
 	s.human.MustWait(t, wait, "the other list's thread in the second room", inRoom(room2, "Only for the second room"))
 
-	if got := sayIn(s.human, s.room, "!ml unsubscribe "+mailList); !strings.Contains(got, "muted the mailing list") {
+	// The thread is recorded before it is sent, so both rooms can ask now.
+	if got := sayIn(s.human, room2, "!ml search second room"); !strings.Contains(got, "Only for the second room") {
+		t.Errorf("!ml in the room that follows the devel list: %q", got)
+	}
+	if got := sayIn(s.human, s.room, "!ml search second room"); strings.Contains(got, "Only for the second room") {
+		t.Errorf("!ml in a room that does not follow the devel list shows its thread: %q", got)
+	}
+	if got := sayIn(s.human, s.room, "!ml unsubscribe "+mailList); !strings.Contains(got, "from the operator's config") {
+		t.Errorf("unsubscribing the config's list: %q", got)
+	}
+	if got := sayIn(s.human, s.room, "!ml mute "+mailList); !strings.Contains(got, "muted the mailing list") {
 		t.Errorf("muting the config's list: %q", got)
 	}
 	mustAppend(listMail("routed-2@example.com", "After the mute", "", mailList))
@@ -193,6 +216,7 @@ func TestCIAndDiscussions(t *testing.T) {
 	s := newStack(t)
 	cfg := s.config(s.hs.URL)
 	hook := withWebhook(t, cfg)
+	cfg.GitHub.AllowedRepos = []string{"octo-org/*", "codertocat/*"}
 	startBot(t, cfg)
 	for _, sub := range []string{"!gh subscribe octo-org/octo-repo ci", "!gh subscribe Codertocat/Hello-World discussions"} {
 		s.github.SetIssues(strings.Fields(sub)[2])

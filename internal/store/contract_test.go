@@ -308,9 +308,10 @@ func TestMailThreadsAndSearch(t *testing.T) {
 		s := mustOpen(t, open)
 		day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		rows := []store.MailRow{
-			{MessageID: "a", RootID: "a", Subject: "RHEL 10 on Azure", Author: "Ana", SentAt: day},
-			{MessageID: "b", RootID: "b", Subject: "100% disk usage_in composer", Author: "Bo", SentAt: day.Add(time.Hour)},
-			{MessageID: "a1", RootID: "a", Subject: "Re: RHEL 10 on Azure", Author: "Ondrej", SentAt: day.Add(2 * time.Hour)},
+			{MessageID: "a", RootID: "a", Subject: "RHEL 10 on Azure", Author: "Ana", SentAt: day, ListID: "ib.lists.x"},
+			{MessageID: "b", RootID: "b", Subject: "100% disk usage_in composer", Author: "Bo", SentAt: day.Add(time.Hour), ListID: "IB.lists.x"},
+			{MessageID: "a1", RootID: "a", Subject: "Re: RHEL 10 on Azure", Author: "Ondrej", SentAt: day.Add(2 * time.Hour), ListID: "ib.lists.x"},
+			{MessageID: "c", RootID: "c", Subject: "Secret RHEL plans", Author: "Cy", SentAt: day.Add(3 * time.Hour), ListID: "private.lists.x"},
 		}
 		var counts []int
 		for _, r := range rows {
@@ -323,8 +324,8 @@ func TestMailThreadsAndSearch(t *testing.T) {
 		if n, _ := s.AddMail(ctx, rows[2]); n != 1 { // the same mail again
 			t.Errorf("a duplicate reply changed the count to %d", n)
 		}
-		if !slices.Equal(counts, []int{0, 0, 1}) {
-			t.Errorf("reply counts %v, want 0 0 1", counts)
+		if !slices.Equal(counts, []int{0, 0, 1, 0}) {
+			t.Errorf("reply counts %v, want 0 0 1 0", counts)
 		}
 		if root, ok, _ := s.MailRoot(ctx, "a1"); !ok || root != "a" {
 			t.Errorf("root of a1 = %q %v", root, ok)
@@ -335,7 +336,13 @@ func TestMailThreadsAndSearch(t *testing.T) {
 		if _, ok, _ := s.MailThread(ctx, "nope"); ok {
 			t.Error("a missing thread was found")
 		}
-		threads, _ := s.MailThreads(ctx, "", 10)
+		if other, _ := s.MailThreads(ctx, "", []string{"private.lists.x"}, 10); len(other) != 1 || other[0].MessageID != "c" {
+			t.Errorf("threads of the other list = %+v, want c alone", other)
+		}
+		if none, _ := s.MailThreads(ctx, "", nil, 10); len(none) != 0 {
+			t.Errorf("threads of no list = %+v, want none", none)
+		}
+		threads, _ := s.MailThreads(ctx, "", []string{"ib.lists.x"}, 10)
 		if len(threads) != 2 || threads[0].MessageID != "b" || threads[1].Replies != 1 || !threads[1].SentAt.Equal(day) {
 			t.Errorf("threads = %+v, want b then a (1 reply)", threads)
 		}
@@ -346,7 +353,7 @@ func TestMailThreadsAndSearch(t *testing.T) {
 			"10%":        "",
 			"e_1":        "",
 		} {
-			found, err := s.MailThreads(ctx, query, 10)
+			found, err := s.MailThreads(ctx, query, []string{"ib.lists.x"}, 10)
 			if err != nil {
 				t.Fatal(err)
 			}

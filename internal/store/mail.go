@@ -12,6 +12,7 @@ import (
 // MailRow is a handled list mail.
 type MailRow struct {
 	MessageID, RootID, Subject, Author, ArchiveURL string
+	ListID                                         string // the List-Id it came through; '' before it was kept
 	SentAt                                         time.Time
 	Replies                                        int
 	// Excerpt and Attachments (JSON) are what a root's notice showed, so
@@ -54,9 +55,9 @@ func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments, list_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		 ON CONFLICT (message_id) DO NOTHING`,
-		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli(), r.Excerpt, r.Attachments)
+		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli(), r.Excerpt, r.Attachments, strings.ToLower(r.ListID))
 	if err != nil {
 		return 0, err
 	}
@@ -70,11 +71,21 @@ func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	return count, tx.Commit()
 }
 
-// MailThreads returns the newest thread roots, optionally those whose
-// subject contains every one of words, ignoring case.
-func (s *DB) MailThreads(ctx context.Context, words string, limit int) ([]MailRow, error) {
-	query := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies FROM mail_messages WHERE message_id = root_id`
+// MailThreads returns the newest thread roots of the given lists (''
+// for mail relayed before lists were kept), optionally those whose
+// subject contains every one of words, ignoring case. No lists: none.
+func (s *DB) MailThreads(ctx context.Context, words string, lists []string, limit int) ([]MailRow, error) {
+	if len(lists) == 0 {
+		return nil, nil
+	}
+	query := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, list_id FROM mail_messages WHERE message_id = root_id`
 	var args []any
+	marks := make([]string, len(lists))
+	for i, l := range lists {
+		args = append(args, strings.ToLower(l))
+		marks[i] = fmt.Sprintf("$%d", len(args))
+	}
+	query += " AND list_id IN (" + strings.Join(marks, ", ") + ")"
 	for _, w := range strings.Fields(words) {
 		query += fmt.Sprintf(` AND subject %s $%d ESCAPE '\'`, s.dialect.caselessLike, len(args)+1)
 		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(w)+"%")
@@ -90,7 +101,7 @@ func (s *DB) MailThreads(ctx context.Context, words string, limit int) ([]MailRo
 	for rows.Next() {
 		var r MailRow
 		var at int64
-		if err := rows.Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies); err != nil {
+		if err := rows.Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.ListID); err != nil {
 			return nil, err
 		}
 		r.SentAt = time.UnixMilli(at)

@@ -383,6 +383,10 @@ func (g *GitHub) SetReleases(repo string, items ...json.RawMessage) {
 var knownRepos = []string{"codertocat/hello-world", "osbuild/osbuild", "osbuild/osbuild-composer", "osbuild/images",
 	"osbuild/image-builder", "osbuild/image-builder-frontend", "osbuild/image-builder-crc"}
 
+// privateRepos are repositories the fake says exist and are private (the
+// bot's token could read them; chat must not reach them).
+var privateRepos = []string{"osbuild/secret-plans"}
+
 // getRepo answers GET /repos/{o}/{r} with the fields of GitHub's
 // documented repository object that a client reads, or 404 for a
 // repository it does not know.
@@ -392,7 +396,8 @@ func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request) {
 	_, hasIssues := g.issues[key]
 	_, hasReleases := g.releases[key]
 	g.mu.Unlock()
-	if !hasIssues && !hasReleases && !slices.Contains(knownRepos, key) {
+	private := slices.Contains(privateRepos, key)
+	if !hasIssues && !hasReleases && !slices.Contains(knownRepos, key) && !private {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/repos/repos#get-a-repository","status":"404"}`)
@@ -401,7 +406,7 @@ func (g *GitHub) getRepo(w http.ResponseWriter, r *http.Request) {
 	owner, name, _ := strings.Cut(r.PathValue("owner")+"/"+r.PathValue("repo"), "/")
 	body, _ := json.Marshal(map[string]any{
 		"id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": name, "full_name": owner + "/" + name,
-		"private": false, "owner": map[string]any{"login": owner, "type": "Organization"},
+		"private": private, "owner": map[string]any{"login": owner, "type": "Organization"},
 		"html_url": "https://github.com/" + owner + "/" + name, "default_branch": "main", "archived": false,
 	})
 	g.send(w, r, body, "application/json", time.Time{})
