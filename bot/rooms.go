@@ -20,7 +20,8 @@ import (
 // other room; each such room is tried again after a growing pause. A room
 // is logged once when it becomes unreachable and once when it works again.
 type unreachable struct {
-	backoff backoff.Policy
+	backoff backoff.Policy // a room that refuses the bot
+	trouble backoff.Policy // a room whose sends keep failing (5xx, timeouts)
 	gauge   *prometheus.GaugeVec // ibbot_room_unreachable{room}; may be nil
 	log     zerolog.Logger
 
@@ -41,12 +42,14 @@ type roomTrouble struct {
 func newUnreachable(log zerolog.Logger, gauge *prometheus.GaugeVec) *unreachable {
 	return &unreachable{
 		backoff: backoff.Policy{Min: 30 * time.Second, Max: 30 * time.Minute},
+		trouble: backoff.Policy{Min: 2 * time.Second, Max: 2 * time.Minute},
 		gauge:   gauge, log: log, rooms: map[string]*roomTrouble{},
 	}
 }
 
-// fail records that room could not be posted to at now, and why.
-func (u *unreachable) fail(room, reason string, waiting int, now time.Time) {
+// fail records that room could not be posted to at now, and why: it
+// refuses the bot, or (transient) its sends keep failing.
+func (u *unreachable) fail(room, reason string, waiting int, now time.Time, transient bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	t, known := u.rooms[room]
@@ -62,7 +65,11 @@ func (u *unreachable) fail(room, reason string, waiting int, now time.Time) {
 			Msg("Cannot post to a room; its messages wait while other rooms are served")
 	}
 	t.reason, t.waiting = reason, waiting
-	t.retryAt = now.Add(u.backoff.Delay(t.failures))
+	policy := u.backoff
+	if transient {
+		policy = u.trouble
+	}
+	t.retryAt = now.Add(policy.Delay(t.failures))
 	t.failures++
 }
 

@@ -25,6 +25,7 @@ type Queue interface {
 	Enqueue(ctx context.Context, msg store.Outgoing) (bool, error)
 	Known(ctx context.Context, key string) (bool, error)
 	Pending(ctx context.Context, limit int, skipRooms ...string) ([]store.Outgoing, error)
+	PendingFor(ctx context.Context, room string, limit int) ([]store.Outgoing, error)
 	PendingCount(ctx context.Context) (int, error)
 	PendingIn(ctx context.Context, room string) (int, error)
 	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
@@ -43,8 +44,15 @@ type eventSender interface {
 }
 
 // sender owns the outgoing queue: every message the bot posts goes through
-// it, in order, and is retried until the homeserver takes it. It never drops
-// a message because of a rate limit or a server error.
+// it, in order per room, and is retried until the homeserver takes it. It
+// never drops a message because of a rate limit or a server error.
+//
+// Each room with messages waiting is served by a worker of its own, so a
+// room whose sends fail or hang holds up no other: after a few failures in
+// a row it is set aside (named in !status and ibbot_room_unreachable) and
+// tried again later. At most maxRooms rooms are served at once, but a room
+// with an answer waiting always gets a worker, and across rooms answers go
+// before announcements (see gate).
 type sender struct {
 	client  eventSender
 	queue   Queue
@@ -76,7 +84,23 @@ type sender struct {
 	// prepare readies a room before a send (an encrypted room's members);
 	// nil: nothing to do.
 	prepare func(ctx context.Context, room string) error
+	// gate orders sends across the rooms' workers.
+	gate *gate
+	// active are the rooms a worker serves now.
+	activeMu sync.Mutex
+	active   map[string]bool
+	// refused holds the keys of messages whose last attempt the homeserver
+	// answered with an error: they were not posted, so the next attempt
+	// need not look whether they were.
+	refused sync.Map
 }
+
+// maxRooms bounds the rooms served at once (answers excepted).
+const maxRooms = 4
+
+// failuresBeforeAside is how many transient failures in a row set a room
+// aside.
+const failuresBeforeAside = 3
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
 	return &sender{
@@ -85,6 +109,8 @@ func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now 
 		wake:    make(chan struct{}, 1),
 		resolve: func(_ context.Context, room string) (id.RoomID, error) { return id.RoomID(room), nil },
 		rooms:   newUnreachable(log, m.RoomUnreachable),
+		gate:    newGate(now),
+		active:  map[string]bool{},
 	}
 }
 
@@ -114,21 +140,21 @@ func (s *sender) poke() {
 }
 
 // run sends until ctx ends. Once drain is closed it returns as soon as the
-// queue is empty: that is the flush on shutdown.
+// queue is empty (rooms set aside excepted): that is the flush on
+// shutdown. It hands each room with messages waiting to a worker.
 func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 	s.refreshDepth(ctx)
+	var workers sync.WaitGroup
+	defer workers.Wait()
 	var lastPrune time.Time
 	for {
 		if s.now().Sub(lastPrune) > 24*time.Hour {
 			lastPrune = s.now()
-			if n, err := s.queue.PruneDone(ctx, lastPrune, s.retention); err != nil {
-				s.log.Warn().Err(err).Msg("Pruning the outbox failed")
-			} else if n > 0 {
-				s.log.Info().Int64("deleted", n).Msg("Pruned old sent messages from the outbox")
-			}
+			s.prune(ctx, lastPrune)
 		}
 		skip, nextTry := s.rooms.skipped(s.now())
-		batch, err := s.queue.Pending(ctx, 32, skip...)
+		busy := s.activeRooms()
+		batch, err := s.queue.Pending(ctx, 64, append(skip, busy...)...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -139,27 +165,95 @@ func (s *sender) run(ctx context.Context, drain <-chan struct{}) error {
 			}
 			continue
 		}
-		if len(batch) == 0 {
-			if !s.idle(ctx, drain, nextTry) {
-				return nil
-			}
-			continue
-		}
 		for _, msg := range batch {
-			if s.rooms.waiting(msg.RoomID, s.now()) {
-				continue // its room was set aside during this batch
+			if s.startWorker(ctx, &workers, msg.RoomID, msg.Urgent, len(busy)) {
+				busy = append(busy, msg.RoomID)
 			}
-			if !s.deliver(ctx, msg) {
-				return nil
+		}
+		if len(batch) == 0 && len(busy) == 0 && closed(drain) {
+			return nil // messages for rooms set aside stay queued for the next start
+		}
+		var quiet <-chan struct{} // a drain asked for while nothing is under way
+		if len(busy) == 0 {
+			quiet = drain
+		}
+		if !s.idle(ctx, nextTry, quiet) {
+			return nil
+		}
+	}
+}
+
+// startWorker serves room in a goroutine of its own unless one already
+// does, or maxRooms are served and the room's first message is no answer.
+func (s *sender) startWorker(ctx context.Context, wg *sync.WaitGroup, room string, urgent bool, serving int) bool {
+	s.activeMu.Lock()
+	defer s.activeMu.Unlock()
+	if s.active[room] || (serving >= maxRooms && !urgent) {
+		return false
+	}
+	s.active[room] = true
+	wg.Go(func() {
+		defer s.poke() // the dispatcher looks again: more may wait
+		defer func() {
+			s.activeMu.Lock()
+			delete(s.active, room)
+			s.activeMu.Unlock()
+		}()
+		s.serveRoom(ctx, room)
+	})
+	return true
+}
+
+func (s *sender) activeRooms() []string {
+	s.activeMu.Lock()
+	defer s.activeMu.Unlock()
+	out := make([]string, 0, len(s.active))
+	for room := range s.active {
+		out = append(out, room)
+	}
+	return out
+}
+
+// serveRoom sends room's messages, in order, until none wait, the room is
+// set aside, or ctx ends.
+func (s *sender) serveRoom(ctx context.Context, room string) {
+	for ctx.Err() == nil {
+		msgs, err := s.queue.PendingFor(ctx, room, 16)
+		if err != nil || len(msgs) == 0 {
+			if err != nil && ctx.Err() == nil {
+				s.log.Error().Err(err).Str("room_id", room).Msg("Reading the room's outgoing queue failed")
+			}
+			return
+		}
+		for _, msg := range msgs {
+			if !s.deliver(ctx, msg) || s.rooms.waiting(room, s.now()) {
+				return
 			}
 		}
 	}
 }
 
-// idle waits for new messages, for a waiting room's next try, or an hour
-// (a chance to prune). It returns false when the sender should stop: ctx
-// ended, or a drain was asked for and nothing but waiting rooms is left.
-func (s *sender) idle(ctx context.Context, drain <-chan struct{}, nextTry time.Time) bool {
+func (s *sender) prune(ctx context.Context, now time.Time) {
+	if n, err := s.queue.PruneDone(ctx, now, s.retention); err != nil {
+		s.log.Warn().Err(err).Msg("Pruning the outbox failed")
+	} else if n > 0 {
+		s.log.Info().Int64("deleted", n).Msg("Pruned old sent messages from the outbox")
+	}
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// idle waits for new messages or a worker's end, for a room set aside to
+// be due, for drain, or an hour (a chance to prune). It returns false
+// when ctx ended.
+func (s *sender) idle(ctx context.Context, nextTry time.Time, drain <-chan struct{}) bool {
 	wait := time.Hour
 	if !nextTry.IsZero() {
 		wait = max(nextTry.Sub(s.now()), 10*time.Millisecond)
@@ -170,7 +264,6 @@ func (s *sender) idle(ctx context.Context, drain <-chan struct{}, nextTry time.T
 	case <-ctx.Done():
 		return false
 	case <-drain:
-		return false // messages for unreachable rooms stay queued for the next start
 	case <-s.wake:
 	case <-timer.C:
 	}
@@ -207,7 +300,7 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		log.Error().Err(err).Msg("Resolving the message's relation failed; sending it on its own")
 		content = msg.Content
 	}
-	if msg.Attempts > 0 {
+	if _, wasRefused := s.refused.Load(msg.Key); msg.Attempts > 0 && !wasRefused {
 		if done, ok := s.confirmInterrupted(ctx, log, msg); !ok || done {
 			return ok
 		}
@@ -224,10 +317,19 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 	defer s.inFlight.Delete(TxnID(msg.Key))
 	joined := false
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		if settled, ok := s.claim(ctx, log, msg); settled || !ok {
+		if !s.gate.enter(ctx, msg.Urgent) {
+			return false
+		}
+		settled, ok := s.claim(ctx, log, msg)
+		var resp *mautrix.RespSendEvent
+		var err error
+		if ok && !settled {
+			resp, err = s.send(ctx, msg, content)
+		}
+		s.gate.leave(msg.Urgent)
+		if settled || !ok {
 			return ok
 		}
-		resp, err := s.send(ctx, msg, content)
 		if err == nil {
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
 			s.metrics.Sent.Inc()
@@ -241,6 +343,9 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 		}
 		wait, kind := s.classify(err, attempt)
 		s.metrics.SendErrors.WithLabelValues(kind).Inc()
+		if answered(err) {
+			s.refused.Store(msg.Key, true)
+		}
 		switch kind {
 		case "room":
 			// Not in the room (or not allowed to post): join once, then
@@ -256,8 +361,16 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkFailed(c, msg.ID, err.Error(), s.now()) })
 			return true
 		case "rate_limited":
+			// The limit is the account's: every room waits, and answers go
+			// first when it ends.
 			s.metrics.RateLimitWaits.Inc()
 			s.metrics.RateLimitWait.Add(wait.Seconds())
+			s.gate.limit(wait)
+		case "transient":
+			if attempt+1 >= failuresBeforeAside {
+				s.roomTrouble(ctx, queuedFor, "sends keep failing: "+err.Error())
+				return true
+			}
 		}
 		log.Warn().Err(err).Str("kind", kind).Dur("retry_in", wait).Int("attempt", attempt+1).Msg("Send failed; will retry")
 		if !sleepCtx(ctx, wait) {
@@ -304,10 +417,25 @@ func (s *sender) claim(ctx context.Context, log zerolog.Logger, msg store.Outgoi
 	}
 }
 
-// roomFails sets room aside until its next try.
+// roomFails sets aside a room that refuses the bot until its next try.
 func (s *sender) roomFails(ctx context.Context, room, reason string) {
 	waiting, _ := s.queue.PendingIn(ctx, room)
-	s.rooms.fail(room, reason, waiting, s.now())
+	s.rooms.fail(room, reason, waiting, s.now(), false)
+}
+
+// roomTrouble sets aside a room whose sends keep failing (5xx, timeouts)
+// for a shorter while: the homeserver may be the one in trouble.
+func (s *sender) roomTrouble(ctx context.Context, room, reason string) {
+	waiting, _ := s.queue.PendingIn(ctx, room)
+	s.rooms.fail(room, reason, waiting, s.now(), true)
+}
+
+// answered reports whether err is the homeserver's answer (so the
+// message was not posted), not a lost request.
+func answered(err error) bool {
+	var httpErr mautrix.HTTPError
+	return errors.As(err, &httpErr) && httpErr.Response != nil && httpErr.Response.StatusCode != http.StatusBadGateway &&
+		httpErr.Response.StatusCode != http.StatusGatewayTimeout
 }
 
 // confirmInterrupted checks whether an earlier, cut-off attempt (a crash)

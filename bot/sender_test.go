@@ -77,7 +77,22 @@ func newTestSender(t *testing.T, hs eventSender) (*sender, *store.DB, *Metrics) 
 	m := NewMetrics(prometheus.NewRegistry())
 	s := newSender(hs, st, m, zerolog.Nop(), time.Now)
 	s.backoff = backoff.Policy{Min: time.Millisecond, Max: 5 * time.Millisecond}
+	s.rooms.trouble = backoff.Policy{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 	return s, st, m
+}
+
+// runUntil runs the sender until done holds (or 10 s pass), then stops it.
+func runUntil(t *testing.T, s *sender, done func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { s.run(ctx, make(chan struct{})); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+	for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sender did not get there within 10s")
+		}
+	}
 }
 
 func drain(t *testing.T, s *sender) {
@@ -100,7 +115,12 @@ func TestSenderRetriesUntilDelivered(t *testing.T) {
 	ctx := context.Background()
 	s.enqueue(ctx, store.Outgoing{Key: "k1", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
 	s.enqueue(ctx, store.Outgoing{Key: "k1", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)}) // duplicate
-	drain(t, s)
+	// Three transient failures in a row set the room aside for a moment;
+	// it is tried again after.
+	runUntil(t, s, func() bool {
+		n, _ := st.PendingCount(ctx)
+		return n == 0
+	})
 
 	if len(hs.posted) != 1 {
 		t.Fatalf("posted %d messages, want 1", len(hs.posted))
@@ -305,5 +325,134 @@ func TestInterruptedSendIsNotRepeated(t *testing.T) {
 	}
 	if evt, _ := st.EventID(ctx, "k"); evt != "$"+TxnID("k") {
 		t.Errorf("the found event was not recorded: %q", evt)
+	}
+}
+
+// sickRoomsHomeserver posts to every room but the sick ones: there a send
+// fails with 503, or, when hang is set, takes until its context ends.
+type sickRoomsHomeserver struct {
+	sick  map[id.RoomID]bool
+	hang    bool
+	release chan struct{} // closed: hanging sends end
+	delay   time.Duration // each good send takes this long
+
+	mu     sync.Mutex
+	posted []string // keys' transaction ids, in order
+	tries  map[id.RoomID]int
+}
+
+func (h *sickRoomsHomeserver) SendMessageEvent(ctx context.Context, room id.RoomID, _ event.Type, _ any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error) {
+	h.mu.Lock()
+	h.tries[room]++
+	h.mu.Unlock()
+	if h.sick[room] {
+		if h.hang {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-h.release:
+				return nil, errors.New("connection reset by peer")
+			}
+		}
+		return nil, httpErr(503, map[string]any{"errcode": "M_UNKNOWN"})
+	}
+	time.Sleep(h.delay)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.posted = append(h.posted, extra[0].TransactionID)
+	return &mautrix.RespSendEvent{EventID: id.EventID("$" + extra[0].TransactionID)}, nil
+}
+
+func (h *sickRoomsHomeserver) Messages(context.Context, id.RoomID, string, string, mautrix.Direction, *mautrix.FilterPart, int) (*mautrix.RespMessages, error) {
+	return &mautrix.RespMessages{}, nil
+}
+
+func (h *sickRoomsHomeserver) postedKeys(keys ...string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range keys {
+		if !slices.Contains(h.posted, TxnID(k)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *sickRoomsHomeserver) position(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Index(h.posted, TxnID(key))
+}
+
+// TestSickRoomHoldsUpNoOther: a room whose sends fail (503), or hang,
+// holds up neither another room's announcements nor an answer; it is set
+// aside, named in the sending health and the metric, and keeps its
+// messages.
+func TestSickRoomHoldsUpNoOther(t *testing.T) {
+	for _, hang := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hang=%v", hang), func(t *testing.T) {
+			hs := &sickRoomsHomeserver{sick: map[id.RoomID]bool{"!sick:x": true}, hang: hang, tries: map[id.RoomID]int{}, release: make(chan struct{})}
+			s, st, m := newTestSender(t, hs)
+			ctx := context.Background()
+			var want []string
+			for i := range 5 {
+				s.enqueue(ctx, store.Outgoing{Key: fmt.Sprintf("sick-%d", i), RoomID: "!sick:x", EventType: "m.room.message", Content: []byte(`{}`)})
+			}
+			for i := range 5 {
+				key := fmt.Sprintf("ok-%d", i)
+				want = append(want, key)
+				s.enqueue(ctx, store.Outgoing{Key: key, RoomID: "!ok:x", EventType: "m.room.message", Content: []byte(`{}`)})
+			}
+			s.enqueue(ctx, store.Outgoing{Key: "answer", RoomID: "!asker:x", EventType: "m.room.message", Content: []byte(`{}`), Urgent: true})
+			want = append(want, "answer")
+			start := time.Now()
+			var took time.Duration
+			runUntil(t, s, func() bool {
+				if !hs.postedKeys(want...) {
+					return false
+				}
+				took = time.Since(start)
+				close(hs.release)
+				return true
+			})
+			t.Logf("the other rooms' messages went out in %s", took)
+			if n, _ := st.PendingIn(ctx, "!sick:x"); n != 5 {
+				t.Errorf("%d of the sick room's messages still wait, want all 5", n)
+			}
+			if hang {
+				return // the hanging send is still under way: the room is not yet known to be sick
+			}
+			runUntil(t, s, func() bool { return !s.rooms.Health().OK })
+			if h := s.rooms.Health(); !strings.Contains(h.Detail, "!sick:x: sends keep failing") || !strings.Contains(h.Detail, "5 waiting") {
+				t.Errorf("health: %q", h.Detail)
+			}
+			if got := testutil.ToFloat64(m.RoomUnreachable.WithLabelValues("!sick:x")); got != 1 {
+				t.Errorf("ibbot_room_unreachable for the sick room = %v, want 1", got)
+			}
+		})
+	}
+}
+
+// TestAnswersGoFirstAcrossRooms: an answer queued behind a backlog of
+// announcements for another room is sent before nearly all of them, and
+// after a rate limit it goes first.
+func TestAnswersGoFirstAcrossRooms(t *testing.T) {
+	hs := &sickRoomsHomeserver{tries: map[id.RoomID]int{}, delay: 2 * time.Millisecond}
+	s, _, _ := newTestSender(t, hs)
+	ctx := context.Background()
+	for i := range 200 {
+		s.enqueue(ctx, store.Outgoing{Key: fmt.Sprintf("news-%d", i), RoomID: "!news:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	}
+	asked := false
+	runUntil(t, s, func() bool {
+		if hs.postedKeys("news-10") && !asked {
+			asked = true
+			s.gate.limit(50 * time.Millisecond) // the homeserver asks every sender to wait
+			s.enqueue(ctx, store.Outgoing{Key: "answer", RoomID: "!asker:x", EventType: "m.room.message", Content: []byte(`{}`), Urgent: true})
+		}
+		return hs.postedKeys("answer")
+	})
+	if pos := hs.position("answer"); pos > 14 {
+		t.Errorf("the answer was message %d to go out; only announcements under way before it should precede it", pos)
 	}
 }

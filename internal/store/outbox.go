@@ -97,6 +97,14 @@ func (s *DB) Pending(ctx context.Context, limit int, skip ...string) ([]Outgoing
 	return outgoingRows(s.query(ctx, query+fmt.Sprintf(` ORDER BY urgent DESC, id LIMIT $%d`, len(args)+1), append(args, limit)...))
 }
 
+// PendingFor returns up to limit messages still to send to one room,
+// urgent ones first, then oldest first.
+func (s *DB) PendingFor(ctx context.Context, room string, limit int) ([]Outgoing, error) {
+	return outgoingRows(s.query(ctx,
+		`SELECT id, key, room_id, event_type, content, attempts, created_at, relation, target_key, anchor, last_error, urgent FROM outbox
+		 WHERE state = 'pending' AND room_id = $1 ORDER BY urgent DESC, id LIMIT $2`, room, limit))
+}
+
 // outgoingRows reads every row of a query of outbox columns.
 func outgoingRows(rows *sql.Rows, err error) ([]Outgoing, error) {
 	if err != nil {
