@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,31 @@ func TestOnlyWebAndMailLinksAreLinked(t *testing.T) {
 		if !linked && strings.Contains(r.Plain, href) {
 			t.Errorf("Link(%q): the unsafe URL is shown: %q", href, r.Plain)
 		}
+	}
+}
+
+// TestLongRepliesFitOneEvent: a reply too long for one Matrix event is
+// cut at a line boundary, as plain text, and says so; a short one is left
+// alone.
+func TestLongRepliesFitOneEvent(t *testing.T) {
+	short := new(Msg).Bold("ok").Reply()
+	if got := fit(short); got != short {
+		t.Errorf("a short reply changed: %+v", got)
+	}
+	m := new(Msg)
+	for i := range 3000 {
+		m.Line().Textf("line %d <with> & \"escapes\" ünïcödé", i)
+	}
+	long := m.Reply()
+	got := fit(long)
+	raw, _ := json.Marshal(noticeContent(long, "$q", ""))
+	if len(raw) > maxContentBytes+512 {
+		t.Errorf("the notice is %d bytes as JSON, over %d", len(raw), maxContentBytes)
+	}
+	if got.HTML != "" || !strings.HasSuffix(got.Plain, cutNote) || !strings.HasPrefix(long.Plain, strings.TrimSuffix(got.Plain, cutNote)) {
+		t.Errorf("cut reply: HTML %d bytes, plain ends %q", len(got.HTML), got.Plain[len(got.Plain)-80:])
+	}
+	if before := strings.TrimSuffix(got.Plain, cutNote); !strings.HasPrefix(long.Plain[len(before):], "\n") {
+		t.Errorf("cut in the middle of a line: ...%q", before[len(before)-20:])
 	}
 }

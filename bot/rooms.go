@@ -20,8 +20,8 @@ import (
 // other room; each such room is tried again after a growing pause. A room
 // is logged once when it becomes unreachable and once when it works again.
 type unreachable struct {
-	backoff backoff.Policy // a room that refuses the bot
-	trouble backoff.Policy // a room whose sends keep failing (5xx, timeouts)
+	backoff backoff.Policy       // a room that refuses the bot
+	trouble backoff.Policy       // a room whose sends keep failing (5xx, timeouts)
 	gauge   *prometheus.GaugeVec // ibbot_room_unreachable{room}; may be nil
 	log     zerolog.Logger
 

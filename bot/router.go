@@ -3,8 +3,10 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix/id"
@@ -38,6 +40,37 @@ type job struct {
 	args     []string
 	instant  *Reply // an answer known without running anything
 	outcome  string // set with instant
+	cutFrom  int    // the arguments' length in characters when they were cut; 0: whole
+}
+
+// maxArgRunes is how much of a command's arguments is read: every
+// command's arguments fit in far less, and what a handler echoes back
+// (an unknown name, a search) stays small.
+const maxArgRunes = 1000
+
+// cutArgs keeps the arguments' first maxArgRunes characters; n is their
+// length in characters when they were longer, else 0.
+func cutArgs(args []string) (kept []string, n int) {
+	total := 0
+	for _, a := range args {
+		total += utf8.RuneCountInString(a)
+	}
+	if total <= maxArgRunes {
+		return args, 0
+	}
+	left := maxArgRunes
+	for _, a := range args {
+		if left <= 0 {
+			break
+		}
+		r := []rune(a)
+		if len(r) > left {
+			r = r[:left]
+		}
+		kept = append(kept, string(r))
+		left -= len(r)
+	}
+	return kept, total
 }
 
 // router turns messages into jobs and jobs into replies. prepare is called
@@ -137,7 +170,11 @@ func (r *router) prepare(in incoming) (job, bool) {
 		}
 		return job{}, false
 	}
-	j := job{in: in, name: name, args: args}
+	if r := []rune(name); len(r) > 100 {
+		name = string(r[:100]) // an unknown command's name is echoed
+	}
+	j := job{in: in, name: name}
+	j.args, j.cutFrom = cutArgs(args)
 	switch verdict := r.flood.allow(in.Sender, in.Received); verdict {
 	case floodQuiet:
 		j.outcome = "flooded"
@@ -174,8 +211,22 @@ func (r *router) unknownReply(name string) Reply {
 }
 
 // run answers a job. The returned outcome labels the commands metric; a nil
-// reply means the bot stays quiet.
-func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (reply *Reply, outcome string) {
+// reply means the bot stays quiet. A reply to arguments that were cut says
+// so.
+func (r *router) run(ctx context.Context, j job, log zerolog.Logger) (*Reply, string) {
+	reply, outcome := r.answer(ctx, j, log)
+	if reply != nil && j.cutFrom > 0 {
+		rep := *reply
+		rep.Plain += fmt.Sprintf("\n\n(Your command's text was %d characters long; I read only its first %d.)", j.cutFrom, maxArgRunes)
+		if rep.HTML != "" {
+			rep.HTML += fmt.Sprintf("<br><br>(Your command&#39;s text was %d characters long; I read only its first %d.)", j.cutFrom, maxArgRunes)
+		}
+		reply = &rep
+	}
+	return reply, outcome
+}
+
+func (r *router) answer(ctx context.Context, j job, log zerolog.Logger) (reply *Reply, outcome string) {
 	if j.instant != nil || j.outcome != "" {
 		return j.instant, j.outcome
 	}

@@ -250,3 +250,18 @@ func TestDirectChatNeedsNoPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestLongInputIsCutAndSaid: 60,000 characters after a command reach the
+// handler as their first 1,000, and the answer says so; an unknown
+// command's long name is echoed cut.
+func TestLongInputIsCutAndSaid(t *testing.T) {
+	r := testRouter(t)
+	got, outcome := answer(t, r, "@u:x", "!help "+strings.Repeat("é", 60000))
+	if outcome != "ok" || len(got) > 3000 || !strings.Contains(got, "was 60000 characters long; I read only its first 1000") {
+		t.Errorf("answer of %d bytes (%s): %.120q…", len(got), outcome, got)
+	}
+	got, _ = answer(t, r, "@u:x", "!"+strings.Repeat("x", 60000))
+	if len(got) > 400 {
+		t.Errorf("an unknown long command echoed %d bytes", len(got))
+	}
+}

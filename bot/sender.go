@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -357,8 +358,9 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 			s.roomFails(ctx, queuedFor, "the homeserver refuses the bot there: "+err.Error())
 			return true
 		case "permanent":
-			log.Error().Err(err).Msg("Homeserver refused the message for good; it is kept in the outbox as failed")
+			log.Error().Err(err).Bool("answer", msg.Urgent).Msg("Homeserver refused the message for good; it is kept in the outbox as failed")
 			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkFailed(c, msg.ID, err.Error(), s.now()) })
+			s.tellRefused(ctx, log, msg, err)
 			return true
 		case "rate_limited":
 			// The limit is the account's: every room waits, and answers go
@@ -417,16 +419,43 @@ func (s *sender) claim(ctx context.Context, log zerolog.Logger, msg store.Outgoi
 	}
 }
 
+// refusedSuffix marks the short answer sent when an answer was refused.
+const refusedSuffix = ":refused"
+
+// tellRefused answers the person whose answer the homeserver refused for
+// good with a short note saying so, in the same place (once: a refused
+// note is not answered again).
+func (s *sender) tellRefused(ctx context.Context, log zerolog.Logger, msg store.Outgoing, err error) {
+	if !msg.Urgent || strings.HasSuffix(msg.Key, refusedSuffix) {
+		return
+	}
+	var orig event.MessageEventContent
+	json.Unmarshal(msg.Content, &orig)
+	why := err.Error()
+	var httpErr mautrix.HTTPError
+	if errors.As(err, &httpErr) && httpErr.RespError != nil {
+		why = httpErr.RespError.ErrCode
+	}
+	note := noticeContent(TextReply("I could not post my answer here: the homeserver refused it for good (%s). "+
+		"The operator can find it in the logs.", why), "", "")
+	note.RelatesTo = orig.RelatesTo
+	raw, _ := json.Marshal(note)
+	if err := s.enqueue(context.WithoutCancel(ctx), store.Outgoing{Key: msg.Key + refusedSuffix, RoomID: msg.RoomID,
+		EventType: msg.EventType, Content: raw, Urgent: true}); err != nil {
+		log.Error().Err(err).Msg("Queueing the note about a refused answer failed")
+	}
+}
+
 // roomFails sets aside a room that refuses the bot until its next try.
 func (s *sender) roomFails(ctx context.Context, room, reason string) {
-	waiting, _ := s.queue.PendingIn(ctx, room)
+	waiting, _ := s.queue.PendingIn(context.WithoutCancel(ctx), room)
 	s.rooms.fail(room, reason, waiting, s.now(), false)
 }
 
 // roomTrouble sets aside a room whose sends keep failing (5xx, timeouts)
 // for a shorter while: the homeserver may be the one in trouble.
 func (s *sender) roomTrouble(ctx context.Context, room, reason string) {
-	waiting, _ := s.queue.PendingIn(ctx, room)
+	waiting, _ := s.queue.PendingIn(context.WithoutCancel(ctx), room)
 	s.rooms.fail(room, reason, waiting, s.now(), true)
 }
 

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,13 +27,14 @@ import (
 // scriptedHomeserver answers sends with a scripted sequence of errors,
 // then success, and records every transaction id it was given.
 type scriptedHomeserver struct {
-	mu     sync.Mutex
-	script []error
-	txns   []string
-	posted map[string]bool
+	mu       sync.Mutex
+	script   []error
+	txns     []string
+	posted   map[string]bool
+	contents map[string]json.RawMessage // by transaction id, when set
 }
 
-func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ event.Type, _ any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error) {
+func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ event.Type, content any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	txn := extra[0].TransactionID
@@ -43,6 +45,9 @@ func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ 
 		return nil, err
 	}
 	h.posted[txn] = true
+	if h.contents != nil {
+		h.contents[txn], _ = json.Marshal(content)
+	}
 	return &mautrix.RespSendEvent{EventID: id.EventID("$" + txn)}, nil
 }
 
@@ -331,7 +336,7 @@ func TestInterruptedSendIsNotRepeated(t *testing.T) {
 // sickRoomsHomeserver posts to every room but the sick ones: there a send
 // fails with 503, or, when hang is set, takes until its context ends.
 type sickRoomsHomeserver struct {
-	sick  map[id.RoomID]bool
+	sick    map[id.RoomID]bool
 	hang    bool
 	release chan struct{} // closed: hanging sends end
 	delay   time.Duration // each good send takes this long
@@ -454,5 +459,30 @@ func TestAnswersGoFirstAcrossRooms(t *testing.T) {
 	})
 	if pos := hs.position("answer"); pos > 14 {
 		t.Errorf("the answer was message %d to go out; only announcements under way before it should precede it", pos)
+	}
+}
+
+// TestRefusedAnswerIsExplained: when the homeserver refuses an answer for
+// good, the person gets a short note in its place, in reply to the same
+// message; a refused announcement gets none.
+func TestRefusedAnswerIsExplained(t *testing.T) {
+	hs := &scriptedHomeserver{posted: map[string]bool{}, contents: map[string]json.RawMessage{}, script: []error{
+		httpErr(413, map[string]any{"errcode": "M_TOO_LARGE"}),
+		httpErr(413, map[string]any{"errcode": "M_TOO_LARGE"}),
+	}}
+	s, _, _ := newTestSender(t, hs)
+	ctx := context.Background()
+	answer, _ := json.Marshal(noticeContent(TextReply("a huge answer"), "$question", ""))
+	s.enqueue(ctx, store.Outgoing{Key: "reply:$question", RoomID: "!r:x", EventType: "m.room.message", Content: answer, Urgent: true})
+	s.enqueue(ctx, store.Outgoing{Key: "news", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	drain(t, s)
+	raw, ok := hs.contents[TxnID("reply:$question"+refusedSuffix)]
+	if !ok || len(hs.posted) != 1 {
+		t.Fatalf("posted %v, want the note about the refused answer alone", hs.posted)
+	}
+	var note event.MessageEventContent
+	json.Unmarshal(raw, &note)
+	if !strings.Contains(note.Body, "refused it for good (M_TOO_LARGE)") || note.RelatesTo.GetReplyTo() != "$question" {
+		t.Errorf("the note says %q in reply to %q", note.Body, note.RelatesTo.GetReplyTo())
 	}
 }
