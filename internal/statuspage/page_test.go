@@ -73,6 +73,12 @@ func TestPageShowsProductionCommits(t *testing.T) {
 			t.Errorf("no box annotated with %s linking to its commit", sha[:7])
 		}
 	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, directive := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"} {
+		if !strings.Contains(csp, directive) {
+			t.Errorf("the page's Content-Security-Policy %q lacks %s", csp, directive)
+		}
+	}
 	for _, bad := range []string{"<script", "onclick", "secret detail", "10.0.0.1"} {
 		if strings.Contains(body, bad) {
 			t.Errorf("the page contains %q", bad)

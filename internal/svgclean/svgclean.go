@@ -1,10 +1,13 @@
 // Package svgclean makes an SVG from outside (the published architecture
-// diagram) safe to show inside ibbot's own page: elements that run code or
-// load things (script, foreignObject, image, iframe...) are dropped with
-// their content, event-handler attributes are dropped, links other than
-// fragment references (#id) are dropped, and a style sheet is kept only if
-// it loads nothing (no url() but to #fragments, no @import). What remains
-// draws the same shapes, colours and text.
+// diagram) safe to show inside ibbot's own page. It keeps by allow-lists:
+// elements that only draw (script, foreignObject, image, iframe... are
+// dropped with their content), attributes that only draw or name things
+// (event handlers, unknown and namespaced attributes are dropped), links
+// only to fragments (#id). Every value and style sheet is read as CSS
+// reads it (comments dropped, escapes such as \75 rl( decoded) and kept
+// only if it references nothing outside the document: every url() is a
+// #fragment, and no @import, image-set(), expression() or scheme. What
+// remains draws the same shapes, colours and text.
 package svgclean
 
 import (
@@ -12,7 +15,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // allowed are the SVG elements that only draw.
@@ -100,29 +106,83 @@ func Clean(svg []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// drawing are the attributes kept: geometry, presentation, text layout,
+// paint servers, naming and accessibility. Lower case.
+var drawing = setOf(
+	"id", "class", "style", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "fx", "fy", "fr",
+	"width", "height", "d", "points", "transform", "viewbox", "preserveaspectratio", "version",
+	"fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-dasharray", "stroke-dashoffset",
+	"stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-opacity", "opacity", "color", "visibility",
+	"display", "overflow", "vector-effect", "shape-rendering", "text-rendering", "paint-order",
+	"font-family", "font-size", "font-weight", "font-style", "font-variant", "font-stretch", "text-anchor",
+	"dominant-baseline", "alignment-baseline", "baseline-shift", "letter-spacing", "word-spacing",
+	"text-decoration", "writing-mode", "direction", "dx", "dy", "rotate", "textlength", "lengthadjust",
+	"offset", "stop-color", "stop-opacity", "gradientunits", "gradienttransform", "spreadmethod",
+	"patternunits", "patterncontentunits", "patterntransform", "clippathunits", "maskunits", "maskcontentunits",
+	"clip-path", "clip-rule", "mask", "marker-start", "marker-mid", "marker-end", "markerwidth", "markerheight",
+	"markerunits", "refx", "refy", "orient", "href", "xlink:href", "role", "aria-label", "aria-hidden", "focusable",
+)
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
 func cleanAttrs(attrs []xml.Attr) []xml.Attr {
 	var out []xml.Attr
 	for _, a := range attrs {
 		name := strings.ToLower(a.Name.Local)
-		switch {
-		case strings.HasPrefix(name, "on"): // onclick, onload, ...
-		case name == "href" && !strings.HasPrefix(strings.TrimSpace(a.Value), "#"):
-		case name == "style" && unsafeStyle(a.Value):
-		case a.Name.Space == "xmlns" || name == "xmlns":
-			// namespace declarations are written again by the page
-		default:
-			a.Name.Space = ""
-			if name != "xlink:href" {
-				out = append(out, a)
+		if a.Name.Space == "xlink" || a.Name.Space == "http://www.w3.org/1999/xlink" {
+			name = "xlink:href" // written as href below
+			if !strings.EqualFold(a.Name.Local, "href") {
+				continue
 			}
+		} else if a.Name.Space != "" && a.Name.Space != "xml" {
+			continue // another vocabulary's (inkscape:, sodipodi:) or a namespace declaration
 		}
+		if !keep(name, a.Value) {
+			continue
+		}
+		if name == "xlink:href" {
+			name = "href"
+		}
+		out = append(out, xml.Attr{Name: xml.Name{Local: name}, Value: a.Value})
 	}
-	return out
+	return dedupe(out)
 }
 
-// writeStyle keeps a style sheet that loads and runs nothing.
+// keep reports whether an attribute may stay: an allowed name, a link only
+// to a fragment, and a value that references nothing outside.
+func keep(name, value string) bool {
+	switch {
+	case !drawing[name]:
+		return false
+	case name == "href" || name == "xlink:href":
+		return strings.HasPrefix(strings.TrimSpace(value), "#") && !External(value)
+	default:
+		return !External(value)
+	}
+}
+
+// dedupe keeps the first of attributes sharing a name (href and
+// xlink:href both became href).
+func dedupe(attrs []xml.Attr) []xml.Attr {
+	seen := map[string]bool{}
+	return slices.DeleteFunc(attrs, func(a xml.Attr) bool {
+		if seen[a.Name.Local] {
+			return true
+		}
+		seen[a.Name.Local] = true
+		return false
+	})
+}
+
+// writeStyle keeps a style sheet that references nothing outside.
 func writeStyle(enc *xml.Encoder, css string) error {
-	if unsafeStyle(css) || strings.Contains(css, "<") {
+	if External(css) || strings.Contains(css, "<") {
 		return nil
 	}
 	start := xml.StartElement{Name: xml.Name{Local: "style"}}
@@ -134,9 +194,67 @@ func writeStyle(enc *xml.Encoder, css string) error {
 	return nil
 }
 
-// unsafeStyle spots styles that load or run something.
-func unsafeStyle(v string) bool {
-	v = strings.ToLower(strings.ReplaceAll(v, " ", ""))
-	return strings.Contains(v, "url(") && !strings.Contains(v, "url(#") || strings.Contains(v, "expression(") ||
-		strings.Contains(v, "javascript:") || strings.Contains(v, "@import")
+// External reports whether CSS text (a style sheet, a style attribute or a
+// presentation value) could reference or run anything outside the
+// document, read as a browser reads it: comments dropped, escapes decoded,
+// case ignored. Only url(#fragment) references pass.
+func External(css string) bool {
+	v := strings.ToLower(DecodeCSS(css))
+	for _, bad := range []string{"@import", "image-set(", "expression(", "javascript:", "-moz-binding", "behavior:", "src(", "image(", "element(", "cross-fade(", "://", "@font-face", "@namespace"} {
+		if strings.Contains(v, bad) {
+			return true
+		}
+	}
+	for rest := v; ; {
+		i := strings.Index(rest, "url(")
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len("url("):]
+		target := strings.TrimLeft(rest, " \t\n\r\f\"'")
+		if !strings.HasPrefix(target, "#") {
+			return true
+		}
+	}
 }
+
+// DecodeCSS drops comments and decodes escapes as CSS does: a backslash
+// and up to six hex digits (and one optional space) is that code point; a
+// backslash and another character is that character.
+func DecodeCSS(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "/*"):
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				return b.String()
+			}
+			i += end + 3
+		case s[i] == '\\' && i+1 < len(s):
+			j := i + 1
+			for j < len(s) && j < i+7 && isHex(s[j]) {
+				j++
+			}
+			if j == i+1 { // not hex: the character itself
+				b.WriteByte(s[j])
+				i = j
+				continue
+			}
+			n, _ := strconv.ParseUint(s[i+1:j], 16, 32)
+			if n == 0 || n > unicode.MaxRune || (n >= 0xD800 && n <= 0xDFFF) {
+				n = unicode.ReplacementChar
+			}
+			b.WriteRune(rune(n))
+			if j < len(s) && strings.ContainsRune(" \t\n\r\f", rune(s[j])) {
+				j++
+			}
+			i = j - 1
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

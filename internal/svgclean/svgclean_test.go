@@ -3,6 +3,7 @@ package svgclean
 import (
 	"bytes"
 	"encoding/xml"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -80,39 +81,131 @@ func FuzzClean(f *testing.F) {
 }
 
 // unsafeMarkup reads cleaned output as XML and names the first element or
-// attribute that could run or load something.
+// attribute that could run or load something. It is the fuzzer's oracle,
+// stricter than the cleaner and written apart from it: no scheme, no
+// protocol-relative address, no url() but to a fragment, no @-rule that
+// loads, anywhere in a value or style sheet, after CSS escapes and
+// comments are read away.
 func unsafeMarkup(out []byte) string {
 	dec := xml.NewDecoder(bytes.NewReader(out))
 	dec.Strict = false
+	inStyle := false
 	for {
 		tok, err := dec.Token()
 		if err != nil {
 			return ""
 		}
-		start, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		if !allowed[start.Name.Local] && start.Name.Local != "style" {
-			return "element " + start.Name.Local
-		}
-		for _, a := range start.Attr {
-			name := strings.ToLower(a.Name.Local)
-			switch {
-			case strings.HasPrefix(name, "on"):
-				return "attribute " + name
-			case name == "href" && !strings.HasPrefix(strings.TrimSpace(a.Value), "#"):
-				return "link " + a.Value
-			case name == "style" && unsafeStyle(a.Value):
-				return "style " + a.Value
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if !allowed[t.Name.Local] && t.Name.Local != "style" {
+				return "element " + t.Name.Local
 			}
-		}
-		if start.Name.Local == "style" {
-			if text, err := dec.Token(); err == nil {
-				if css, ok := text.(xml.CharData); ok && unsafeStyle(string(css)) {
-					return "style sheet " + string(css)
+			inStyle = t.Name.Local == "style"
+			for _, a := range t.Attr {
+				name := strings.ToLower(a.Name.Local)
+				switch {
+				case !drawing[name] || a.Name.Space != "":
+					return "attribute " + a.Name.Space + ":" + name
+				case name == "href" && !strings.HasPrefix(strings.TrimSpace(a.Value), "#"):
+					return "link " + a.Value
+				case reachesOut(a.Value):
+					return "value " + a.Value
 				}
 			}
+		case xml.CharData:
+			if inStyle && reachesOut(string(t)) {
+				return "style sheet " + string(t)
+			}
+		case xml.EndElement:
+			inStyle = false
+		}
+	}
+}
+
+var urlCall = regexp.MustCompile(`url\(\s*['"]?\s*([^#\s'"]|$)`)
+
+func reachesOut(v string) bool {
+	d := strings.ToLower(DecodeCSS(v))
+	return strings.Contains(d, "//") || strings.Contains(d, "@import") || strings.Contains(d, "image-set") ||
+		strings.Contains(d, "expression(") || strings.Contains(d, "javascript:") || urlCall.MatchString(d)
+}
+
+// TestExternalReferencesGo: each of these once loaded or could load
+// something from outside; none survives, and the drawing around it does.
+func TestExternalReferencesGo(t *testing.T) {
+	vectors := []string{
+		`<rect fill="url(https://evil.example/p)"/>`,
+		`<rect filter="url(https://evil.example/f.svg#f)"/>`,
+		`<rect mask="url(//evil.example/m.svg#m)"/>`,
+		`<rect clip-path="url('https://evil.example/c.svg#c')"/>`,
+		`<rect cursor="url(https://evil.example/c.cur), auto"/>`,
+		`<rect style="fill:url(#ok); stroke:url(https://evil.example/s)"/>`,
+		`<rect style="fill:\75 rl(https://evil.example/e)"/>`,
+		`<rect style="fill:u\72l(https://evil.example/e)"/>`,
+		`<rect style="fill:URL( https://evil.example/e )"/>`,
+		`<rect style="fill:url(/*x*/https://evil.example/e)"/>`,
+		`<rect style="background:image-set(&quot;https://evil.example/i.png&quot; 1x)"/>`,
+		`<rect style="background:-webkit-image-set(url(https://evil.example/i.png) 1x)"/>`,
+		`<rect style="behavior:url(x.htc)"/>`,
+		`<rect style="width:expression(alert(1))"/>`,
+		`<rect marker-end="url(https://evil.example/m#m)"/>`,
+		`<style>@im\70 ort "https://evil.example/x.css";</style>`,
+		`<style>@import/**/"https://evil.example/x.css";</style>`,
+		`<style>.a{fill:url(#ok)} .b{fill:url(https://evil.example/b)}</style>`,
+		`<style>.a{fill:\000075rl(https://evil.example/b)}</style>`,
+		`<style>@font-face{font-family:x;src:url(https://evil.example/f.woff)}</style>`,
+		`<style>.a{background:url("data:image/svg+xml,&lt;svg onload=alert(1)&gt;")}</style>`,
+		`<a href="https://evil.example/"><rect/></a>`,
+		`<a xlink:href="javascript:alert(1)"><rect/></a>`,
+		`<use href=" https://evil.example/s.svg#x"/>`,
+		`<use xlink:href="//evil.example/s.svg#x"/>`,
+		`<rect onmouseover="alert(1)"/>`,
+		`<rect inkscape:label="x" sodipodi:role="y" data-x="z"/>`,
+		`<feImage href="https://evil.example/i.png"/>`,
+		`<animate attributeName="href" to="https://evil.example/"/>`,
+	}
+	for _, v := range vectors {
+		in := `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><g id="keep">` + v + `<text>label</text></g></svg>`
+		out, err := Clean([]byte(in))
+		if err != nil {
+			t.Errorf("%s: %v", v, err)
+			continue
+		}
+		if problem := unsafeMarkup(out); problem != "" || strings.Contains(string(out), "evil") {
+			t.Errorf("%s\n  kept %s: %s", v, problem, out)
+		}
+		if !strings.Contains(string(out), `<g id="keep">`) || !strings.Contains(string(out), "<text>label</text>") {
+			t.Errorf("%s: the drawing around it was lost: %s", v, out)
+		}
+	}
+}
+
+func TestFragmentReferencesStay(t *testing.T) {
+	in := `<svg><defs><linearGradient id="g"><stop offset="0" stop-color="#06c"/></linearGradient></defs>` +
+		`<rect fill="url(#g)" style="stroke:url( '#g' )" clip-path="url(#c)"/><use xlink:href="#g"/></svg>`
+	out, err := Clean([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`fill="url(#g)"`, `style="stroke:url( &#39;#g&#39; )"`, `clip-path="url(#c)"`, `<use href="#g">`, `stop-color="#06c"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("lost %s: %s", want, out)
+		}
+	}
+}
+
+func TestDecodeCSS(t *testing.T) {
+	for in, want := range map[string]string{
+		`\75 rl(`:        "url(",
+		`\000075rl(`:     "url(",
+		`@im\70 ort`:     "@import",
+		`u\rl`:           "url",
+		`a/* c */b`:      "ab",
+		`\110000`:        "\uFFFD",
+		`x/* unfinished`: "x",
+	} {
+		if got := DecodeCSS(in); got != want {
+			t.Errorf("DecodeCSS(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
