@@ -194,6 +194,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.loadFirstStart(ctx); err != nil {
 		return err
 	}
+	if err := b.waitHomeserver(ctx); err != nil {
+		return err
+	}
 	if err := b.login(ctx); err != nil {
 		return err
 	}

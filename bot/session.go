@@ -12,6 +12,8 @@ import (
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/id"
+
+	"github.com/osbuild/ibbot/internal/backoff"
 )
 
 // KV is what the bot needs of the store for its own small state.
@@ -45,6 +47,36 @@ func tokenHash(tok string) string {
 	}
 	sum := sha256.Sum256([]byte(tok))
 	return hex.EncodeToString(sum[:8])
+}
+
+// waitHomeserver waits, with back-off, until the homeserver answers at
+// all (GET /_matrix/client/versions): a bot started while its homeserver
+// is down or restarting waits, not ready, instead of exiting. Any answer
+// below 500 will do; login says what is wrong with a strange one.
+func (b *Bot) waitHomeserver(ctx context.Context) error {
+	var since time.Time
+	wait := backoff.Policy{Min: time.Second, Max: 10 * time.Second}
+	err := wait.Until(ctx, func(ctx context.Context) error {
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := b.client.Versions(c)
+		var httpErr mautrix.HTTPError
+		if errors.As(err, &httpErr) && httpErr.Response != nil && httpErr.Response.StatusCode < 500 {
+			return nil
+		}
+		return err
+	}, func(err error, changed bool) {
+		if since.IsZero() {
+			since = b.now()
+		}
+		if changed {
+			b.log.Warn().Err(err).Msg("The homeserver does not answer; not ready, trying again with back-off")
+		}
+	})
+	if err == nil && !since.IsZero() {
+		b.log.Info().Dur("after", b.now().Sub(since).Round(time.Millisecond)).Msg("The homeserver answers")
+	}
+	return err
 }
 
 // login makes the client usable: a matrix.access_token new to the store

@@ -46,14 +46,21 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	st, err := store.Open(ctx, cfg.Database)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer st.Close()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	starting := &startup{}
+	opsSrv, stopOps, err := serveOpsEarly(ctx, cfg.HTTP.Listen, opts.Listener, reg, starting, log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
+	st, err := openStore(ctx, cfg.Database, starting, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	starting.waitFor("starting")
+
 	board := &health.Board{}
 	know, err := newKnowledge(cfg, opts.Now, reg)
 	if err != nil {
@@ -73,7 +80,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err := routes.Load(ctx, st); err != nil {
 		return fmt.Errorf("reading the rooms' mailing lists: %w", err)
 	}
-	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log, settings: settings}
+	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log, settings: settings, opsMux: opsSrv.Mux}
 	s.lead = newLeadership(cfg, st, s)
 	table, err := commands(cfg, st, board, know, gh, routes, s.deploysToggle, opts.Now)
 	if err != nil {
@@ -100,7 +107,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	s.bot = b
 	routes.SetRoomNames(s.sameRoom)
 	s.mailRoutes = routes
-	return start(ctx, cfg, s, know, gh, opts.Listener)
+	starting.built(func() (string, error) { return s.lead.ready(s.bot.Ready) })
+	return start(ctx, cfg, s, know, gh)
 }
 
 // commands builds the command table: every command, before the bot that
@@ -129,13 +137,12 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 // the status page; the leader also runs the bot and, once its first sync
 // is done, the parts that post on their own (GitHub relay and poller, mail
 // watcher, deploy checks).
-func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts, ln net.Listener) error {
+func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts) error {
 	s.board.Add(s.bot)
 	s.board.Add(s.bot.EncryptionHealth())
 	s.board.Add(s.bot.CommandDescriptions())
 	g := s.begin(ctx)
-	mux := s.serveOps(cfg.HTTP.Listen, ln)
-	gh.start(s, know, mux)
+	gh.start(s, know, s.opsMux)
 	startMail(s, cfg.Mail)
 	startDeploys(s, cfg.ProdHash, know)
 	startStatusPage(s, cfg.Status, know)

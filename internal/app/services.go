@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/health"
-	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/roomsettings"
 	"github.com/osbuild/ibbot/internal/store"
 )
@@ -35,6 +33,9 @@ type services struct {
 	mailRoutes *mail.Routes
 	// settings are what rooms set in chat.
 	settings *roomsettings.Settings
+	// opsMux serves /healthz, /readyz and /metrics (from the start, see
+	// startup); the webhook joins it unless it has a listener of its own.
+	opsMux *http.ServeMux
 
 	ctx   context.Context
 	group *errgroup.Group
@@ -74,20 +75,6 @@ func (s *services) runLeader() {
 			return runParts(ctx, append([]func(context.Context) error{s.bot.Run}, s.leaderWork...)...)
 		})
 	})
-}
-
-// serveOps serves /healthz, /readyz and /metrics on ln, or on listen
-// (empty: nowhere), and returns the mux other handlers may join.
-func (s *services) serveOps(listen string, ln net.Listener) *http.ServeMux {
-	ready := func() (string, error) { return s.lead.ready(s.bot.Ready) }
-	srv := ops.New(s.reg, ready, s.log.With().Str("component", "http").Logger())
-	switch {
-	case ln != nil:
-		s.goRun(func(ctx context.Context) error { return srv.ServeListener(ctx, ln) })
-	case listen != "":
-		s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, listen) })
-	}
-	return srv.Mux
 }
 
 // sameRoom reports whether a room the config names (an id or an alias)

@@ -116,6 +116,14 @@ func writeConfig(t testing.TB, conf string) string {
 // launchEnv is launch with env added to the environment, and nothing else.
 func launchEnv(t testing.TB, port int, conf string, env ...string) *botProcess {
 	t.Helper()
+	p := spawn(t, port, conf, env...)
+	p.waitHTTP(t, "/readyz", http.StatusOK)
+	return p
+}
+
+// spawn starts `ibbot run` on conf and returns at once.
+func spawn(t testing.TB, port int, conf string, env ...string) *botProcess {
+	t.Helper()
 	path := writeConfig(t, conf)
 	p := &botProcess{logs: &syncBuffer{}, httpURL: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan error, 1)}
 	p.cmd = exec.Command(ibbotBinary(t), "run", "-config", path)
@@ -132,7 +140,6 @@ func launchEnv(t testing.TB, port int, conf string, env ...string) *botProcess {
 			t.Logf("ibbot logs:\n%s", p.logs.String())
 		}
 	})
-	p.waitHTTP(t, "/readyz", http.StatusOK)
 	return p
 }
 

@@ -71,7 +71,7 @@ func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	return count, tx.Commit()
 }
 
-// MailThreads returns the newest thread roots of the given lists (''
+// MailThreads returns the newest thread roots of the given lists (”
 // for mail relayed before lists were kept), optionally those whose
 // subject contains every one of words, ignoring case. No lists: none.
 func (s *DB) MailThreads(ctx context.Context, words string, lists []string, limit int) ([]MailRow, error) {

@@ -25,6 +25,7 @@ var ErrNoPostgres = errors.New("PostgreSQL is not installed (apt-get install pos
 // since PostgreSQL refuses to run as root.
 type Postgres struct {
 	Dir  string
+	bin  string
 	port int
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -62,7 +63,7 @@ func StartPostgres() (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{Dir: dir, port: port, done: make(chan struct{})}
+	p := &Postgres{Dir: dir, port: port}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -71,24 +72,48 @@ func StartPostgres() (*Postgres, error) {
 			return nil, err
 		}
 	}
-	data := filepath.Join(dir, "data")
-	initdb := p.command(filepath.Join(bin, "initdb"), "-D", data, "-U", "ibbot", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
+	initdb := p.command(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "ibbot", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	// fsync off: test data need not survive a power cut.
-	p.cmd = p.command(filepath.Join(bin, "postgres"), "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
-		"-k", dir, "-F", "-c", "full_page_writes=off", "-c", "synchronous_commit=off")
-	log, err := os.Create(filepath.Join(dir, "postgres.log"))
-	if err != nil {
+	p.bin = bin
+	if err := p.start(); err != nil {
 		return nil, err
+	}
+	return p, p.waitReady()
+}
+
+// start runs the server on the cluster and port it has.
+func (p *Postgres) start() error {
+	// fsync off: test data need not survive a power cut.
+	p.cmd = p.command(filepath.Join(p.bin, "postgres"), "-D", filepath.Join(p.Dir, "data"), "-h", "127.0.0.1", "-p", strconv.Itoa(p.port),
+		"-k", p.Dir, "-F", "-c", "full_page_writes=off", "-c", "synchronous_commit=off")
+	log, err := os.OpenFile(filepath.Join(p.Dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
 	}
 	p.cmd.Stdout, p.cmd.Stderr = log, log
+	p.done = make(chan struct{})
 	if err := p.cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	go func() { p.cmd.Wait(); log.Close(); close(p.done) }()
-	return p, p.waitReady()
+	done := p.done
+	go func() { p.cmd.Wait(); log.Close(); close(done) }()
+	return nil
+}
+
+// Halt stops the server and keeps its data and port: a database outage.
+func (p *Postgres) Halt() {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGINT)
+	stopGroup(p.cmd.Process.Pid, p.done)
+}
+
+// Resume starts a halted server again, on the same port, with its data.
+func (p *Postgres) Resume() error {
+	if err := p.start(); err != nil {
+		return err
+	}
+	return p.waitReady()
 }
 
 // command runs a PostgreSQL program, as nobody when we are root, in its
