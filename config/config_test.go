@@ -402,3 +402,19 @@ func TestOAuth2KeysAreRequired(t *testing.T) {
 		t.Errorf("OAuth settings: %+v", o)
 	}
 }
+
+// TestLeaderNeedsPostgres: leader.* in a config whose database is a
+// SQLite file is refused (it would do nothing); with PostgreSQL it stays.
+func TestLeaderNeedsPostgres(t *testing.T) {
+	leader := "leader: {heartbeat: 2s, timeout: 10s}\n"
+	_, err := Parse([]byte(minimal+"database: /var/lib/ibbot/ibbot.db\n"+leader), noEnv)
+	if err == nil || !strings.Contains(err.Error(), "leader (line") || !strings.Contains(err.Error(), "applies only to replicas sharing a PostgreSQL database") {
+		t.Errorf("leader.* with SQLite: %v", err)
+	}
+	if _, err := Parse([]byte(minimal+"database: postgres://ibbot@db/ibbot\n"+leader), noEnv); err != nil {
+		t.Errorf("leader.* with PostgreSQL: %v", err)
+	}
+	if _, err := Parse([]byte(minimal+"database: /var/lib/ibbot/ibbot.db\n"), noEnv); err != nil {
+		t.Errorf("SQLite without leader.*: %v", err)
+	}
+}

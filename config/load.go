@@ -81,10 +81,27 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	cfg.fillListDefaults()
 	errs = append(errs, applySecretEnv(&cfg, env))
 	errs = append(errs, withLines(cfg.problems(), lines)...)
+	errs = append(errs, leaderWithoutReplicas(&cfg, lines))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// leaderWithoutReplicas refuses leader.* set in the file when the
+// database is a SQLite file: one process runs alone on it, so the keys
+// would silently do nothing.
+func leaderWithoutReplicas(cfg *Config, lines map[string]int) error {
+	if driver, err := DatabaseDriver(cfg.Database); err != nil || driver != "sqlite" {
+		return nil
+	}
+	for _, key := range []string{"leader", "leader.heartbeat", "leader.timeout"} {
+		if line, set := lines[key]; set {
+			return &KeyError{Key: key, Line: line, Msg: "applies only to replicas sharing a PostgreSQL database; " +
+				"with a SQLite file one ibbot runs alone and nothing is elected: remove it"}
+		}
+	}
+	return nil
 }
 
 // fillListDefaults gives list entries the defaults that Defaults cannot
