@@ -114,7 +114,7 @@ func New(opts Options) (*Bot, error) {
 		direct: b.directs.mark, joined: b.describeIn, log: opts.Log}
 	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia,
 		encrypted: b.encryptedRoom, log: opts.Log}
-	b.encrypted = &encryptionNotes{kv: opts.Store, enqueue: b.enqueue, now: opts.Now, log: opts.Log}
+	b.encrypted = &encryptionNotes{log: opts.Log, state: b.roomEncrypted, why: "encryption.enabled is false"}
 	b.encryption = &encryption{cfg: opts.Encryption, pool: opts.Pool, keyWait: defaultKeyWait, keyRequestWait: defaultKeyRequestWait}
 	if opts.KeyWait > 0 {
 		b.encryption.keyWait, b.encryption.keyRequestWait = opts.KeyWait, opts.KeyWait

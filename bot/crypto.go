@@ -55,11 +55,12 @@ func (b *Bot) startEncryption(ctx context.Context) error {
 	enc := b.encryption
 	switch {
 	case !enc.cfg.Enabled:
-		enc.status.Failing("off (encryption.enabled: false): encrypted rooms get a notice that the bot cannot read them", b.now())
+		enc.status.Failing("off (encryption.enabled: false): nothing is read or sent in encrypted rooms; their messages wait", b.now())
 		return nil
 	case !e2ee.Available:
-		b.log.Error().Msg(e2ee.ErrUnavailable.Error() + "; encrypted rooms get a notice that the bot cannot read them")
-		enc.status.Failing(e2ee.ErrUnavailable.Error(), b.now())
+		b.encrypted.why = e2ee.ErrUnavailable.Error()
+		b.log.Error().Msg(e2ee.ErrUnavailable.Error() + "; nothing is read or sent in encrypted rooms, their messages wait")
+		enc.status.Failing(e2ee.ErrUnavailable.Error()+"; nothing is read or sent in encrypted rooms", b.now())
 		return nil
 	}
 	e, err := b.newE2EE(ctx)
@@ -275,9 +276,23 @@ func (e *encryption) stop() {
 // its member list must be known before a room key is shared.
 func (b *Bot) prepareRoom(ctx context.Context, room string) error {
 	if b.encryption.e2ee == nil {
-		return nil
+		return b.encrypted.check(ctx, id.RoomID(room))
 	}
 	return b.encryption.e2ee.PrepareRoom(ctx, id.RoomID(room))
+}
+
+// roomEncrypted asks the homeserver whether room is end-to-end
+// encrypted (it has an m.room.encryption state event).
+func (b *Bot) roomEncrypted(ctx context.Context, room id.RoomID) (bool, error) {
+	var content event.EncryptionEventContent
+	err := b.client.StateEvent(ctx, room, event.StateEncryption, "", &content)
+	switch {
+	case err == nil:
+		return content.Algorithm != "", nil
+	case errors.Is(err, mautrix.MNotFound):
+		return false, nil
+	}
+	return false, err
 }
 
 // encryptedRoom reports whether the bot encrypts in room.

@@ -2,50 +2,58 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 )
 
-// encryptionNotes handles rooms the bot cannot read (encryption is off or
-// this build has none): the operator is warned in the log once per room and run, and
-// the room is told once ever, so silence does not look like a broken bot.
+// encryptionNotes handles rooms the bot cannot encrypt in (encryption is
+// off, or this build has none): nothing is ever sent into them, since a
+// cleartext message in an encrypted room is what its members chose to
+// avoid. Their messages wait in the queue, the room set aside and named in
+// !status with the reason (see sender), and the operator is warned in the
+// log once per room and run.
 type encryptionNotes struct {
-	kv      KV
-	enqueue func(ctx context.Context, key string, room id.RoomID, content *event.MessageEventContent) error
-	now     func() time.Time
-	log     zerolog.Logger
+	log zerolog.Logger
+	// state reads a room's m.room.encryption (nil: the room has none).
+	state func(ctx context.Context, room id.RoomID) (bool, error)
+	// why is the reason the bot cannot encrypt, said in !status.
+	why string
 
-	warned sync.Map // rooms warned about in this run
+	warned    sync.Map // rooms warned about in this run
+	encrypted sync.Map // room -> bool, as the sync or the homeserver said
 }
+
+// ErrCannotEncrypt is a send refused before it was made: the room is
+// end-to-end encrypted and the bot cannot encrypt.
+var ErrCannotEncrypt = errors.New("the room is end-to-end encrypted and this bot cannot encrypt")
 
 // warn logs, once per room and run, that room is encrypted.
 func (n *encryptionNotes) warn(room id.RoomID) {
+	n.encrypted.Store(room, true)
 	if _, seen := n.warned.LoadOrStore(room, true); !seen {
-		n.log.Warn().Str("room_id", room.String()).
-			Msg("Room is end-to-end encrypted and encryption is off; ibbot cannot read it and will not answer there")
+		n.log.Warn().Str("room_id", room.String()).Str("why", n.why).
+			Msg("Room is end-to-end encrypted and this bot cannot encrypt; it reads nothing there and sends nothing there (its messages wait)")
 	}
 }
 
-// explain tells a room, once ever, that the bot cannot read its messages:
-// someone there just wrote an encrypted one, perhaps a command. The notice
-// itself goes out unencrypted, which every client shows.
-func (n *encryptionNotes) explain(ctx context.Context, room id.RoomID) {
-	n.warn(room)
-	key := "encrypted-room-notice:" + room.String()
-	if _, told, err := n.kv.Get(ctx, key); err != nil || told {
-		return
+// check refuses a send into an encrypted room, asking the homeserver
+// about a room the sync has not shown encrypted.
+func (n *encryptionNotes) check(ctx context.Context, room id.RoomID) error {
+	known, ok := n.encrypted.Load(room)
+	if !ok {
+		encrypted, err := n.state(ctx, room)
+		if err != nil {
+			return err
+		}
+		known, _ = n.encrypted.LoadOrStore(room, encrypted)
 	}
-	reply := TextReply("This room is end-to-end encrypted and my encryption is turned off, so I cannot read " +
-		"messages here or answer commands. Ask me in an unencrypted room, or ask my operator to turn encryption on.")
-	if err := n.enqueue(context.WithoutCancel(ctx), key, room, noticeContent(reply, "", "")); err != nil {
-		n.log.Error().Err(err).Str("room_id", room.String()).Msg("Queueing the note about encryption failed")
-		return
+	if known.(bool) {
+		n.warn(room)
+		return fmt.Errorf("%w (%s)", ErrCannotEncrypt, n.why)
 	}
-	if err := n.kv.Put(context.WithoutCancel(ctx), key, n.now().UTC().Format(time.RFC3339)); err != nil {
-		n.log.Error().Err(err).Msg("Recording the note about encryption failed")
-	}
+	return nil
 }

@@ -351,11 +351,15 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 		case "room":
 			// Not in the room (or not allowed to post): join once, then
 			// set the room aside and serve the others.
-			if !joined && s.join != nil && s.join(ctx, queuedFor) == nil {
+			if !joined && s.join != nil && !errors.Is(err, ErrCannotEncrypt) && s.join(ctx, queuedFor) == nil {
 				joined = true
 				continue
 			}
-			s.roomFails(ctx, queuedFor, "the homeserver refuses the bot there: "+err.Error())
+			reason := "the homeserver refuses the bot there: " + err.Error()
+			if errors.Is(err, ErrCannotEncrypt) {
+				reason = err.Error()
+			}
+			s.roomFails(ctx, queuedFor, reason)
 			return true
 		case "permanent":
 			log.Error().Err(err).Bool("answer", msg.Urgent).Msg("Homeserver refused the message for good; it is kept in the outbox as failed")
@@ -591,6 +595,9 @@ func (s *sender) done(ctx context.Context, log zerolog.Logger, mark func(context
 // failure err is: rate_limited, transient (retry with backoff), room (the
 // room refuses the bot: its messages wait) or permanent (this message).
 func (s *sender) classify(err error, attempt int) (time.Duration, string) {
+	if errors.Is(err, ErrCannotEncrypt) {
+		return 0, "room" // waits, set aside, until the bot can encrypt
+	}
 	var httpErr mautrix.HTTPError
 	if !errors.As(err, &httpErr) || httpErr.Response == nil {
 		return s.backoff.Delay(attempt), "transient" // network error, timeout

@@ -166,7 +166,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 			return job{}, false
 		}
 		if b.encryption.e2ee == nil {
-			b.encrypted.explain(ctx, evt.RoomID)
+			b.encrypted.warn(evt.RoomID)
 			return job{}, false
 		}
 		dec, ok := b.decrypted(ctx, evt, func(late *event.Event) { b.answerLate(ctx, late) })

@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -103,50 +104,51 @@ func isJoinOf(user id.UserID, room id.RoomID) func(*event.Event) bool {
 	}
 }
 
-// TestEncryptedRoomIsToldOnce: the bot cannot read an end-to-end encrypted
-// room, so when someone writes there it says so, once ever (not once per
-// message, not again after a restart), instead of staying silent.
-func TestEncryptedRoomIsToldOnce(t *testing.T) {
+// TestNothingClearIntoAnEncryptedRoom: a bot that cannot encrypt (here
+// encryption.enabled is false; a build without -tags goolm is the same)
+// sends nothing into an end-to-end encrypted room, not an announcement,
+// not a note: cleartext there is what its members chose to avoid. The
+// announcement waits, and !status in another room names the room and why.
+func TestNothingClearIntoAnEncryptedRoom(t *testing.T) {
 	s := newStack(t)
-	cfg := s.config(s.hs.URL)
-	cfg.Encryption.Enabled = false
-	first := startBot(t, cfg)
 	ctx := context.Background()
+	plain, err := s.human.CreateRoom(ctx, "plain", s.botUser.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.human.SendStateEvent(ctx, s.room, event.StateEncryption, "",
 		&event.EncryptionEventContent{Algorithm: id.AlgorithmMegolmV1}); err != nil {
 		t.Fatal(err)
 	}
-	sendEncrypted := func() {
-		t.Helper()
-		// What a client sends in an encrypted room; the homeserver does not
-		// look inside, and neither can the bot.
-		_, err := s.human.SendMessageEvent(ctx, s.room, event.EventEncrypted, map[string]any{
-			"algorithm": id.AlgorithmMegolmV1, "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
-			"device_id": "ALICEDEVICE", "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
-			"session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	isNote := func(e *event.Event) bool {
-		return isNotice(e) && strings.Contains(testenv.Body(e), "end-to-end encrypted")
-	}
-
-	sendEncrypted()
-	note := s.human.MustWait(t, wait, "the note about encryption", isNote)
-	if m := note.Content.AsMessage(); m.RelatesTo != nil || m.Mentions == nil || len(m.Mentions.UserIDs) != 0 {
-		t.Errorf("the note should stand alone and ping nobody: %+v", m)
-	}
-	sendEncrypted()
-	s.settle(t)
-	if err := first.stop(); err != nil {
+	cfg := s.config(s.hs.URL)
+	cfg.Encryption.Enabled = false
+	cfg.Matrix.Rooms = append(cfg.Matrix.Rooms, plain.String())
+	hook := withWebhook(t, cfg)
+	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{s.room.String(), plain.String()}, Repos: []string{"Codertocat/Hello-World"},
+		Events: []config.Event{config.EventIssues}}}
+	startBot(t, cfg)
+	// What a client sends in an encrypted room; the homeserver does not
+	// look inside, and neither can the bot.
+	if _, err := s.human.SendMessageEvent(ctx, s.room, event.EventEncrypted, map[string]any{
+		"algorithm": id.AlgorithmMegolmV1, "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+		"device_id": "ALICEDEVICE", "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
+		"session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
+	}); err != nil {
 		t.Fatal(err)
 	}
-	startBot(t, cfg)
-	sendEncrypted()
-	s.settle(t)
-	if n := s.human.Count(isNote); n != 1 {
-		t.Errorf("the room was told %d times, want once", n)
+	body := delivery(t, "issues.opened.payload.json", numbered(4242, "an announcement for both rooms"))
+	postDelivery(t, hook, "issues", "enc-4242", body, sign(body))
+	ref := "Codertocat/Hello-World#4242"
+	s.human.MustWait(t, wait, "the announcement in the plain room", func(e *event.Event) bool { return e.RoomID == plain && aboutItem(ref)(e) })
+
+	status := s.human.MustSay(t, plain, "!status")
+	got := testenv.Body(s.human.MustWait(t, wait, "!status", testenv.ReplyTo(status)))
+	if !strings.Contains(got, s.room.String()+": the room is end-to-end encrypted and this bot cannot encrypt") || !strings.Contains(got, "(1 waiting)") {
+		t.Errorf("!status does not name the encrypted room and its waiting message:\n%s", got)
+	}
+	for _, e := range s.human.Events() {
+		if e.RoomID == s.room && e.Sender == s.botUser.UserID && e.Type == event.EventMessage {
+			t.Errorf("the bot sent into the encrypted room: %s", testenv.Body(e))
+		}
 	}
 }
