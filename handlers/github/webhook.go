@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -39,6 +40,10 @@ type Webhook struct {
 	Metrics *prometheus.CounterVec // by outcome; may be nil
 	// Intake reads bodies before they are verified (required).
 	Intake *intake.Guard
+	// refusals logs refused requests, at most a burst a minute: each is
+	// counted in the metrics, but an attacker must not fill the log.
+	refusalsOnce sync.Once
+	refusals     zerolog.Logger
 	// Slots bounds the verified deliveries recorded at once (a buffered
 	// channel of that capacity); nil: no bound. A delivery that finds no
 	// slot within busyWait is answered 503.
@@ -74,7 +79,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := h.Intake.Read(w, r, mac)
 	var refused *intake.Refusal
 	if errors.As(err, &refused) {
-		h.Log.Warn().Str("client", h.Intake.Client(r)).Str("delivery", gh.DeliveryID(r)).Str("outcome", refused.Outcome).
+		h.refusalLog().Warn().Str("client", h.Intake.Client(r)).Str("delivery", gh.DeliveryID(r)).Str("outcome", refused.Outcome).
 			Msg("Refused an unverified webhook body: " + refused.Text)
 		h.answer(w, refused.Status, refused.Outcome, refused.Text+"\n")
 		return
@@ -153,8 +158,17 @@ func deliveryPayload(contentType string, body []byte) ([]byte, error) {
 	return []byte(form.Get("payload")), nil
 }
 
+// refusalLog is Log for refusals: 20 a minute, the rest only counted in
+// ibbot_github_deliveries_total.
+func (h *Webhook) refusalLog() *zerolog.Logger {
+	h.refusalsOnce.Do(func() {
+		h.refusals = h.Log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Minute})
+	})
+	return &h.refusals
+}
+
 func (h *Webhook) refuse(w http.ResponseWriter, r *http.Request, why string) {
-	h.Log.Warn().Str("client", h.Intake.Client(r)).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Str("signature", why).
+	h.refusalLog().Warn().Str("client", h.Intake.Client(r)).Str("delivery", r.Header.Get(gh.DeliveryIDHeader)).Str("signature", why).
 		Msg("Refused a webhook delivery whose signature is missing or wrong")
 	h.answer(w, http.StatusUnauthorized, "bad_signature", "signature missing or wrong\n")
 }

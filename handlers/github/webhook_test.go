@@ -380,3 +380,20 @@ func TestFakeSignedSlowBodiesHoldNoSlot(t *testing.T) {
 		t.Errorf("%d deliveries recorded, want the 3 genuine ones", len(pending))
 	}
 }
+
+// TestRefusalsDoNotFloodTheLog: a hundred forged deliveries are all
+// counted as refused, but the log gets only a burst of them.
+func TestRefusalsDoNotFloodTheLog(t *testing.T) {
+	h, _ := newWebhook(t, "s3cret")
+	var logs bytes.Buffer
+	h.Log = zerolog.New(&logs)
+	body := fixtures.Read("github/webhooks/issues.opened.payload.json")
+	for i := range 100 {
+		if rec := post(h, "issues", fmt.Sprintf("forged-%d", i), Sign([]byte("guess"), body), body); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("forged delivery: %d", rec.Code)
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n == 0 || n > 20 {
+		t.Errorf("100 forged deliveries wrote %d log lines, want a burst of at most 20", n)
+	}
+}
