@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -90,6 +91,9 @@ type sender struct {
 	// active are the rooms a worker serves now.
 	activeMu sync.Mutex
 	active   map[string]bool
+	// urgentSeq counts the answers queued: a room's worker that sees it
+	// change reads its queue again, so an answer in its room goes next.
+	urgentSeq atomic.Uint64
 	// refused holds the keys of messages whose last attempt the homeserver
 	// answered with an error: they were not posted, so the next attempt
 	// need not look whether they were.
@@ -128,6 +132,9 @@ func (s *sender) enqueue(ctx context.Context, msg store.Outgoing) error {
 	}
 	if added {
 		s.metrics.QueueDepth.Inc()
+		if msg.Urgent {
+			s.urgentSeq.Add(1)
+		}
 		s.poke()
 	}
 	return nil
@@ -226,9 +233,13 @@ func (s *sender) serveRoom(ctx context.Context, room string) {
 			}
 			return
 		}
+		answers := s.urgentSeq.Load()
 		for _, msg := range msgs {
 			if !s.deliver(ctx, msg) || s.rooms.waiting(room, s.now()) {
 				return
+			}
+			if s.urgentSeq.Load() != answers {
+				break // an answer was queued: it may be for this room, and goes first
 			}
 		}
 	}

@@ -486,3 +486,28 @@ func TestRefusedAnswerIsExplained(t *testing.T) {
 		t.Errorf("the note says %q in reply to %q", note.Body, note.RelatesTo.GetReplyTo())
 	}
 }
+
+// TestAnswerOvertakesItsOwnRoomsBacklog: an answer queued in a room with
+// a backlog of announcements goes out next, not after the batch the
+// room's worker had read.
+func TestAnswerOvertakesItsOwnRoomsBacklog(t *testing.T) {
+	hs := &sickRoomsHomeserver{tries: map[id.RoomID]int{}, delay: time.Millisecond}
+	s, _, _ := newTestSender(t, hs)
+	ctx := context.Background()
+	for i := range 100 {
+		s.enqueue(ctx, store.Outgoing{Key: fmt.Sprintf("news-%d", i), RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`)})
+	}
+	asked := -1
+	runUntil(t, s, func() bool {
+		if hs.postedKeys("news-3") && asked < 0 {
+			hs.mu.Lock()
+			asked = len(hs.posted)
+			hs.mu.Unlock()
+			s.enqueue(ctx, store.Outgoing{Key: "answer", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`), Urgent: true})
+		}
+		return hs.postedKeys("answer")
+	})
+	if pos := hs.position("answer"); pos > asked+1 {
+		t.Errorf("the answer went out as message %d, queued when %d had gone: %d announcements overtook it", pos, asked, pos-asked)
+	}
+}
