@@ -32,6 +32,7 @@ type scriptedHomeserver struct {
 	txns     []string
 	posted   map[string]bool
 	contents map[string]json.RawMessage // by transaction id, when set
+	refuse   map[string]error           // by transaction id: every attempt fails so
 }
 
 func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ event.Type, content any, extra ...mautrix.ReqSendEvent) (*mautrix.RespSendEvent, error) {
@@ -39,6 +40,9 @@ func (h *scriptedHomeserver) SendMessageEvent(_ context.Context, _ id.RoomID, _ 
 	defer h.mu.Unlock()
 	txn := extra[0].TransactionID
 	h.txns = append(h.txns, txn)
+	if err := h.refuse[txn]; err != nil {
+		return nil, err
+	}
 	if len(h.script) > 0 {
 		err := h.script[0]
 		h.script = h.script[1:]
@@ -466,10 +470,9 @@ func TestAnswersGoFirstAcrossRooms(t *testing.T) {
 // good, the person gets a short note in its place, in reply to the same
 // message; a refused announcement gets none.
 func TestRefusedAnswerIsExplained(t *testing.T) {
-	hs := &scriptedHomeserver{posted: map[string]bool{}, contents: map[string]json.RawMessage{}, script: []error{
-		httpErr(413, map[string]any{"errcode": "M_TOO_LARGE"}),
-		httpErr(413, map[string]any{"errcode": "M_TOO_LARGE"}),
-	}}
+	tooLarge := httpErr(413, map[string]any{"errcode": "M_TOO_LARGE"})
+	hs := &scriptedHomeserver{posted: map[string]bool{}, contents: map[string]json.RawMessage{},
+		refuse: map[string]error{TxnID("reply:$question"): tooLarge, TxnID("news"): tooLarge}}
 	s, _, _ := newTestSender(t, hs)
 	ctx := context.Background()
 	answer, _ := json.Marshal(noticeContent(TextReply("a huge answer"), "$question", ""))
