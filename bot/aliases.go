@@ -19,12 +19,26 @@ type rooms struct {
 	joinFn  func(ctx context.Context, roomIDorAlias string, req *mautrix.ReqJoinRoom) (*mautrix.RespJoinRoom, error)
 	toJoin  []string
 	log     zerolog.Logger
+	// newest follows a room id to the newest room of its chain (see
+	// moves); nil: rooms never move.
+	newest func(id.RoomID) id.RoomID
 
 	ids sync.Map // alias -> id.RoomID
 }
 
-// id turns a room as configured (an id or an alias) into its id.
+// id turns a room as configured (an id or an alias) into the id of the
+// room it is now: an upgraded room is its newest replacement.
 func (r *rooms) id(ctx context.Context, room string) (id.RoomID, error) {
+	got, err := r.named(ctx, room)
+	if err != nil || r.newest == nil {
+		return got, err
+	}
+	return r.newest(got), nil
+}
+
+// named is the room id a name gives: the id itself, or what the alias
+// points to.
+func (r *rooms) named(ctx context.Context, room string) (id.RoomID, error) {
 	if !strings.HasPrefix(room, "#") {
 		return id.RoomID(room), nil
 	}
@@ -37,6 +51,19 @@ func (r *rooms) id(ctx context.Context, room string) (id.RoomID, error) {
 	}
 	r.ids.Store(room, resp.RoomID)
 	return resp.RoomID, nil
+}
+
+// configured lists the ids of the rooms the configuration names, as their
+// names give them (before following moves); those that do not resolve are
+// left out.
+func (r *rooms) configured(ctx context.Context) []id.RoomID {
+	var out []id.RoomID
+	for _, name := range r.toJoin {
+		if room, err := r.named(ctx, name); err == nil {
+			out = append(out, room)
+		}
+	}
+	return out
 }
 
 // join joins room (an id or an alias), remembering an alias's id.

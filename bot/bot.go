@@ -55,6 +55,9 @@ type Options struct {
 	// KeyWait, when set, bounds each wait for a missing room key (tests
 	// shorten it); default 3 s, then 20 s after asking for the key.
 	KeyWait time.Duration
+	// RoomMoved is told when a room the bot is in was upgraded, so what
+	// the room chose in chat can move to its replacement; may be nil.
+	RoomMoved func(ctx context.Context, old, replacement id.RoomID)
 }
 
 // Bot is a running Matrix bot.
@@ -80,6 +83,8 @@ type Bot struct {
 	directs    *directs
 	docs       *commandDocs
 	welcomer   *welcomer // nil when greetings are off
+	moves      *moves
+	roomMoved  func(ctx context.Context, old, replacement id.RoomID)
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -104,14 +109,16 @@ func New(opts Options) (*Bot, error) {
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, lease: leaseOf{opts.Lease},
 		readyCh: make(chan struct{}),
 	}
-	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log}
+	b.moves = newMoves(opts.Store, opts.Log)
+	b.roomMoved = opts.RoomMoved
+	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log, newest: b.moves.newest}
 	if b.rooms.toJoin == nil {
 		b.rooms.toJoin = opts.Config.Rooms
 	}
 	b.directs = &directs{kv: opts.Store}
 	b.docs = &commandDocs{table: opts.Commands, self: opts.Config.UserID, client: client, log: opts.Log, now: opts.Now}
 	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client,
-		direct: b.directs.mark, joined: b.describeIn, log: opts.Log}
+		direct: b.directs.mark, joined: b.joinedByInvite, expected: b.moves.isReplacement, log: opts.Log}
 	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia,
 		encrypted: b.encryptedRoom, log: opts.Log}
 	b.encrypted = &encryptionNotes{log: opts.Log, state: b.roomEncrypted, why: "encryption.enabled is false"}
@@ -200,6 +207,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.login(ctx); err != nil {
 		return err
 	}
+	if err := b.moves.load(ctx); err != nil {
+		b.log.Error().Err(err).Msg("Reading the rooms that moved failed; they are followed again as their tombstones are seen")
+	}
 	if err := b.startEncryption(ctx); err != nil {
 		return err
 	}
@@ -208,6 +218,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.router.names = append(b.router.names, name.DisplayName)
 	}
 	b.rooms.joinAll(ctx)
+	b.followMovesAtStart(ctx, b.rooms.configured(ctx))
 	joined := b.joinedRooms(ctx)
 	if b.encryption.e2ee != nil {
 		b.learnEncryptedRooms(ctx, joined)

@@ -27,7 +27,10 @@ type invites struct {
 	// either may be nil.
 	direct func(ctx context.Context, room id.RoomID) error
 	joined func(ctx context.Context, room id.RoomID)
-	log    zerolog.Logger
+	// expected reports a room whose invite is accepted from anyone: the
+	// replacement of a room the bot served; may be nil.
+	expected func(room id.RoomID) bool
+	log      zerolog.Logger
 }
 
 // handle acts on an invite to roomID, whose stripped state names the inviter.
@@ -43,7 +46,7 @@ func (v *invites) handle(ctx context.Context, roomID id.RoomID, state []*event.E
 		}
 	}
 	log := v.log.With().Str("room_id", roomID.String()).Str("inviter", inviter.String()).Logger()
-	if !v.allowed(inviter) {
+	if !v.allowed(inviter) && (v.expected == nil || !v.expected(roomID)) {
 		log.Info().Msg("Declining invite from a user not in matrix.invites.allow")
 		if _, err := v.client.LeaveRoom(ctx, roomID, &mautrix.ReqLeave{Reason: "ibbot only accepts invites from its configured users"}); err != nil {
 			log.Warn().Err(err).Msg("Declining the invite failed")

@@ -89,6 +89,19 @@ func (u *unreachable) ok(room string, now time.Time) {
 	u.log.Info().Str("room", room).Dur("after", now.Sub(t.since)).Msg("Posting to the room works again")
 }
 
+// forget drops what is known of room's trouble (it moved: its messages
+// go elsewhere now).
+func (u *unreachable) forget(room string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, known := u.rooms[room]; known {
+		delete(u.rooms, room)
+		if u.gauge != nil {
+			u.gauge.DeleteLabelValues(room)
+		}
+	}
+}
+
 // waiting reports whether room's messages wait at now.
 func (u *unreachable) waiting(room string, now time.Time) bool {
 	u.mu.Lock()

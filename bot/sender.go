@@ -461,6 +461,13 @@ func (s *sender) tellRefused(ctx context.Context, log zerolog.Logger, msg store.
 	}
 }
 
+// roomMoved tries a room that moved at once: what was queued for it now
+// goes to its replacement.
+func (s *sender) roomMoved(old id.RoomID) {
+	s.rooms.forget(old.String())
+	s.poke()
+}
+
 // roomFails sets aside a room that refuses the bot until its next try.
 func (s *sender) roomFails(ctx context.Context, room, reason string) {
 	waiting, _ := s.queue.PendingIn(context.WithoutCancel(ctx), room)

@@ -148,6 +148,10 @@ func (b *Bot) fillGap(ctx context.Context, roomID id.RoomID, from, since string)
 // ignored users, not commands older than the configured age, and not
 // commands it has already answered.
 func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job, bool) {
+	if evt.Type == event.StateTombstone {
+		b.followTombstone(ctx, evt)
+		return job{}, false
+	}
 	if evt.Type == event.StateEncryption {
 		if b.encryption.e2ee == nil {
 			b.encrypted.warn(evt.RoomID)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
@@ -97,6 +98,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
 		JoinRooms: cfg.AllRooms(), Lease: s.lead.botLease(),
 		Encryption: cfg.Encryption, Pool: st.SharedPool, KeyWait: opts.KeyWait,
+		RoomMoved: func(ctx context.Context, old, replacement id.RoomID) { s.roomMoved(ctx, gh, old, replacement) },
 	})
 	if err != nil {
 		return err
@@ -141,6 +143,7 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	s.board.Add(s.bot)
 	s.board.Add(s.bot.EncryptionHealth())
 	s.board.Add(s.bot.CommandDescriptions())
+	s.board.Add(s.bot.RoomMoves())
 	g := s.begin(ctx)
 	gh.start(s, know, s.opsMux)
 	startMail(s, cfg.Mail)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +11,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
+	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/roomsettings"
@@ -78,16 +78,39 @@ func (s *services) runLeader() {
 }
 
 // sameRoom reports whether a room the config names (an id or an alias)
-// is room, resolving aliases through the bot (cached there).
+// is room, resolving aliases and following upgraded rooms to their
+// replacements through the bot (cached there).
 func (s *services) sameRoom(name string, room id.RoomID) bool {
 	if id.RoomID(name) == room {
 		return true
 	}
-	if s.bot == nil || !strings.HasPrefix(name, "#") {
+	if s.bot == nil {
 		return false
 	}
 	got, err := s.bot.ResolveRoom(s.ctx, name)
 	return err == nil && got == room
+}
+
+// roomMoved gives what an upgraded room chose in chat (subscriptions,
+// mutes, lists, settings) to its replacement, and has every part read
+// them again; the config's rooms already resolve to the replacement.
+func (s *services) roomMoved(ctx context.Context, gh *githubParts, old, replacement id.RoomID) {
+	log := s.log.With().Str("room_id", old.String()).Str("replacement", replacement.String()).Logger()
+	if err := s.store.MoveRoom(ctx, old.String(), replacement.String()); err != nil {
+		log.Error().Err(err).Msg("Moving the room's own choices to its replacement failed; they stay with the old room")
+		return
+	}
+	for what, reload := range map[string]func() error{
+		"GitHub subscriptions": func() error { return ghrelay.LoadRoomRules(ctx, s.store, gh.rules) },
+		"mailing lists":        func() error { return s.mailRoutes.Load(ctx, s.store) },
+		"room settings":        func() error { return s.settings.Reload(ctx) },
+	} {
+		if err := reload(); err != nil {
+			log.Error().Err(err).Str("what", what).Msg("Reading the rooms' choices again after a move failed; a restart reads them")
+		}
+	}
+	gh.resolveRooms(ctx, s.bot, log)
+	log.Info().Msg("The room's own choices moved to its replacement")
 }
 
 // deploysToggle is !deploys on|off: the room's setting, said by whom.

@@ -32,15 +32,28 @@ type Settings struct {
 
 // Load reads the settings from the store.
 func Load(ctx context.Context, st Store) (*Settings, error) {
-	rows, err := st.RoomChoices(ctx, kind)
+	s := &Settings{store: st}
+	return s, s.Reload(ctx)
+}
+
+// Reload reads the settings from the store again (a room moved: its
+// settings now belong to its replacement).
+func (s *Settings) Reload(ctx context.Context) error {
+	rows, err := s.store.RoomChoices(ctx, kind)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s := &Settings{store: st, values: map[id.RoomID]map[string]string{}}
+	values := map[id.RoomID]map[string]string{}
 	for _, r := range rows {
-		s.remember(id.RoomID(r.RoomID), r.Target, r.Spec)
+		if values[id.RoomID(r.RoomID)] == nil {
+			values[id.RoomID(r.RoomID)] = map[string]string{}
+		}
+		values[id.RoomID(r.RoomID)][r.Target] = r.Spec
 	}
-	return s, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values = values
+	return nil
 }
 
 func (s *Settings) remember(room id.RoomID, key, value string) {

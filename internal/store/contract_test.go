@@ -489,3 +489,37 @@ func TestRoomChoices(t *testing.T) {
 		}
 	})
 }
+
+// TestMoveRoom: after an upgrade, what the old room chose (every kind)
+// belongs to its replacement; a choice the replacement made meanwhile
+// wins.
+func TestMoveRoom(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		defer s.Close()
+		at := time.UnixMilli(time.Now().UnixMilli())
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "github", RoomID: "!old", Target: "osbuild/images", Spec: `{"events":["ci"]}`, By: "@a", At: at})
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "settings", RoomID: "!old", Target: "threads", Spec: "off", By: "@a", At: at})
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "settings", RoomID: "!new", Target: "threads", Spec: "on", By: "@b", At: at})
+		s.PutRoomChoice(ctx, store.RoomChoice{Kind: "github", RoomID: "!other", Target: "osbuild/osbuild", By: "@c", At: at})
+		if err := s.MoveRoom(ctx, "!old", "!new"); err != nil {
+			t.Fatal(err)
+		}
+		gh, _ := s.RoomChoices(ctx, "github")
+		settings, _ := s.RoomChoices(ctx, "settings")
+		rooms := func(rows []store.RoomChoice) (out []string) {
+			for _, r := range rows {
+				out = append(out, r.RoomID+" "+r.Target+" "+r.Spec)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if got := rooms(gh); !slices.Equal(got, []string{`!new osbuild/images {"events":["ci"]}`, "!other osbuild/osbuild "}) {
+			t.Errorf("github choices after the move: %q", got)
+		}
+		if got := rooms(settings); !slices.Equal(got, []string{"!new threads on"}) {
+			t.Errorf("settings after the move: %q (the replacement's own choice wins)", got)
+		}
+	})
+}

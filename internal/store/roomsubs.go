@@ -55,3 +55,25 @@ func (s *DB) DeleteRoomChoice(ctx context.Context, kind, room, target string) er
 	_, err := s.exec(ctx, `DELETE FROM room_choices WHERE kind = $1 AND room_id = $2 AND target = $3`, kind, room, target)
 	return err
 }
+
+// MoveRoom gives everything a room chose in chat (subscriptions, mutes,
+// settings, of every kind) to its replacement, after an upgrade. A choice
+// the replacement made itself meanwhile wins.
+func (s *DB) MoveRoom(ctx context.Context, old, replacement string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range []stmt{
+		{`INSERT INTO room_choices (kind, room_id, target, spec, muted, by_user, at)
+		  SELECT kind, $1, target, spec, muted, by_user, at FROM room_choices WHERE room_id = $2
+		  ON CONFLICT (kind, room_id, target) DO NOTHING`, []any{replacement, old}},
+		{`DELETE FROM room_choices WHERE room_id = $1`, []any{old}},
+	} {
+		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
