@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"html"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,7 +31,9 @@ type Queue interface {
 	PendingFor(ctx context.Context, room string, limit int) ([]store.Outgoing, error)
 	PendingCount(ctx context.Context) (int, error)
 	PendingIn(ctx context.Context, room string) (int, error)
-	MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error
+	MarkSentIn(ctx context.Context, id int64, eventID, room string, at time.Time) error
+	Anchor(ctx context.Context, key string) (eventID, room string, err error)
+	Reanchor(ctx context.Context, key, eventID, room string, at time.Time) error
 	Claim(ctx context.Context, id int64, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string, at time.Time) error
 	PruneDone(ctx context.Context, now time.Time, r store.Retention) (int64, error)
@@ -304,7 +307,7 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		return true
 	}
 	msg.RoomID = roomID.String()
-	content, err := s.withRelation(ctx, msg)
+	content, carried, err := s.withRelation(ctx, msg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
@@ -317,12 +320,12 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 			return ok
 		}
 	}
-	return s.sendUntilSettled(ctx, log, msg, queuedFor, content)
+	return s.sendUntilSettled(ctx, log, msg, queuedFor, content, carried)
 }
 
 // sendUntilSettled makes attempts until the message is sent, refused for
 // good, or its room set aside; false when ctx ended first.
-func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg store.Outgoing, queuedFor string, content []byte) bool {
+func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg store.Outgoing, queuedFor string, content []byte, carried bool) bool {
 	// Until the outcome is recorded, this run's own sync need not confirm
 	// the message (the sender will).
 	s.inFlight.Store(TxnID(msg.Key), struct{}{})
@@ -343,7 +346,12 @@ func (s *sender) sendUntilSettled(ctx context.Context, log zerolog.Logger, msg s
 			return ok
 		}
 		if err == nil {
-			s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, resp.EventID.String(), s.now()) })
+			s.done(ctx, log, func(c context.Context) error {
+				return s.queue.MarkSentIn(c, msg.ID, resp.EventID.String(), msg.RoomID, s.now())
+			})
+			if carried {
+				s.carriedOver(ctx, log, msg, resp.EventID)
+			}
 			s.metrics.Sent.Inc()
 			s.metrics.SendLatency.Observe(s.now().Sub(msg.CreatedAt).Seconds())
 			s.rooms.ok(queuedFor, s.now())
@@ -510,7 +518,7 @@ func (s *sender) confirmInterrupted(ctx context.Context, log zerolog.Logger, msg
 	}
 	if evt := s.findPosted(ctx, msg); evt != "" {
 		log.Info().Str("event_id", evt.String()).Msg("An interrupted send had gone through; not sending again")
-		s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSent(c, msg.ID, evt.String(), s.now()) })
+		s.done(ctx, log, func(c context.Context) error { return s.queue.MarkSentIn(c, msg.ID, evt.String(), msg.RoomID, s.now()) })
 		return true, true
 	}
 	return false, true
@@ -568,28 +576,56 @@ func (s *sender) sending(txn string) bool {
 // withRelation ties the message to the event its target key was posted
 // as: an edit (m.replace) or a line in its thread. When the target never
 // made it to the room, the message goes out on its own, unchanged.
-func (s *sender) withRelation(ctx context.Context, msg store.Outgoing) ([]byte, error) {
+func (s *sender) withRelation(ctx context.Context, msg store.Outgoing) (content []byte, carried bool, err error) {
 	if msg.Relation == "" {
-		return msg.Content, nil
+		return msg.Content, false, nil
 	}
-	target, err := s.queue.EventID(ctx, msg.TargetKey)
+	target, targetRoom, err := s.queue.Anchor(ctx, msg.TargetKey)
 	if err != nil || target == "" {
-		return msg.Content, err
+		return msg.Content, false, err
 	}
 	var c event.MessageEventContent
 	if err := json.Unmarshal(msg.Content, &c); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	switch msg.Relation {
-	case RelReplace:
+	switch {
+	case targetRoom != "" && targetRoom != msg.RoomID:
+		// The message is in a room that was upgraded since: no edit or
+		// thread reaches across rooms, so this goes out as a message of
+		// its own, linking back; an edit's then stands for the item.
+		carryOver(&c, id.RoomID(targetRoom), id.EventID(target))
+		carried = msg.Relation == RelReplace
+	case msg.Relation == RelReplace:
 		// Clients show the new content in place of the old; those without
 		// edits show the "* " fallback (cut short for long messages).
 		c.RelatesTo = nil
 		c.SetEdit(id.EventID(target))
-	case RelThread:
+	case msg.Relation == RelThread:
 		c.RelatesTo = (&event.RelatesTo{}).SetThread(id.EventID(target), id.EventID(target))
 	}
-	return json.Marshal(&c)
+	content, err = json.Marshal(&c)
+	return content, carried, err
+}
+
+// carryOver turns content into a message of its own that links back to
+// the earlier one, in the room before its upgrade.
+func carryOver(c *event.MessageEventContent, room id.RoomID, earlier id.EventID) {
+	link := room.EventURI(earlier, serverOf(room)).MatrixToURL()
+	c.RelatesTo = nil
+	c.Body += "\n(continues " + link + ", in this room before its upgrade)"
+	if c.Format == event.FormatHTML {
+		c.FormattedBody += `<br>(continues <a href="` + html.EscapeString(link) + `">an earlier message</a>, in this room before its upgrade)`
+	}
+}
+
+// carriedOver makes the message just sent stand for its target key, so
+// later edits and thread lines of the item follow it into the new room.
+func (s *sender) carriedOver(ctx context.Context, log zerolog.Logger, msg store.Outgoing, evt id.EventID) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.queue.Reanchor(c, msg.TargetKey, evt.String(), msg.RoomID, s.now()); err != nil {
+		log.Error().Err(err).Msg("Recording the carried-over message failed; the next change is carried over again")
+	}
 }
 
 // Relations a queued message can have to an earlier one.

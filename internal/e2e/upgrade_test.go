@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/event"
@@ -87,6 +88,29 @@ func TestRoomUpgradeIsFollowed(t *testing.T) {
 	if got := ask(replacement, "!ping"); !strings.Contains(got, "pong") {
 		t.Errorf("!ping in the replacement: %q", got)
 	}
+	// The item announced in the old room changes: its message there cannot
+	// be edited from here, so the change comes as a fresh message linking
+	// back, and the item's later changes edit that one and thread under it.
+	closed := delivery(t, "issues.opened.payload.json", func(o map[string]any) {
+		numbered(5001, "item 5001")(o)
+		o["state"], o["closed_at"] = "closed", time.Now().UTC().Format(time.RFC3339)
+	})
+	postDelivery(t, hook, "issues", "up-close-5001", closed, sign(closed))
+	fresh := s.human.MustWait(t, wait, "the closed item carried over", func(e *event.Event) bool {
+		return inRoom(replacement, before)(e) && e.Content.AsMessage().RelatesTo == nil &&
+			strings.Contains(testenv.Body(e), "continues https://matrix.to/#/") && strings.Contains(testenv.Body(e), "before its upgrade")
+	})
+	s.human.MustWait(t, wait, "the close's line in the fresh message's thread", func(e *event.Event) bool {
+		rel := e.Content.AsMessage().RelatesTo
+		return e.RoomID == replacement && rel != nil && rel.GetThreadParent() == fresh.ID
+	})
+	reopened := delivery(t, "issues.reopened.payload.json", numbered(5001, "item 5001"))
+	postDelivery(t, hook, "issues", "up-reopen-5001", reopened, sign(reopened))
+	s.human.MustWait(t, wait, "the reopening edits the fresh message", func(e *event.Event) bool {
+		rel := e.Content.AsMessage().RelatesTo
+		return e.RoomID == replacement && rel != nil && rel.GetReplaceID() == fresh.ID
+	})
+
 	if got := ask(replacement, "!gh subscriptions"); !strings.Contains(got, "issues of osbuild/images") || !strings.Contains(got, "issues of Codertocat/Hello-World") {
 		t.Errorf("!gh subscriptions in the replacement lacks the room's own or the config's subscription:\n%s", got)
 	}

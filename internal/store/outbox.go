@@ -156,10 +156,47 @@ func (s *DB) PendingCount(ctx context.Context) (int, error) {
 
 // MarkSent records that the message was posted as eventID.
 func (s *DB) MarkSent(ctx context.Context, id int64, eventID string, at time.Time) error {
+	return s.MarkSentIn(ctx, id, eventID, "", at)
+}
+
+// MarkSentIn is MarkSent saying which room (its id) the message is in.
+func (s *DB) MarkSentIn(ctx context.Context, id int64, eventID, room string, at time.Time) error {
 	_, err := s.exec(ctx,
-		`UPDATE outbox SET state = 'sent', event_id = $1, done_at = $2 WHERE id = $3`,
-		eventID, at.UnixMilli(), id)
+		`UPDATE outbox SET state = 'sent', event_id = $1, sent_room = $2, done_at = $3 WHERE id = $4`,
+		eventID, room, at.UnixMilli(), id)
 	return err
+}
+
+// Anchor is the event a key was posted as and the room it is in ('' when
+// not known: sent before rooms were kept); no event: "".
+func (s *DB) Anchor(ctx context.Context, key string) (eventID, room string, err error) {
+	err = s.queryRow(ctx,
+		`SELECT event_id, sent_room FROM outbox WHERE key = $1 AND event_id != '' UNION ALL SELECT event_id, sent_room FROM relations WHERE key = $2`,
+		key, key).Scan(&eventID, &room)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	return eventID, room, err
+}
+
+// Reanchor makes key stand for another event, in another room: the fresh
+// message that carried an item over to an upgraded room's replacement,
+// which later edits and thread lines follow.
+func (s *DB) Reanchor(ctx context.Context, key, eventID, room string, at time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range []stmt{
+		{`UPDATE outbox SET event_id = $1, sent_room = $2 WHERE key = $3`, []any{eventID, room, key}},
+		{`UPDATE relations SET event_id = $1, sent_room = $2, used_at = $3 WHERE key = $4`, []any{eventID, room, at.UnixMilli(), key}},
+	} {
+		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // ErrFenced means another replica has become the leader since this one
@@ -256,8 +293,8 @@ func (s *DB) PruneDone(ctx context.Context, now time.Time, r Retention) (int64, 
 	}
 	defer tx.Rollback()
 	steps := []stmt{
-		{`INSERT INTO relations (key, room_id, event_id, used_at)
-		  SELECT key, room_id, event_id, done_at FROM outbox WHERE anchor = 1 AND state = 'sent' AND done_at < $1
+		{`INSERT INTO relations (key, room_id, event_id, used_at, sent_room)
+		  SELECT key, room_id, event_id, done_at, sent_room FROM outbox WHERE anchor = 1 AND state = 'sent' AND done_at < $1
 		  ON CONFLICT (key) DO NOTHING`, []any{cutoff}},
 		{`UPDATE relations SET used_at = $1 WHERE used_at < $1 AND key IN
 		  (SELECT target_key FROM outbox WHERE target_key != '' AND state = 'sent' AND done_at < $1)`, []any{cutoff}},
