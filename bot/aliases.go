@@ -22,6 +22,9 @@ type rooms struct {
 	// newest follows a room id to the newest room of its chain (see
 	// moves); nil: rooms never move.
 	newest func(id.RoomID) id.RoomID
+	// left reports a room the bot was made to leave: not joined at start
+	// (only an invite brings it back); nil: none.
+	left func(ctx context.Context, room id.RoomID) bool
 
 	ids sync.Map // alias -> id.RoomID
 }
@@ -84,6 +87,10 @@ func (r *rooms) join(ctx context.Context, room string) error {
 // logged; its messages wait in the queue (see unreachable).
 func (r *rooms) joinAll(ctx context.Context) {
 	for _, room := range r.toJoin {
+		if got, err := r.id(ctx, room); err == nil && r.left != nil && r.left(ctx, got) {
+			r.log.Warn().Str("room", room).Msg("Not joining a configured room the bot was kicked or banned from; invite it to bring it back")
+			continue
+		}
 		if err := r.join(ctx, room); err != nil {
 			r.log.Error().Err(err).Str("room", room).Msg("Joining a configured room failed; check the room name and that the bot is invited (its messages wait)")
 		}

@@ -84,6 +84,7 @@ type Bot struct {
 	docs       *commandDocs
 	welcomer   *welcomer // nil when greetings are off
 	moves      *moves
+	access     *access
 	roomMoved  func(ctx context.Context, old, replacement id.RoomID)
 }
 
@@ -110,15 +111,18 @@ func New(opts Options) (*Bot, error) {
 		readyCh: make(chan struct{}),
 	}
 	b.moves = newMoves(opts.Store, opts.Log)
+	b.access = newAccess(opts.Config.UserID, opts.Store, opts.Metrics.RoomBarred, opts.Log)
 	b.roomMoved = opts.RoomMoved
-	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log, newest: b.moves.newest}
+	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log, newest: b.moves.newest,
+		left: b.access.left}
 	if b.rooms.toJoin == nil {
 		b.rooms.toJoin = opts.Config.Rooms
 	}
 	b.directs = &directs{kv: opts.Store}
 	b.docs = &commandDocs{table: opts.Commands, self: opts.Config.UserID, client: client, log: opts.Log, now: opts.Now}
 	b.invites = &invites{self: opts.Config.UserID, allow: opts.Config.Invites.Allow, client: client,
-		direct: b.directs.mark, joined: b.joinedByInvite, expected: b.moves.isReplacement, log: opts.Log}
+		direct: b.directs.mark, joined: b.joinedByInvite, log: opts.Log,
+		expected: func(room id.RoomID) bool { return b.moves.isReplacement(room) || b.access.expected(room) }}
 	b.images = &images{kv: opts.Store, known: opts.Store.Known, enqueue: b.enqueue, upload: client.UploadMedia,
 		encrypted: b.encryptedRoom, log: opts.Log}
 	b.encrypted = &encryptionNotes{log: opts.Log, state: b.roomEncrypted, why: "encryption.enabled is false"}
@@ -136,6 +140,7 @@ func New(opts Options) (*Bot, error) {
 	b.sender.flushFor = opts.ShutdownTimeout
 	b.sender.lease = b.lease
 	b.sender.prepare = b.prepareRoom
+	b.sender.access = b.access.why
 	b.sender.retention = opts.Retention
 	if b.sender.retention.Outbox <= 0 {
 		b.sender.retention.Outbox = 7 * 24 * time.Hour
@@ -253,6 +258,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	return syncErr
 }
+
+// RoomAccess names, for !status, the rooms that let the bot go.
+func (b *Bot) RoomAccess() health.Reporter { return b.access }
 
 // Health says whether every room can be posted to, for !status.
 func (b *Bot) Health() health.Report { return b.sender.rooms.Health() }

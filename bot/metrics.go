@@ -14,6 +14,10 @@ type Metrics struct {
 	// RoomUnreachable is 1 for each room whose messages wait because
 	// posting there fails.
 	RoomUnreachable *prometheus.GaugeVec
+	// RoomBarred is 1 for each room the bot was kicked or banned from, or
+	// may not send in (its power level), by why (kicked, banned,
+	// power_level).
+	RoomBarred *prometheus.GaugeVec
 	// SendLatency is the time from queueing a message to the homeserver
 	// taking it (rate-limit waits and retries included).
 	SendLatency prometheus.Histogram
@@ -56,6 +60,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RoomUnreachable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ibbot_room_unreachable", Help: "1 for a room the bot cannot post to now; its messages wait in the queue.",
 		}, []string{"room"}),
+		RoomBarred: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ibbot_room_barred", Help: "1 for a room the bot was kicked or banned from, or may not send in; its messages wait.",
+		}, []string{"room", "why"}),
 	}
 	for _, kind := range []string{"rate_limited", "transient", "room", "permanent"} {
 		m.SendErrors.WithLabelValues(kind) // show zeros before the first error
@@ -64,6 +71,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.DecryptionFailures.WithLabelValues(reason)
 	}
 	reg.MustRegister(m.Commands, m.SyncLag, m.QueueDepth, m.SendErrors, m.RateLimitWaits, m.RateLimitWait, m.Sent,
-		m.RoomUnreachable, m.SendLatency, m.DecryptionFailures)
+		m.RoomUnreachable, m.RoomBarred, m.SendLatency, m.DecryptionFailures)
 	return m
 }

@@ -219,6 +219,11 @@ func (b *Bot) replacementJoined(ctx context.Context, room id.RoomID) {
 // joinedByInvite readies a room joined after an invite: its command
 // descriptions, and if it replaces a room the bot served, the rest.
 func (b *Bot) joinedByInvite(ctx context.Context, room id.RoomID) {
+	if _, gone := b.access.why(ctx, room); gone {
+		b.access.invited(ctx, room)
+		b.log.Info().Str("room_id", room.String()).Msg("Invited back into a room the bot had to leave; its messages go out")
+		b.sender.roomBack(ctx, room)
+	}
 	if b.moves.isReplacement(room) {
 		b.log.Info().Str("room_id", room.String()).Msg("Invited into the replacement of a room the bot served; following it")
 		b.replacementJoined(ctx, room)

@@ -91,6 +91,9 @@ type sender struct {
 	prepare func(ctx context.Context, room string) error
 	// gate orders sends across the rooms' workers.
 	gate *gate
+	// access says why the bot may not send in a room it was made to leave
+	// (or whose power levels bar it); nil: always may.
+	access func(ctx context.Context, room id.RoomID) (string, bool)
 	// active are the rooms a worker serves now.
 	activeMu sync.Mutex
 	active   map[string]bool
@@ -307,6 +310,12 @@ func (s *sender) deliver(ctx context.Context, msg store.Outgoing) bool {
 		return true
 	}
 	msg.RoomID = roomID.String()
+	if s.access != nil {
+		if why, barred := s.access(ctx, roomID); barred {
+			s.roomFails(ctx, queuedFor, why)
+			return true
+		}
+	}
 	content, carried, err := s.withRelation(ctx, msg)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -467,6 +476,18 @@ func (s *sender) tellRefused(ctx context.Context, log zerolog.Logger, msg store.
 		EventType: msg.EventType, Content: raw, Urgent: true}); err != nil {
 		log.Error().Err(err).Msg("Queueing the note about a refused answer failed")
 	}
+}
+
+// roomBack tries at once the rooms set aside that are room: the bot was
+// invited back, or may send there again.
+func (s *sender) roomBack(ctx context.Context, room id.RoomID) {
+	skip, _ := s.rooms.skipped(time.Time{})
+	for _, name := range skip {
+		if got, err := s.resolve(ctx, name); err == nil && got == room {
+			s.rooms.forget(name)
+		}
+	}
+	s.poke()
 }
 
 // roomMoved tries a room that moved at once: what was queued for it now

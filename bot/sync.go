@@ -95,6 +95,14 @@ func (b *Bot) handleSync(ctx context.Context, resp *mautrix.RespSync, since stri
 	for roomID, room := range resp.Rooms.Invite {
 		b.invites.handle(ctx, roomID, room.State.Events)
 	}
+	for roomID, room := range resp.Rooms.Leave {
+		for _, evt := range room.Timeline.Events {
+			if evt.Type == event.StateMember {
+				evt.RoomID = roomID
+				b.access.membership(ctx, evt)
+			}
+		}
+	}
 	var jobs []job
 	for roomID, room := range resp.Rooms.Join {
 		events := room.Timeline.Events
@@ -148,9 +156,16 @@ func (b *Bot) fillGap(ctx context.Context, roomID id.RoomID, from, since string)
 // ignored users, not commands older than the configured age, and not
 // commands it has already answered.
 func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job, bool) {
-	if evt.Type == event.StateTombstone {
+	switch evt.Type {
+	case event.StateTombstone:
 		b.followTombstone(ctx, evt)
 		return job{}, false
+	case event.StateMember:
+		b.access.membership(ctx, evt)
+	case event.StatePowerLevels:
+		if b.access.powerLevels(evt) && !history {
+			b.sender.roomBack(ctx, evt.RoomID) // a room set aside for its power levels is tried again
+		}
 	}
 	if evt.Type == event.StateEncryption {
 		if b.encryption.e2ee == nil {

@@ -144,6 +144,7 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	s.board.Add(s.bot.EncryptionHealth())
 	s.board.Add(s.bot.CommandDescriptions())
 	s.board.Add(s.bot.RoomMoves())
+	s.board.Add(s.bot.RoomAccess())
 	g := s.begin(ctx)
 	gh.start(s, know, s.opsMux)
 	startMail(s, cfg.Mail)
