@@ -226,10 +226,10 @@ func (b *countingBody) n() int64 {
 	return b.read
 }
 
-// TestUnsignedBigPostIsRefusedUnread: an unsigned 20 MB POST gets 401 at
-// once, before its body is read, on a real server with ibbot's settings.
-func TestUnsignedBigPostIsRefusedUnread(t *testing.T) {
-	h, _ := newWebhook(t, "s3cret")
+// serveWebhook serves h on loopback with ibbot's server settings, until
+// the test ends, and returns its address.
+func serveWebhook(t *testing.T, h *Webhook) string {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/github/webhook", h)
 	srv := ops.NewPlain(mux, zerolog.Nop())
@@ -238,12 +238,20 @@ func TestUnsignedBigPostIsRefusedUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	go srv.ServeListener(ctx, ln)
+	return "http://" + ln.Addr().String() + "/github/webhook"
+}
+
+// TestUnsignedBigPostIsRefusedUnread: an unsigned 20 MB POST gets 401 at
+// once, before its body is read, on a real server with ibbot's settings.
+func TestUnsignedBigPostIsRefusedUnread(t *testing.T) {
+	h, _ := newWebhook(t, "s3cret")
+	url := serveWebhook(t, h)
 
 	body := &countingBody{stop: make(chan struct{})}
 	defer close(body.stop)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/github/webhook", body)
+	req, _ := http.NewRequest(http.MethodPost, url, body)
 	req.ContentLength = 20 << 20
 	req.Header.Set("X-GitHub-Event", "issues")
 	req.Header.Set("X-GitHub-Delivery", "big")
@@ -314,17 +322,7 @@ func TestReviewVerdictsGolden(t *testing.T) {
 func TestFakeSignedSlowBodiesHoldNoSlot(t *testing.T) {
 	h, e := newWebhook(t, "s3cret")
 	h.Slots = make(chan struct{}, 1)
-	mux := http.NewServeMux()
-	mux.Handle("/github/webhook", h)
-	srv := ops.NewPlain(mux, zerolog.Nop())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go srv.ServeListener(ctx, ln)
-	url := "http://" + ln.Addr().String() + "/github/webhook"
+	url := serveWebhook(t, h)
 
 	attacker := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 	slow := &http.Client{Transport: &http.Transport{DialContext: attacker.DialContext}}
