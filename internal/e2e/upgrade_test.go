@@ -127,7 +127,9 @@ func TestRoomUpgradeIsFollowed(t *testing.T) {
 		t.Errorf("!ping in the replacement after a restart: %q", got)
 	}
 	s.settle(t)
-	if n := s.human.Count(func(e *event.Event) bool { return e.RoomID == s.room && e.Sender == s.botUser.UserID && e.Type == event.EventMessage }); n != 2 {
+	if n := s.human.Count(func(e *event.Event) bool {
+		return e.RoomID == s.room && e.Sender == s.botUser.UserID && e.Type == event.EventMessage
+	}); n != 2 {
 		t.Errorf("the bot sent %d messages into the old room, want the 2 from before the upgrade (an answer, an announcement)", n)
 	}
 }

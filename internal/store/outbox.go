@@ -167,7 +167,7 @@ func (s *DB) MarkSentIn(ctx context.Context, id int64, eventID, room string, at 
 	return err
 }
 
-// Anchor is the event a key was posted as and the room it is in ('' when
+// Anchor is the event a key was posted as and the room it is in (” when
 // not known: sent before rooms were kept); no event: "".
 func (s *DB) Anchor(ctx context.Context, key string) (eventID, room string, err error) {
 	err = s.queryRow(ctx,
