@@ -89,13 +89,22 @@ func (a *access) left(ctx context.Context, room id.RoomID) bool {
 // membership acts on the bot's own membership: kicked or banned by
 // someone else marks the room gone, with who and why.
 func (a *access) membership(ctx context.Context, evt *event.Event) {
-	if evt.GetStateKey() != a.self.String() || evt.Sender == a.self {
+	if evt.GetStateKey() != a.self.String() {
 		return
 	}
 	if err := evt.Content.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
 		return
 	}
 	m := evt.Content.AsMember()
+	if m.Membership == event.MembershipJoin {
+		if _, gone := a.why(ctx, evt.RoomID); gone {
+			a.invited(ctx, evt.RoomID) // in again: whatever came before this join is over
+		}
+		return
+	}
+	if evt.Sender == a.self || unbanned(evt) {
+		return
+	}
 	var how, why string
 	switch m.Membership {
 	case event.MembershipLeave:
@@ -188,4 +197,17 @@ func (a *access) Health() health.Report {
 		return health.Report{Part: "rooms", OK: true, Detail: "no room has let the bot go"}
 	}
 	return health.Report{Part: "rooms", Detail: "the bot may not send in " + strings.Join(parts, "; ") + " (their messages wait)"}
+}
+
+// unbanned reports a leave that lifts a ban (what came before it was a
+// ban): not a kick.
+func unbanned(evt *event.Event) bool {
+	prev := evt.Unsigned.PrevContent
+	if prev == nil {
+		return false
+	}
+	if err := prev.ParseRaw(evt.Type); err != nil && !errors.Is(err, event.ErrContentAlreadyParsed) {
+		return false
+	}
+	return prev.AsMember().Membership == event.MembershipBan
 }
