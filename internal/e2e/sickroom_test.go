@@ -96,6 +96,14 @@ func (p *sendProxy) fault(path string) (int, string) {
 	return 0, ""
 }
 
+// counts reads what the proxy refused (sick room) and limited.
+func (p *sendProxy) counts() (c struct{ refused, limited int }) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c.refused, c.limited = p.refused, p.limited
+	return c
+}
+
 func (p *sendProxy) makeSick(room id.RoomID, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -185,7 +193,7 @@ func TestSickRoomHoldsUpNoOther(t *testing.T) {
 		t.Errorf("!ping p50 went from %s to %s while another room was sick", p50b, p50d)
 	}
 	t.Logf("!ping p50 %s before, %s during (max %s); announcement to the healthy room p50 %s, max %s; the sick room refused %d sends",
-		percentile(before, 0.5), percentile(during, 0.5), during[len(during)-1], percentile(announceLatency, 0.5), announceLatency[len(announceLatency)-1], faults.refused)
+		percentile(before, 0.5), percentile(during, 0.5), during[len(during)-1], percentile(announceLatency, 0.5), announceLatency[len(announceLatency)-1], faults.counts().refused)
 	if time.Since(sickSince) > sickFor() {
 		t.Errorf("the checks took %s, longer than the sickness: they did not run while the room was sick", time.Since(sickSince))
 	}
@@ -251,7 +259,7 @@ func BenchmarkAnswerDuringBacklog(b *testing.B) {
 		b.ReportMetric(float64(percentile(loaded, 0.5))/float64(percentile(calm, 0.5)), "p50-ratio")
 		b.ReportMetric(float64(percentile(loaded, 0.99).Milliseconds()), "loaded-p99-ms")
 		b.Logf("!ping with no backlog p50 %s p99 %s; during a %d-announcement backlog (%d still queued after, %d sends rate-limited) p50 %s p99 %s",
-			percentile(calm, 0.5), percentile(calm, 0.99), backlog, left, faults.limited, percentile(loaded, 0.5), percentile(loaded, 0.99))
+			percentile(calm, 0.5), percentile(calm, 0.99), backlog, left, faults.counts().limited, percentile(loaded, 0.5), percentile(loaded, 0.99))
 	}
 }
 
