@@ -20,6 +20,10 @@ import (
 // other room; each such room is tried again after a growing pause. A room
 // is logged once when it becomes unreachable and once when it works again.
 type unreachable struct {
+	// count, when set, counts a room's waiting messages for Health, so
+	// !status shows them as they are, not as when the room last failed.
+	count func(room string) (int, bool)
+
 	backoff backoff.Policy       // a room that refuses the bot
 	trouble backoff.Policy       // a room whose sends keep failing (5xx, timeouts)
 	gauge   *prometheus.GaugeVec // ibbot_room_unreachable{room}; may be nil
@@ -129,6 +133,32 @@ func (u *unreachable) skipped(now time.Time) (rooms []string, nextTry time.Time)
 
 // Health is the sending side's line in !status.
 func (u *unreachable) Health() health.Report {
+	r, troubles := u.snapshot()
+	var parts []string
+	for _, t := range troubles {
+		waiting := t.waiting
+		if u.count != nil { // counted outside the lock: it asks the store
+			if n, ok := u.count(t.room); ok {
+				waiting = n
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s (%d waiting)", t.room, t.reason, waiting))
+	}
+	if len(parts) > 0 {
+		r.Detail = fmt.Sprintf("cannot post to %d room(s), their messages wait: %s", len(parts), strings.Join(parts, "; "))
+	}
+	return r
+}
+
+// namedTrouble is a room's trouble with its name, for Health.
+type namedTrouble struct {
+	roomTrouble
+	room string
+}
+
+// snapshot is the report as far as the lock allows, and the rooms in
+// trouble, by name.
+func (u *unreachable) snapshot() (health.Report, []namedTrouble) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r := health.Report{Part: "sending", OK: len(u.rooms) == 0, Last: u.lastSent}
@@ -137,21 +167,15 @@ func (u *unreachable) Health() health.Report {
 		if u.lastSent.IsZero() {
 			r.Detail = "nothing sent yet"
 		}
-		return r
+		return r, nil
 	}
-	names := make([]string, 0, len(u.rooms))
-	for room := range u.rooms {
-		names = append(names, room)
-	}
-	slices.Sort(names)
-	var parts []string
-	for _, room := range names {
-		t := u.rooms[room]
+	out := make([]namedTrouble, 0, len(u.rooms))
+	for room, t := range u.rooms {
+		out = append(out, namedTrouble{*t, room})
 		if r.Since.IsZero() || t.since.Before(r.Since) {
 			r.Since = t.since
 		}
-		parts = append(parts, fmt.Sprintf("%s: %s (%d waiting)", room, t.reason, t.waiting))
 	}
-	r.Detail = fmt.Sprintf("cannot post to %d room(s), their messages wait: %s", len(names), strings.Join(parts, "; "))
-	return r
+	slices.SortFunc(out, func(a, b namedTrouble) int { return strings.Compare(a.room, b.room) })
+	return r, out
 }

@@ -114,7 +114,7 @@ const maxRooms = 4
 const failuresBeforeAside = 3
 
 func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now func() time.Time) *sender {
-	return &sender{
+	s := &sender{
 		client: client, queue: q, metrics: m, log: log, now: now,
 		backoff: backoff.Policy{Min: 500 * time.Millisecond, Max: 2 * time.Minute},
 		wake:    make(chan struct{}, 1),
@@ -123,6 +123,13 @@ func newSender(client eventSender, q Queue, m *Metrics, log zerolog.Logger, now 
 		gate:    newGate(now),
 		active:  map[string]bool{},
 	}
+	s.rooms.count = func(room string) (int, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := q.PendingIn(ctx, room)
+		return n, err == nil
+	}
+	return s
 }
 
 // enqueue stores msg for sending and wakes the sender. A key that was
@@ -613,9 +620,10 @@ func (s *sender) withRelation(ctx context.Context, msg store.Outgoing) (content 
 	case targetRoom != "" && targetRoom != msg.RoomID:
 		// The message is in a room that was upgraded since: no edit or
 		// thread reaches across rooms, so this goes out as a message of
-		// its own, linking back; an edit's then stands for the item.
+		// its own, linking back, and stands for the earlier one from then
+		// on (later edits and thread lines follow it).
 		carryOver(&c, id.RoomID(targetRoom), id.EventID(target))
-		carried = msg.Relation == RelReplace
+		carried = true
 	case msg.Relation == RelReplace:
 		// Clients show the new content in place of the old; those without
 		// edits show the "* " fallback (cut short for long messages).
