@@ -258,6 +258,9 @@ func BenchmarkAnswerDuringBacklog(b *testing.B) {
 		db.Close()
 		b.ReportMetric(float64(percentile(loaded, 0.5))/float64(percentile(calm, 0.5)), "p50-ratio")
 		b.ReportMetric(float64(percentile(loaded, 0.99).Milliseconds()), "loaded-p99-ms")
+		b.ReportMetric(float64(percentile(loaded, 0.5).Milliseconds()), "loaded-p50-ms")
+		b.ReportMetric(float64(percentile(calm, 0.5).Milliseconds()), "calm-p50-ms")
+		b.ReportMetric(float64(left), "still-queued")
 		b.Logf("!ping with no backlog p50 %s p99 %s; during a %d-announcement backlog (%d still queued after, %d sends rate-limited) p50 %s p99 %s",
 			percentile(calm, 0.5), percentile(calm, 0.99), backlog, left, faults.counts().limited, percentile(loaded, 0.5), percentile(loaded, 0.99))
 	}
