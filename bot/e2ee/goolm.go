@@ -13,7 +13,6 @@ import (
 	"go.mau.fi/util/dbutil"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/crypto"
-	"maunium.net/go/mautrix/crypto/cryptohelper"
 	"maunium.net/go/mautrix/crypto/signatures"
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
@@ -25,7 +24,7 @@ const Available = true
 // E2EE is a running encryption: one device, its keys in the database.
 type E2EE struct {
 	client *mautrix.Client
-	helper *cryptohelper.CryptoHelper
+	helper *machine
 	opts   Options
 
 	members     sync.Map // rooms whose member list is loaded
@@ -43,19 +42,12 @@ func New(ctx context.Context, o Options) (*E2EE, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crypto store: %w", err)
 	}
-	// The helper then keeps room state (who is in a room, is it
-	// encrypted) in the database too.
-	o.Client.StateStore = nil
-	helper, err := cryptohelper.NewCryptoHelper(o.Client, o.PickleKey, db)
+	helper, err := newMachine(ctx, o.Client, db, o.PickleKey, o.Log.With().Str("component", "crypto").Logger())
 	if err != nil {
-		return nil, err
-	}
-	helper.DBAccountID = o.Client.DeviceID.String()
-	if err := helper.Init(ctx); err != nil {
 		return nil, classify(err)
 	}
 	if o.OnlyCrossSigned {
-		helper.Machine().SendKeysMinTrust = id.TrustStateCrossSignedTOFU
+		helper.mach.SendKeysMinTrust = id.TrustStateCrossSignedTOFU
 	}
 	o.Client.Crypto = helper
 	return &E2EE{client: o.Client, helper: helper, opts: o}, nil
@@ -79,7 +71,7 @@ func classify(err error) error {
 // devices. Call it before handling the batch's events and before saving
 // its token.
 func (e *E2EE) ProcessSync(ctx context.Context, resp *mautrix.RespSync, since string) {
-	mach := e.helper.Machine()
+	mach := e.helper.mach
 	mach.ProcessSyncResponse(ctx, resp, since)
 	for roomID, room := range resp.Rooms.Join {
 		e.learn(ctx, roomID, room.State.Events)
@@ -92,7 +84,7 @@ func (e *E2EE) ProcessSync(ctx context.Context, resp *mautrix.RespSync, since st
 }
 
 func (e *E2EE) learn(ctx context.Context, roomID id.RoomID, events []*event.Event) {
-	mach := e.helper.Machine()
+	mach := e.helper.mach
 	for _, evt := range events {
 		if evt.StateKey == nil {
 			continue
@@ -188,7 +180,7 @@ func (e *E2EE) CrossSign(ctx context.Context, password, recoveryKey string) (str
 	if signed {
 		return "", e.note(true, nil)
 	}
-	mach := e.helper.Machine()
+	mach := e.helper.mach
 	keys, err := mach.GetCrossSigningPublicKeys(ctx, e.client.UserID)
 	if err != nil {
 		return "", e.note(false, fmt.Errorf("reading the account's cross-signing keys: %w", err))
@@ -209,7 +201,7 @@ func (e *E2EE) createCrossSigning(ctx context.Context, password string) (string,
 	if password == "" {
 		return "", e.note(false, errors.New("the account has no cross-signing keys, and uploading new ones needs its password: set matrix.password once (or cross-sign from a client)"))
 	}
-	mach := e.helper.Machine()
+	mach := e.helper.mach
 	recovery, _, err := mach.GenerateAndUploadCrossSigningKeysWithPassword(ctx, password, "")
 	if err == nil {
 		err = mach.SignOwnDevice(ctx, mach.OwnIdentity())

@@ -19,78 +19,116 @@ import (
 	"github.com/osbuild/ibbot/internal/logging"
 )
 
-const usage = `usage:
-  ibbot run -config FILE           run the bot (also: ibbot -config FILE)
-  ibbot check-config -config FILE  validate a config file and list every problem
-  ibbot login -config FILE         sign the bot's account in by single sign-on (accounts without a password)
-                                   [-listen 127.0.0.1:PORT: where the browser comes back]
-  ibbot mail-login -config FILE    get the first OAuth 2.0 refresh token for the mailbox
-  ibbot recovery-key -config FILE  print the recovery key of the bot's cross-signing keys
-  ibbot demo [-keep=false]         run the bot on a local homeserver, with no accounts anywhere
-  ibbot example-config             print the documented example config
-  ibbot version                    print version, commit and Go version
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var usage usageError
+	switch {
+	case errors.As(err, &usage):
+		os.Exit(2) // what was wrong is printed already, with the usage
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "ibbot:", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	sub := "run"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		sub, args = args[0], args[1:]
-	}
-	fs := flag.NewFlagSet("ibbot "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	configPath := fs.String("config", "", "path to the YAML config file")
-	keep := fs.Bool("keep", true, "demo: keep running after the transcript until Ctrl-C")
-	listen := fs.String("listen", "127.0.0.1:0", "login: the loopback address the browser comes back to")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	switch sub {
-	case "run":
-		cfg, err := loadConfig(*configPath)
-		if err != nil {
-			return err
-		}
-		return app.Run(ctx, cfg, logging.New(stderr, cfg.Log), app.Options{})
-	case "check-config":
-		if _, err := loadConfig(*configPath); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: ok\n", *configPath)
-		return nil
-	case "login":
-		return matrixLogin(ctx, *configPath, *listen, stdout)
-	case "recovery-key":
-		return recoveryKey(ctx, *configPath, stdout)
-	case "mail-login":
-		return mailLogin(ctx, *configPath, stdout)
-	case "demo":
-		return runDemo(ctx, stdout, *keep)
-	case "example-config":
-		_, err := stdout.Write(config.Example)
-		return err
-	case "version":
-		info := buildinfo.Read()
-		fmt.Fprintf(stdout, "ibbot %s (commit %s, %s)\n", info.Version, info.Commit, info.GoVersion)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown subcommand %q", sub)
+	return dispatch(ctx, commands(stderr), args, stdout, stderr)
+}
+
+// commands is the command line: every subcommand, its flags and words.
+func commands(stderr io.Writer) []command {
+	return []command{
+		{name: "run", args: "-config FILE", summary: "run the bot",
+			detail:  "Runs the bot with the config file: answers commands, relays the list and GitHub, serves\nthe status page. Stops cleanly on SIGINT or SIGTERM. (Also: ibbot -config FILE.)",
+			example: "ibbot run -config ibbot.yaml",
+			setup: func(fs *flag.FlagSet) action {
+				path := configFlag(fs)
+				return func(ctx context.Context, _ io.Writer) error {
+					cfg, err := loadConfig(*path)
+					if err != nil {
+						return err
+					}
+					return app.Run(ctx, cfg, logging.New(stderr, cfg.Log), app.Options{})
+				}
+			}},
+		{name: "check-config", args: "-config FILE", summary: "validate a config file and list every problem",
+			detail:  "Reads the config file as `ibbot run` would (with the IBBOT_* secrets of the environment)\nand lists every problem, in the file's order, each with its key and line.",
+			example: "ibbot check-config -config ibbot.yaml",
+			setup: func(fs *flag.FlagSet) action {
+				path := configFlag(fs)
+				return func(_ context.Context, stdout io.Writer) error {
+					if _, err := loadConfig(*path); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintf(stdout, "%s: ok\n", *path)
+					return err
+				}
+			}},
+		{name: "login", args: "-config FILE [-listen ADDR]", summary: "sign the bot's account in by single sign-on (accounts without a password)",
+			detail: "Signs the bot's Matrix account in through the homeserver's single sign-on in a browser, and\n" +
+				"stores the session in the bot's database (and prints the access token for a Secret). Only the\n" +
+				"config's matrix and database keys are read.",
+			example: "ibbot login -config ibbot.yaml -listen 127.0.0.1:8765",
+			setup: func(fs *flag.FlagSet) action {
+				path := configFlag(fs)
+				listen := fs.String("listen", "127.0.0.1:0", "the loopback host:port (`ADDR`) the browser comes back to; on a remote machine, forward it with ssh -L")
+				return func(ctx context.Context, stdout io.Writer) error { return matrixLogin(ctx, *path, *listen, stdout) }
+			}},
+		{name: "mail-login", args: "-config FILE", summary: "get the first OAuth 2.0 refresh token for the mailbox",
+			detail:  "For mail.imap.auth: oauth2 (Gmail, Microsoft 365): sends you to the provider's sign-in and\nprints the refresh token to keep as IBBOT_IMAP_OAUTH2_REFRESH_TOKEN.",
+			example: "ibbot mail-login -config ibbot.yaml",
+			setup: func(fs *flag.FlagSet) action {
+				path := configFlag(fs)
+				return func(ctx context.Context, stdout io.Writer) error { return mailLogin(ctx, *path, stdout) }
+			}},
+		{name: "recovery-key", args: "-config FILE", summary: "print the recovery key of the bot's cross-signing keys",
+			detail:  "Prints the recovery key the bot created with its cross-signing keys, from its database, to\nkeep apart from it (IBBOT_RECOVERY_KEY): a bot whose database is lost signs its new device with it.",
+			example: "ibbot recovery-key -config ibbot.yaml",
+			setup: func(fs *flag.FlagSet) action {
+				path := configFlag(fs)
+				return func(ctx context.Context, stdout io.Writer) error { return recoveryKey(ctx, *path, stdout) }
+			}},
+		{name: "demo", args: "[-keep=false]", summary: "run the bot on a local homeserver, with no accounts anywhere",
+			detail: "Builds and starts a local Matrix homeserver (Dendrite), a mail server and a recorded GitHub,\n" +
+				"plays a short scripted session and prints it, then keeps running with the address and the\n" +
+				"accounts to log in with in Element, until Ctrl-C.",
+			example: "ibbot demo",
+			setup: func(fs *flag.FlagSet) action {
+				keep := fs.Bool("keep", true, "keep running after the scripted session, until Ctrl-C")
+				return func(ctx context.Context, stdout io.Writer) error { return runDemo(ctx, stdout, *keep) }
+			}},
+		{name: "example-config", summary: "print the documented example config",
+			detail:  "Prints the example config, every key with a comment; README.md documents each.",
+			example: "ibbot example-config > ibbot.yaml",
+			setup: func(*flag.FlagSet) action {
+				return func(_ context.Context, stdout io.Writer) error {
+					_, err := stdout.Write(config.Example)
+					return err
+				}
+			}},
+		{name: "version", summary: "print version, commit and Go version",
+			detail: "Prints the version, the commit it was built from and the Go version.",
+			setup: func(*flag.FlagSet) action {
+				return func(_ context.Context, stdout io.Writer) error {
+					info := buildinfo.Read()
+					_, err := fmt.Fprintf(stdout, "ibbot %s (commit %s, %s)\n", info.Version, info.Commit, info.GoVersion)
+					return err
+				}
+			}},
 	}
 }
 
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "the YAML config `FILE` (required; see ibbot example-config)")
+}
+
+var errNoConfig = errors.New("-config FILE is required (`ibbot example-config > ibbot.yaml` writes one to start from)")
+
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
-		return nil, errors.New("-config FILE is required (see `ibbot example-config`)")
+		return nil, errNoConfig
 	}
 	cfg, err := config.Load(path, os.LookupEnv)
 	if err == nil {
@@ -117,7 +155,7 @@ func mailLogin(ctx context.Context, path string, stdout io.Writer) error {
 		return os.LookupEnv(k)
 	}
 	if path == "" {
-		return errors.New("-config FILE is required (see `ibbot example-config`)")
+		return errNoConfig
 	}
 	cfg, err := config.Load(path, env)
 	if err != nil {
