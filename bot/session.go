@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -70,7 +73,7 @@ func (b *Bot) waitHomeserver(ctx context.Context) error {
 			since = b.now()
 		}
 		if changed {
-			b.log.Warn().Err(err).Msg("The homeserver does not answer; not ready, trying again with back-off")
+			b.log.Warn().Err(err).Msg("The homeserver does not answer; not ready, trying again with back-off (if this lasts, check matrix.homeserver)")
 		}
 	})
 	if err == nil && !since.IsZero() {
@@ -103,7 +106,7 @@ func (b *Bot) login(ctx context.Context) error {
 			b.log.Info().Str("device_id", stored.DeviceID.String()).Msg("Reusing stored Matrix session")
 			return nil
 		} else if !errors.Is(err, mautrix.MUnknownToken) {
-			return fmt.Errorf("checking the stored session: %w", err)
+			return fmt.Errorf("checking the stored session: %w", wrongServerHint(cfg.Homeserver, err))
 		}
 		b.log.Warn().Msg("Stored access token was rejected; logging in again on the same device")
 	}
@@ -111,7 +114,7 @@ func (b *Bot) login(ctx context.Context) error {
 		b.client.SetCredentials(cfg.UserID, configured)
 		who, err := b.client.Whoami(ctx)
 		if err != nil {
-			return fmt.Errorf("matrix.access_token was rejected: %w", err)
+			return fmt.Errorf("matrix.access_token was rejected: %w", wrongServerHint(cfg.Homeserver, err))
 		}
 		b.client.DeviceID = who.DeviceID
 		return b.saveSession(ctx, tokenHash(configured))
@@ -131,10 +134,28 @@ func (b *Bot) login(ctx context.Context) error {
 		StoreCredentials:         true,
 	})
 	if err != nil {
-		return fmt.Errorf("logging in as %s: %w", cfg.UserID, err)
+		return fmt.Errorf("logging in as %s: %w", cfg.UserID, wrongServerHint(cfg.Homeserver, err))
 	}
 	b.log.Info().Str("device_id", resp.DeviceID.String()).Msg("Logged in with password")
 	return b.saveSession(ctx, stored.ConfigToken)
+}
+
+// wrongServerHint adds to an error that looks like matrix.homeserver
+// naming something other than the account's homeserver (nothing answers,
+// or it does not speak the client-server API) where to look.
+func wrongServerHint(homeserver string, err error) error {
+	var httpErr mautrix.HTTPError
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	notMatrix := errors.As(err, &httpErr) && httpErr.Response != nil && httpErr.RespError == nil &&
+		(httpErr.Response.StatusCode == http.StatusNotFound || httpErr.Response.StatusCode == http.StatusMethodNotAllowed)
+	unreachable := errors.As(err, &dnsErr) || (errors.As(err, &netErr) && !netErr.Timeout()) || errors.Is(err, syscall.ECONNREFUSED)
+	if !notMatrix && !unreachable && !errors.Is(err, mautrix.MUnrecognized) {
+		return err
+	}
+	return fmt.Errorf("%w\n(is matrix.homeserver, %s, the client-server address of the account's homeserver? "+
+		"It is the m.homeserver base_url in https://SERVER/.well-known/matrix/client of the user id's server; "+
+		"for a Fedora account, @name:fedora.im, it is https://fedora.ems.host)", err, homeserver)
 }
 
 func (b *Bot) loadSession(ctx context.Context) (session, error) {

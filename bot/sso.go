@@ -59,7 +59,7 @@ func LoginSSO(ctx context.Context, o SSOOptions) (Session, error) {
 	client.Log = o.Log
 	flows, err := client.GetLoginFlows(ctx)
 	if err != nil {
-		return Session{}, fmt.Errorf("asking %s how to log in: %w", o.Config.Homeserver, err)
+		return Session{}, fmt.Errorf("asking %s how to log in: %w", o.Config.Homeserver, wrongServerHint(o.Config.Homeserver, err))
 	}
 	if !flows.HasFlow(mautrix.AuthTypeSSO) {
 		return Session{}, fmt.Errorf("%s offers no single sign-on (it offers %s): set matrix.password or matrix.access_token instead",

@@ -3,7 +3,12 @@ package bot
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/config"
 )
 
 // TestSSOReturnTakesOnlyItsOwnSignIn: the loopback listener accepts the
@@ -30,5 +35,32 @@ func TestSSOReturnTakesOnlyItsOwnSignIn(t *testing.T) {
 	}
 	if got := <-tokens; got != "good" {
 		t.Errorf("token handed over: %q", got)
+	}
+}
+
+// TestWrongHomeserverIsNamed: a matrix.homeserver that is a web site (404)
+// or answers nothing gets an error naming the key and where the right
+// address is found; a homeserver's own refusal does not.
+func TestWrongHomeserverIsNamed(t *testing.T) {
+	website := httptest.NewServer(http.NotFoundHandler())
+	defer website.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for _, hs := range []string{website.URL, closed.URL} {
+		_, err := LoginSSO(t.Context(), SSOOptions{Config: config.Matrix{Homeserver: hs, UserID: "@ibbot:fedora.im"}, Log: zerolog.Nop()})
+		if err == nil || !strings.Contains(err.Error(), "is matrix.homeserver, "+hs+", the client-server address") ||
+			!strings.Contains(err.Error(), "https://fedora.ems.host") {
+			t.Errorf("homeserver %s: %v", hs, err)
+		}
+	}
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"errcode":"M_FORBIDDEN","error":"no"}`))
+	}))
+	defer refusing.Close()
+	_, err := LoginSSO(t.Context(), SSOOptions{Config: config.Matrix{Homeserver: refusing.URL, UserID: "@ibbot:fedora.im"}, Log: zerolog.Nop()})
+	if err == nil || strings.Contains(err.Error(), "is matrix.homeserver") {
+		t.Errorf("a homeserver's own refusal is blamed on the address: %v", err)
 	}
 }

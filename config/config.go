@@ -544,6 +544,7 @@ func (c *Config) checkEncryption(ch *checker) {
 func (c *Config) problems() []error {
 	ch := &checker{}
 	c.checkMatrix(ch)
+	c.checkPlaceholders(ch)
 	if _, err := DatabaseDriver(c.Database); err != nil {
 		ch.bad("database", "%v", err)
 	}
@@ -628,6 +629,37 @@ func (c *Config) checkMatrix(ch *checker) {
 	if m.Flood.Commands > 0 {
 		ch.durations("matrix.flood.window", m.Flood.Window, time.Second, 24*time.Hour, "")
 	}
+}
+
+// placeholders are values people write where a real one must go (the
+// example config once had password: change-me); such a value would only
+// fail later, at a login, with a less helpful error.
+var placeholders = []string{"change-me", "changeme", "change_me", "replace-me", "replaceme", "secret", "password",
+	"todo", "xxx", "token", "your-password", "your-token", "..."}
+
+// checkPlaceholders refuses a secret left at a placeholder, and a
+// homeserver on the domains reserved for examples (RFC 2606).
+func (c *Config) checkPlaceholders(ch *checker) {
+	for _, s := range secretEnv {
+		v := strings.ToLower(strings.TrimSpace(s.get(c).Value()))
+		if slices.Contains(placeholders, v) || (strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">")) {
+			ch.bad(s.key, "is a placeholder, not a real value: set the real one (better in the environment, %s)", s.name)
+		}
+	}
+	if u, err := url.Parse(c.Matrix.Homeserver); err == nil && isExampleDomain(u.Hostname()) {
+		ch.bad("matrix.homeserver", "%q is the example's placeholder: give the bot account's homeserver "+
+			"(for a Fedora account, @name:fedora.im, it is https://fedora.ems.host)", c.Matrix.Homeserver)
+	}
+}
+
+// isExampleDomain reports whether host is (under) example.org, .com or .net.
+func isExampleDomain(host string) bool {
+	for _, d := range []string{"example.org", "example.com", "example.net"} {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Config) checkRetention(ch *checker) {

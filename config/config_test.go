@@ -3,8 +3,10 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +418,69 @@ func TestLeaderNeedsPostgres(t *testing.T) {
 	}
 	if _, err := Parse([]byte(minimal+"database: /var/lib/ibbot/ibbot.db\n"), noEnv); err != nil {
 		t.Errorf("SQLite without leader.*: %v", err)
+	}
+}
+
+// TestProblemsInLineOrder: check-config lists problems as the file runs,
+// whichever check found them (decoding, validation, secrets), so a person
+// fixes the file top to bottom.
+func TestProblemsInLineOrder(t *testing.T) {
+	text := `log: {level: loud}
+matrix:
+  homeserver: ftp://nope
+  user_id: "@ibbot:fedora.im"
+  rooms: ["general"]
+database: mysql://db/ibbot
+github:
+  poll_interval: 0
+  webhook: {path: /hook}
+mail: {imap: {address: "imap.fedora.im:993", username: u}, list_id: [x.y], rooms: ["#r:s"], replies: sometimes}
+`
+	_, err := Parse([]byte(text), noEnv)
+	if err == nil {
+		t.Fatal("a broken file parsed")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	var got []int
+	for _, l := range lines {
+		var n int
+		if i := strings.Index(l, "(line "); i >= 0 {
+			fmt.Sscanf(l[i:], "(line %d)", &n)
+		}
+		got = append(got, n)
+	}
+	if !slices.IsSortedFunc(got, func(a, b int) int {
+		if a == 0 {
+			a = 1 << 30
+		}
+		if b == 0 {
+			b = 1 << 30
+		}
+		return a - b
+	}) || got[0] != 1 || len(got) < 6 {
+		t.Errorf("problems not in line order (lines %v):\n%v", got, err)
+	}
+}
+
+// TestPlaceholdersRefused: a secret left at a placeholder, or the
+// example's homeserver, is named; real values pass.
+func TestPlaceholdersRefused(t *testing.T) {
+	for _, c := range []struct{ yaml, key string }{
+		{`matrix: {homeserver: "https://fedora.ems.host", user_id: "@ibbot:fedora.im", password: change-me}`, "matrix.password (line 1): is a placeholder"},
+		{`matrix: {homeserver: "https://fedora.ems.host", user_id: "@ibbot:fedora.im", access_token: "<token>"}`, "matrix.access_token (line 1): is a placeholder"},
+		{`matrix: {homeserver: "https://matrix.example.org", user_id: "@ibbot:fedora.im"}`, "matrix.homeserver (line 1): \"https://matrix.example.org\" is the example's placeholder"},
+		{"matrix: {homeserver: \"https://fedora.ems.host\", user_id: \"@ibbot:fedora.im\"}\ngithub: {token: TODO}", "github.token (line 2): is a placeholder"},
+	} {
+		_, err := Parse([]byte(c.yaml), noEnv)
+		if err == nil || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("%s: %v; want %q", c.yaml, err, c.key)
+		}
+	}
+	if _, err := Parse([]byte(`matrix: {homeserver: "https://fedora.ems.host", user_id: "@ibbot:fedora.im", password: "c0rrect-h0rse"}`), noEnv); err != nil {
+		t.Errorf("a real password is refused: %v", err)
+	}
+	if _, err := Parse([]byte(`matrix: {homeserver: "https://fedora.ems.host", user_id: "@ibbot:fedora.im"}`),
+		func(k string) (string, bool) { return "change-me", k == "IBBOT_MATRIX_PASSWORD" }); err == nil {
+		t.Error("a placeholder from the environment passes")
 	}
 }

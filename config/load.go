@@ -2,10 +2,12 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -75,6 +77,26 @@ func Load(path string, env LookupEnv) (*Config, error) {
 
 // Parse is Load for configuration already in memory.
 func Parse(data []byte, env LookupEnv) (*Config, error) {
+	return parse(data, env, func(string) bool { return true })
+}
+
+// LoadMatrix is Load for the commands that only sign the bot's account in
+// (ibbot login): only problems of the matrix and database keys count, so
+// a mail section still being written does not stand in the way.
+func LoadMatrix(path string, env LookupEnv) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(data, env, func(key string) bool {
+		return key == "matrix" || strings.HasPrefix(key, "matrix.") || key == "database"
+	})
+}
+
+// parse decodes, fills defaults and secrets, and checks; of the problems
+// found, those of keys for which counts returns true are reported, in the
+// order of their lines in the file.
+func parse(data []byte, env LookupEnv, counts func(key string) bool) (*Config, error) {
 	cfg := Defaults()
 	lines, err := decodeStrict(data, &cfg)
 	errs := []error{err}
@@ -82,10 +104,42 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	errs = append(errs, applySecretEnv(&cfg, env))
 	errs = append(errs, withLines(cfg.problems(), lines)...)
 	errs = append(errs, leaderWithoutReplicas(&cfg, lines))
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(inLineOrder(flatten(errs), counts)...); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// flatten unwraps joined errors into their parts.
+func flatten(errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			out = append(out, flatten(joined.Unwrap())...)
+		} else if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// inLineOrder keeps the problems that count and sorts them by line, so a
+// person fixing the file goes down it once; problems with no line (a key
+// the file does not have) come last, in the order they were found.
+func inLineOrder(errs []error, counts func(key string) bool) []error {
+	line := func(err error) int {
+		var ke *KeyError
+		if errors.As(err, &ke) && ke.Line > 0 {
+			return ke.Line
+		}
+		return math.MaxInt
+	}
+	kept := slices.DeleteFunc(errs, func(err error) bool {
+		var ke *KeyError
+		return errors.As(err, &ke) && !counts(ke.Key)
+	})
+	slices.SortStableFunc(kept, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return kept
 }
 
 // leaderWithoutReplicas refuses leader.* set in the file when the

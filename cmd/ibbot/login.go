@@ -15,7 +15,7 @@ import (
 // session in the bot's database, then says how to hand the access token
 // to a container deployment instead.
 func matrixLogin(ctx context.Context, path, listen string, stdout io.Writer) error {
-	cfg, err := loadConfig(path)
+	cfg, err := loadMatrixConfig(path)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func describeDatabase(db string) string {
 // created at its first encrypted start, for the operator to keep apart from
 // the database (a Secret, as IBBOT_RECOVERY_KEY).
 func recoveryKey(ctx context.Context, path string, stdout io.Writer) error {
-	cfg, err := loadConfig(path)
+	cfg, err := loadMatrixConfig(path)
 	if err != nil {
 		return err
 	}

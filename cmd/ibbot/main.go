@@ -140,6 +140,20 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// loadMatrixConfig is loadConfig for the commands that only deal with the
+// bot's account and database (login, recovery-key): the rest of the file
+// may still be unfinished.
+func loadMatrixConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, errNoConfig
+	}
+	cfg, err := config.LoadMatrix(path, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", path, indent(err))
+	}
+	return cfg, nil
+}
+
 // mailLogin runs the provider's sign-in for the mailbox and prints the
 // refresh token to store as a secret. The config need not have one yet:
 // getting it is the point.

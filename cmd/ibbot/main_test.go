@@ -160,3 +160,32 @@ func TestRecoveryKeyIsPrintedFromTheDatabase(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestLoginNeedsOnlyTheMatrixPart: `ibbot login` with a config whose mail
+// relay is half set up (no IMAP password yet) goes on to the homeserver
+// (here nothing answers); a problem in the matrix part still stops it, in
+// the file's line order with the rest.
+func TestLoginNeedsOnlyTheMatrixPart(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ibbot.yaml")
+	text := `matrix: {homeserver: "http://127.0.0.1:1", user_id: "@ibbot:fedora.im"}
+database: ` + filepath.Join(dir, "ibbot.db") + `
+mail:
+  imap: {address: "imap.example.org:993", username: ibbot}
+  list_id: [image-builder.lists.example.org]
+  rooms: ["#image-builder:fedoraproject.org"]
+`
+	os.WriteFile(file, []byte(text), 0o600)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"login", "-config", file}, &out, &out)
+	if err == nil || strings.Contains(err.Error(), "mail.") || !strings.Contains(err.Error(), "is matrix.homeserver") {
+		t.Errorf("login with an unfinished mail part: %v", err)
+	}
+	if err := run(context.Background(), []string{"check-config", "-config", file}, &out, &out); err == nil || !strings.Contains(err.Error(), "mail.imap.password") {
+		t.Errorf("check-config accepts the unfinished mail part: %v", err)
+	}
+	os.WriteFile(file, []byte(strings.Replace(text, `"@ibbot:fedora.im"`, `"ibbot"`, 1)), 0o600)
+	if err := run(context.Background(), []string{"login", "-config", file}, &out, &out); err == nil || !strings.Contains(err.Error(), "matrix.user_id (line 1)") {
+		t.Errorf("login with a broken user id: %v", err)
+	}
+}

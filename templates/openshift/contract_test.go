@@ -217,6 +217,7 @@ func checkObjects(t *testing.T, tmpl template, postgres bool) {
 	strategy := str(deploy, "spec", "strategy", "type")
 	replicas, _ := get(deploy, "spec", "replicas").(int)
 	if postgres {
+		checkDisruptionBudget(t, tmpl)
 		if !store.IsPostgres(cfg.Database) || strategy != "RollingUpdate" || replicas < 2 {
 			t.Errorf("database %q, strategy %s, %d replicas; want PostgreSQL, RollingUpdate, at least 2 by default", cfg.Database, strategy, replicas)
 		}
@@ -309,7 +310,7 @@ func checkPorts(t *testing.T, tmpl template, c any, cfg *config.Config) {
 		t.Errorf("container ports %v; the config listens on %s (ops) and %s (webhook), which must differ", ports, opsPort, hookPort)
 	}
 	served := ops.New(prometheus.NewRegistry(), func() (string, error) { return "leader", nil }, zerolog.Nop()).Mux
-	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+	for _, probe := range []string{"startupProbe", "livenessProbe", "readinessProbe"} {
 		p := str(c, probe, "httpGet", "path")
 		if port := str(c, probe, "httpGet", "port"); port != "ops" {
 			t.Errorf("%s asks port %q, want the ops port", probe, port)
@@ -327,8 +328,9 @@ func checkPorts(t *testing.T, tmpl template, c any, cfg *config.Config) {
 	}
 	// Liveness must not depend on the database or Matrix (a restart
 	// would not help); readiness says whether webhooks can be taken.
-	if str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz" {
-		t.Error("liveness must ask /healthz and readiness /readyz")
+	if str(c, "livenessProbe", "httpGet", "path") != "/healthz" || str(c, "readinessProbe", "httpGet", "path") != "/readyz" ||
+		str(c, "startupProbe", "httpGet", "path") != "/healthz" {
+		t.Error("startup and liveness must ask /healthz and readiness /readyz")
 	}
 	services := objectsOf(tmpl, "Service")
 	metrics := false
@@ -345,15 +347,34 @@ func checkPorts(t *testing.T, tmpl template, c any, cfg *config.Config) {
 	if !metrics {
 		t.Error("no Service for /metrics (the ops port alone)")
 	}
-	route := only(t, tmpl, "Route")
-	hook := services[str(route, "spec", "to", "name")]
-	if str(hook, "spec", "ports", 0, "targetPort") != "webhook" || len(list(hook, "spec", "ports")) != 1 {
-		t.Errorf("the Route leads to %v, want a Service of the webhook port only", get(hook, "metadata", "name"))
+	checkRoute(t, tmpl, "webhook", cfg.GitHub.Webhook.Path)
+	_, statusPort, _ := net.SplitHostPort(cfg.Status.Listen)
+	if statusPort == "" || ports["status"] != statusPort {
+		t.Errorf("container ports %v; the status page listens on %q", ports, cfg.Status.Listen)
 	}
-	if str(route, "spec", "path") != cfg.GitHub.Webhook.Path || str(route, "spec", "tls", "termination") == "" {
-		t.Errorf("the Route serves %q (TLS %q); want the webhook path %q over TLS",
-			str(route, "spec", "path"), str(route, "spec", "tls", "termination"), cfg.GitHub.Webhook.Path)
+	checkRoute(t, tmpl, "status", "")
+}
+
+// checkRoute: a Route over TLS leads to a Service of the one named
+// container port, serving path ("" for the whole host).
+func checkRoute(t *testing.T, tmpl template, port, path string) {
+	t.Helper()
+	services := objectsOf(tmpl, "Service")
+	for _, route := range objectsOf(tmpl, "Route") {
+		svc := services[str(route, "spec", "to", "name")]
+		if str(svc, "spec", "ports", 0, "targetPort") != port {
+			continue
+		}
+		if len(list(svc, "spec", "ports")) != 1 || str(route, "spec", "port", "targetPort") != port {
+			t.Errorf("the %s Route's Service %v exposes more than the %s port", port, get(svc, "metadata", "name"), port)
+		}
+		if str(route, "spec", "path") != path || str(route, "spec", "tls", "termination") == "" {
+			t.Errorf("the %s Route serves %q (TLS %q); want %q over TLS", port,
+				str(route, "spec", "path"), str(route, "spec", "tls", "termination"), path)
+		}
+		return
 	}
+	t.Errorf("no Route leads to the %s port", port)
 }
 
 func portString(v any) string {
@@ -387,4 +408,17 @@ func mountedAt(pod, c any, dir, kind string) bool {
 		}
 	}
 	return false
+}
+
+// checkDisruptionBudget: a drain may always take one pod, whatever
+// REPLICAS is (minAvailable: 1 with one replica would block it forever).
+func checkDisruptionBudget(t *testing.T, tmpl template) {
+	t.Helper()
+	pdb := only(t, tmpl, "PodDisruptionBudget")
+	if get(pdb, "spec", "minAvailable") != nil {
+		t.Errorf("the PodDisruptionBudget sets minAvailable (%v): with REPLICAS=1 it blocks every drain", get(pdb, "spec", "minAvailable"))
+	}
+	if n, _ := get(pdb, "spec", "maxUnavailable").(int); n < 1 {
+		t.Errorf("the PodDisruptionBudget's maxUnavailable is %v; a drain must be able to take one pod", get(pdb, "spec", "maxUnavailable"))
+	}
 }
