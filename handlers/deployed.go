@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -86,8 +84,7 @@ func (l *Live) pull(ctx context.Context, repo string, n int) (bot.Reply, error) 
 	}
 	owner, name, _ := strings.Cut(repo, "/")
 	pr, _, err := l.Pulls.Get(ctx, owner, name, n)
-	var notFound *gh.ErrorResponse
-	if errors.As(err, &notFound) && notFound.Response != nil && notFound.Response.StatusCode == http.StatusNotFound {
+	if ghclient.IsNotFound(err) {
 		return bot.TextReply("%s has no pull request #%d.", repo, n), nil
 	}
 	if err != nil {

@@ -248,6 +248,9 @@ func IssueCommand(c *gh.Client, links *Links) bot.Command {
 					req.Prefix, refs[0].Repo), nil
 			}
 			it, err := FetchItem(ctx, c, refs[0])
+			if ghclient.IsNotFound(err) {
+				return bot.TextReply("%s has no issue or pull request #%d (or it is private).", refs[0].Repo, refs[0].Number), nil
+			}
 			if err != nil {
 				return bot.Reply{}, bot.Errorf(err, "I could not read %s#%d: %s", refs[0].Repo, refs[0].Number, ghclient.Explain(err))
 			}

@@ -73,6 +73,7 @@ type stack struct {
 	human   *testenv.User
 	room    id.RoomID
 	gh      *testenv.GitHub
+	world   *World // what the demo's GitHub answers from
 	mailbox *testenv.IMAPServer
 	hook    string // the bot's webhook URL
 	logPath string
@@ -102,11 +103,12 @@ func (st *stack) start(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	// GitHub and the diagram, offline, on loopback: the real diagram, and
-	// made-up data shaped like Image Builder's (see osbuild.go).
+	// a made-up world shaped like Image Builder's (see world.go).
 	st.gh = testenv.NewGitHub()
 	st.later(st.gh.Close)
 	st.gh.SetDiagram(fixtures.Read(fixtures.DiagramNewest), time.Now().Add(-20*time.Hour))
-	serveImageBuilderData(st.gh, time.Now())
+	st.world = NewWorld(time.Now())
+	st.gh.SetBackend(st.world)
 	// The list's mailbox: go-imap's in-process IMAP server.
 	if st.mailbox, err = testenv.StartMemIMAP(); err != nil {
 		return err
@@ -184,10 +186,10 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		}
 	}
 	scenes := []func() error{
-		func() error { return showDeploy(ctx, out, st.human, st.gh) },
+		func() error { return showDeploy(ctx, out, st.human, st.gh, st.world.Head(composerRepo)) },
 		func() error { return exchange(ctx, out, st.human, st.room, "!deployed osbuild/osbuild-composer#4512") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!deploys") },
-		func() error { return showGitHub(ctx, out, st.human, st.room, st.gh, st.hook) },
+		func() error { return showGitHub(ctx, out, st.human, st.room, st.world, st.hook) },
 		func() error { return showRoomSubscriptions(ctx, out, st.human, st.room, st.hook) },
 		func() error { return showMail(ctx, out, st.human, st.mailbox) },
 		func() error { return exchange(ctx, out, st.human, st.room, "!ml") },
@@ -282,12 +284,13 @@ func exchange(ctx context.Context, out io.Writer, human *testenv.User, room id.R
 	return nil
 }
 
-// showDeploy makes the served diagram move composer to a new commit, as
-// the daily diagram update does after a deploy, and prints the announcement.
-func showDeploy(ctx context.Context, out io.Writer, human *testenv.User, gh *testenv.GitHub) error {
-	fmt.Fprintln(out, "(the published diagram now shows a new composer commit)")
+// showDeploy makes the served diagram move composer to to (main's head),
+// as the daily diagram update does after a deploy, and prints the
+// announcement.
+func showDeploy(ctx context.Context, out io.Writer, human *testenv.User, gh *testenv.GitHub, to string) error {
+	fmt.Fprintln(out, "(the published diagram now shows composer at main's newest commit)")
 	svg := bytes.ReplaceAll(fixtures.Read(fixtures.DiagramNewest),
-		[]byte("0e2daa201f0a0d97358a12740bfad416c9e4f7b4"), []byte("4f3c2b1a0e2daa201f0a0d97358a12740bfad416"))
+		[]byte("0e2daa201f0a0d97358a12740bfad416c9e4f7b4"), []byte(to))
 	gh.SetDiagram(svg, time.Now())
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

@@ -22,14 +22,19 @@ const demoWebhookSecret = "demo-webhook-secret"
 // showGitHub replays real webhook deliveries (signed as GitHub signs
 // them): an issue, a pull request and its merge (an edit), two bot pull
 // requests (a digest), then a message with an issue link.
-func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, gh *testenv.GitHub, hook string) error {
+func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, world *World, hook string) error {
 	fmt.Fprintln(out, "\n(GitHub delivers webhooks: an issue, a pull request, its merge, two dependabot PRs)")
-	issue := imageBuilderDelivery("issues.opened.payload.json", 2980, "Image type list hides WSL on aarch64", "newcomer-ana", nil)
-	pr := imageBuilderDelivery("pull_request.opened.payload.json", 2981, "Wizard: offer WSL for aarch64", "dev-luis", nil)
-	merged := imageBuilderDelivery("pull_request.closed.payload.json", 2981, "Wizard: offer WSL for aarch64", "dev-luis", func(o map[string]any) {
-		o["merged"], o["merged_at"] = true, time.Now().UTC().Format(time.RFC3339)
-	})
-	gh.SetIssues(demoRepo, testenv.ItemOf(issue))
+	const issueTitle, prTitle = "Image type list hides WSL on aarch64", "Wizard: offer WSL for aarch64"
+	issue := sentBy(imageBuilderDelivery("issues.opened.payload.json", 2980, issueTitle, "ana-silva", nil), "ana-silva")
+	pr := sentBy(imageBuilderDelivery("pull_request.opened.payload.json", 2981, prTitle, "luis-ortega", nil), "luis-ortega")
+	world.Open(demoRepo, 2980, issueTitle, "ana-silva", false)
+	world.Open(demoRepo, 2981, prTitle, "luis-ortega", true)
+	mergedAt := time.Now()
+	merged := sentBy(imageBuilderDelivery("pull_request.closed.payload.json", 2981, prTitle, "luis-ortega", func(o map[string]any) {
+		o["merged"], o["merged_at"] = true, mergedAt.UTC().Format(time.RFC3339)
+		o["merged_by"] = map[string]any{"login": "mei-tanaka", "type": "User"}
+		o["merge_commit_sha"] = world.Merge(demoRepo, 2981, "mei-tanaka", mergedAt)
+	}), "mei-tanaka")
 	steps := []struct {
 		event, id string
 		body      []byte
@@ -52,9 +57,10 @@ func showGitHub(ctx context.Context, out io.Writer, human *testenv.User, room id
 	}
 	for i, n := range []int{2990, 2991} {
 		title := fmt.Sprintf("build(deps): bump @patternfly/react-core from 6.%d.0 to 6.%d.0", 1+i, 2+i)
-		bump := imageBuilderDelivery("pull_request.opened.payload.json", n, title, "dependabot[bot]", func(o map[string]any) {
+		world.Open(demoRepo, n, title, "dependabot[bot]", true)
+		bump := sentBy(imageBuilderDelivery("pull_request.opened.payload.json", n, title, "dependabot[bot]", func(o map[string]any) {
 			o["user"].(map[string]any)["type"] = "Bot"
-		})
+		}), "dependabot[bot]")
 		if err := deliver(ctx, hook, "pull_request", fmt.Sprintf("demo-bump-%d", n), bump); err != nil {
 			return err
 		}
@@ -136,11 +142,11 @@ func printNext(ctx context.Context, out io.Writer, human *testenv.User, match fu
 }
 
 // showRoomSubscriptions: the room's admin subscribes the room to CI of
-// osbuild/images in chat; a run fails on main (announced once), then
+// osbuild/image-builder in chat; a run fails on main (announced once), then
 // passes (fixed); the admin unsubscribes.
 func showRoomSubscriptions(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, hook string) error {
 	fmt.Fprintln(out, "\n(the room's admin subscribes the room to CI of another repository, in chat)")
-	if err := exchange(ctx, out, human, room, "!gh subscribe osbuild/images ci"); err != nil {
+	if err := exchange(ctx, out, human, room, "!gh subscribe osbuild/image-builder ci"); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "(GitHub delivers two finished workflow runs on main: a failure, then a success)")
@@ -153,7 +159,7 @@ func showRoomSubscriptions(ctx context.Context, out io.Writer, human *testenv.Us
 			return err
 		}
 	}
-	for _, line := range []string{"!gh subscriptions", "!gh unsubscribe osbuild/images"} {
+	for _, line := range []string{"!gh subscriptions", "!gh unsubscribe osbuild/image-builder"} {
 		if err := exchange(ctx, out, human, room, line); err != nil {
 			return err
 		}
@@ -162,20 +168,21 @@ func showRoomSubscriptions(ctx context.Context, out io.Writer, human *testenv.Us
 }
 
 // workflowRunDelivery is the recorded workflow_run delivery moved to
-// osbuild/images' main branch, with the run's number and outcome set.
+// osbuild/image-builder' main branch, with the run's number and outcome set.
 func workflowRunDelivery(run int, conclusion string) []byte {
 	var m map[string]any
 	if err := json.Unmarshal(fixtures.Read("github/webhooks/workflow_run.completed.payload.json"), &m); err != nil {
 		panic(err) // the fixtures are ours
 	}
 	repo := m["repository"].(map[string]any)
-	repo["full_name"], repo["name"], repo["default_branch"] = "osbuild/images", "images", "main"
-	repo["html_url"] = "https://github.com/osbuild/images"
+	repo["full_name"], repo["name"], repo["default_branch"] = "osbuild/image-builder", "image-builder", "main"
+	repo["owner"].(map[string]any)["login"] = "osbuild"
+	repo["html_url"] = "https://github.com/osbuild/image-builder"
 	m["workflow"].(map[string]any)["name"] = "Tests"
-	m["sender"].(map[string]any)["login"] = "dev-luis"
+	m["sender"].(map[string]any)["login"] = "ondrej-novak"
 	r := m["workflow_run"].(map[string]any)
 	r["id"], r["run_number"], r["conclusion"], r["head_branch"] = run, run, conclusion, "main"
-	r["html_url"] = fmt.Sprintf("https://github.com/osbuild/images/actions/runs/%d", run)
+	r["html_url"] = fmt.Sprintf("https://github.com/osbuild/image-builder/actions/runs/%d", run)
 	r["head_sha"] = fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprint(run))))
 	body, _ := json.Marshal(m)
 	return body

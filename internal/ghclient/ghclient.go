@@ -115,17 +115,25 @@ func FromCache(resp *github.Response) bool {
 // Explain turns a GitHub error into a sentence for the room: rate limits
 // say until when; other failures say GitHub is not answering.
 func Explain(err error) string {
+	if IsNotFound(err) {
+		return "GitHub does not know that commit or repository"
+	}
 	var rl *github.RateLimitError
 	var abuse *github.AbuseRateLimitError
-	var resp *github.ErrorResponse
 	switch {
 	case errors.As(err, &rl):
 		return fmt.Sprintf("GitHub's rate limit for ibbot is used up until %s UTC", rl.Rate.Reset.UTC().Format("15:04"))
 	case errors.As(err, &abuse):
 		return "GitHub asked ibbot to slow down; try again in a minute"
-	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound:
-		return "GitHub does not know that commit or repository"
 	default:
 		return "GitHub is not answering right now"
 	}
+}
+
+// IsNotFound reports whether GitHub answered 404: the thing asked for does
+// not exist (or is private, which GitHub does not tell apart), an answer
+// for the person asking rather than a failure for the operator.
+func IsNotFound(err error) bool {
+	var resp *github.ErrorResponse
+	return errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound
 }

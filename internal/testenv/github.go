@@ -44,6 +44,7 @@ type GitHub struct {
 	issues         map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
 	runs           map[string][]json.RawMessage // repo -> workflow runs, newest first
 	releases       map[string][]json.RawMessage
+	backend        http.Handler // answers the API before the recordings (SetBackend)
 }
 
 type failure struct {
@@ -72,8 +73,52 @@ func NewGitHub() *GitHub {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/releases", g.listReleases)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
 	mux.HandleFunc("GET "+DiagramPath, g.serveDiagram)
-	g.Server = httptest.NewServer(g.gate(mux))
+	g.Server = httptest.NewServer(g.gate(g.backendFirst(mux)))
 	return g
+}
+
+// Fallthrough is the header a backend sets on a request it has no route
+// for: the recorded responses answer it instead.
+const Fallthrough = "X-Testenv-Fallthrough"
+
+// SetBackend has b answer API requests (not the diagram and its history)
+// before the recordings: a made-up world, such as the demo's, whose
+// answers agree with each other. Its 200s get ETags, 304s and rate-limit
+// headers like the recordings'; a request it sets Fallthrough on goes to
+// the recordings.
+func (g *GitHub) SetBackend(b http.Handler) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.backend = b
+}
+
+func (g *GitHub) backendFirst(recorded http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		b := g.backend
+		g.mu.Unlock()
+		if b == nil || strings.HasPrefix(r.URL.Path, DiagramPath) || strings.HasSuffix(r.URL.Path, "/commits") {
+			recorded.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, r)
+		switch {
+		case rec.Header().Get(Fallthrough) != "":
+			recorded.ServeHTTP(w, r)
+		case rec.Code == http.StatusOK:
+			g.send(w, r, rec.Body.Bytes(), "application/json; charset=utf-8", time.Time{})
+		default:
+			g.mu.Lock()
+			g.requests = append(g.requests, r.URL.RequestURI())
+			g.remaining--
+			g.rateHeaders(w.Header())
+			g.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		}
+	})
 }
 
 // DiagramURL is the diagram's URL on the fake.
