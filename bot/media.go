@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,7 +35,8 @@ func (m *images) post(ctx context.Context, key string, room id.RoomID, img *Imag
 	}
 	c := &event.MessageEventContent{
 		MsgType:  event.MsgImage,
-		Body:     img.Name,
+		Body:     cmp.Or(img.Description, img.Name),
+		FileName: img.Name,
 		Mentions: &event.Mentions{},
 		Info:     &event.FileInfo{MimeType: img.MIME, Width: img.Width, Height: img.Height, Size: len(img.Data)},
 	}

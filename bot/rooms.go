@@ -145,7 +145,7 @@ func (u *unreachable) Health() health.Report {
 		parts = append(parts, fmt.Sprintf("%s: %s (%d waiting)", t.room, t.reason, waiting))
 	}
 	if len(parts) > 0 {
-		r.Detail = fmt.Sprintf("cannot post to %d room(s), their messages wait: %s", len(parts), strings.Join(parts, "; "))
+		r.Detail = fmt.Sprintf("cannot post to %d %s, their messages wait: %s", len(parts), map[bool]string{true: "room", false: "rooms"}[len(parts) == 1], strings.Join(parts, "; "))
 	}
 	return r
 }

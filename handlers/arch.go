@@ -121,7 +121,8 @@ func (a *archCmd) image(ctx context.Context) *bot.Image {
 	if err != nil {
 		return nil
 	}
-	if marks := a.marks(ctx); len(marks) > 0 {
+	marks := a.marks(ctx)
+	if len(marks) > 0 {
 		if annotated, err := diagram.Annotate(svg, marks, false); err == nil {
 			svg = annotated
 		}
@@ -136,9 +137,26 @@ func (a *archCmd) image(ctx context.Context) *bot.Image {
 	if err != nil {
 		return nil
 	}
-	a.rendered = &bot.Image{Data: png.Data, Name: "architecture.png", MIME: "image/png", Width: png.Width, Height: png.Height}
+	a.rendered = &bot.Image{Data: png.Data, Name: "architecture.png", MIME: "image/png", Width: png.Width, Height: png.Height,
+		Description: a.describe(marks)}
 	a.content = sum
 	return a.rendered
+}
+
+// describe says in words what the picture shows, for the image's body
+// (its caption, and what a screen reader reads).
+func (a *archCmd) describe(marks map[string]diagram.Mark) string {
+	text := fmt.Sprintf("Architecture diagram of the %s hosted service: %s.", a.cat.Project, a.cat.Flow)
+	var parts []string
+	for _, comp := range a.cat.Services() {
+		if m, ok := marks[comp.DiagramAnchor]; ok && comp.DiagramAnchor != "" {
+			parts = append(parts, comp.Name+" "+strings.Replace(m.Label, " · ", ", ", 1)+" main")
+		}
+	}
+	if len(parts) > 0 {
+		text += " In production: " + strings.Join(parts, "; ") + "."
+	}
+	return text
 }
 
 // marks are the boxes' annotations, by diagram anchor.

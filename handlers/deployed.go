@@ -151,8 +151,11 @@ func (l *Live) verdict(ctx context.Context, comp *catalog.Component, what, sha s
 	prod()
 	m.Text(").")
 	if d, ok := l.firstDeployWith(ctx, comp, sha, merged); ok {
-		m.Textf(" Deployed %s with ", d.SeenAt.UTC().Format("2006-01-02 15:04"))
-		m.Link(short(d.To), "https://github.com/"+comp.Repo+"/commit/"+d.To)
+		m.Textf(" Deployed %s UTC", d.SeenAt.UTC().Format("2006-01-02 15:04"))
+		if d.To != dep.SHA { // a later deploy runs now: say which one brought it
+			m.Text(" with ")
+			m.Link(short(d.To), "https://github.com/"+comp.Repo+"/commit/"+d.To)
+		}
 		if !merged.IsZero() {
 			m.Textf(", %s after the merge.", formatUptime(d.SeenAt.Sub(merged)))
 		} else {

@@ -74,7 +74,7 @@ func TestDeployedAnswersEveryCase(t *testing.T) {
 	}
 	cases := []struct{ arg, want string }{
 		{"osbuild/osbuild-composer#4512", "✓ osbuild/osbuild-composer#4512 “cloudapi: accept a GCE image family” is in production on image-builder-composer (it runs 0e2daa2"},
-		{"https://github.com/osbuild/osbuild-composer/pull/4512", "Deployed 2026-11-29 12:00 with 0e2daa2"},
+		{"https://github.com/osbuild/osbuild-composer/pull/4512", "Deployed 2026-11-29 12:00 UTC, 1d 2h after the merge"},
 		{"osbuild/osbuild-composer#4512", "1d 2h after the merge"},
 		{"osbuild/osbuild-composer#4600", "is still open: not merged, so not in production"},
 		{"osbuild/osbuild-composer#4601", "was closed without being merged"},
@@ -87,6 +87,9 @@ func TestDeployedAnswersEveryCase(t *testing.T) {
 		if got := l.ask(t, c.arg); !strings.Contains(got, c.want) {
 			t.Errorf("!deployed %s:\n%s\nwant it to say %q", c.arg, got, c.want)
 		}
+	}
+	if got := l.ask(t, "osbuild/osbuild-composer#4512"); strings.Count(got, "0e2daa2 (") != 1 {
+		t.Errorf("the deploy that runs now is named twice:\n%s", got)
 	}
 	fake.SetOlder("osbuild/osbuild-composer", prod) // production is older than this merge
 	got := l.ask(t, "osbuild/osbuild-composer#4513")

@@ -28,7 +28,7 @@ func Status(src StatusSource, parts *health.Board, started time.Time, now func()
 				return bot.Reply{}, fmt.Errorf("reading the queue depth: %w", err)
 			}
 			t := now()
-			msg := new(bot.Msg).Textf("up %s; %d message(s) waiting to be sent", formatUptime(t.Sub(started)), pending)
+			msg := new(bot.Msg).Textf("up %s; %s waiting to be sent", formatUptime(t.Sub(started)), plural(pending, "message"))
 			for _, r := range parts.Reports() {
 				msg.Line().Text(healthLine(r, t))
 			}
@@ -51,7 +51,7 @@ func Status(src StatusSource, parts *health.Board, started time.Time, now func()
 const maxFailedShown = 5
 
 // healthLine is one part's state in a line:
-// "✓ mail: watching INBOX on imap.example.org:993 (last 12s ago)" or
+// "✓ mail: watching INBOX on imap.example.org:993 (checked 12s ago)" or
 // "✗ mail: failing for 5m 3s: connection refused".
 func healthLine(r health.Report, now time.Time) string {
 	if !r.OK && r.Since.IsZero() { // has not run yet
@@ -60,12 +60,20 @@ func healthLine(r health.Report, now time.Time) string {
 	if !r.OK {
 		line := fmt.Sprintf("✗ %s: failing for %s: %s", r.Part, formatUptime(now.Sub(r.Since)), r.Detail)
 		if !r.Last.IsZero() {
-			line += fmt.Sprintf(" (last worked %s ago)", formatUptime(now.Sub(r.Last)))
+			line += fmt.Sprintf(" (last worked %s)", sinceShort(now, r.Last))
 		}
 		return line
 	}
 	if r.Last.IsZero() { // working, but has not had anything to do yet
 		return fmt.Sprintf("✓ %s: %s", r.Part, r.Detail)
 	}
-	return fmt.Sprintf("✓ %s: %s (last %s ago)", r.Part, r.Detail, formatUptime(now.Sub(r.Last)))
+	return fmt.Sprintf("✓ %s: %s (checked %s)", r.Part, r.Detail, sinceShort(now, r.Last))
+}
+
+// sinceShort is "12s ago", "5m 3s ago", or "just now" within a second.
+func sinceShort(now, t time.Time) string {
+	if now.Sub(t) < time.Second {
+		return "just now"
+	}
+	return formatUptime(now.Sub(t)) + " ago"
 }

@@ -21,7 +21,8 @@ func Version(info buildinfo.Info, started time.Time, now func() time.Time) bot.C
 	}
 }
 
-// formatUptime shows the two largest units: "3d 4h", "5h 12m", "42s".
+// formatUptime shows the two largest units, the second only when it is not
+// zero: "3d 4h", "2d", "5h 12m", "21h", "42s".
 func formatUptime(d time.Duration) string {
 	d = d.Round(time.Second)
 	days := int(d / (24 * time.Hour))
@@ -30,14 +31,21 @@ func formatUptime(d time.Duration) string {
 	s := int(d/time.Second) % 60
 	switch {
 	case days > 0:
-		return strconv.Itoa(days) + "d " + strconv.Itoa(h) + "h"
+		return units(days, "d", h, "h")
 	case h > 0:
-		return strconv.Itoa(h) + "h " + strconv.Itoa(m) + "m"
+		return units(h, "h", m, "m")
 	case m > 0:
-		return strconv.Itoa(m) + "m " + strconv.Itoa(s) + "s"
+		return units(m, "m", s, "s")
 	default:
 		return strconv.Itoa(s) + "s"
 	}
+}
+
+func units(big int, bigUnit string, small int, smallUnit string) string {
+	if small == 0 {
+		return strconv.Itoa(big) + bigUnit
+	}
+	return strconv.Itoa(big) + bigUnit + " " + strconv.Itoa(small) + smallUnit
 }
 
 func trimFloat(f float64, decimals int) string {

@@ -277,5 +277,11 @@ func describeRule(m *bot.Msg, s config.Subscription) {
 	if len(s.Authors.Exclude) > 0 {
 		m.Text("; not by " + strings.Join(s.Authors.Exclude, ", "))
 	}
-	m.Textf("; bot PRs: %s; drafts: %s", cmp.Or(s.Bots, config.BotsDigest), cmp.Or(s.Drafts, config.DraftsHide))
+	// Bot and draft settings filter pull requests (and their reviews and
+	// comments); for CI, releases or discussions they mean nothing.
+	if slices.ContainsFunc(s.Events, func(e config.Event) bool {
+		return e == config.EventPulls || e == config.EventReviews || e == config.EventComments
+	}) {
+		m.Textf("; bot PRs: %s; drafts: %s", cmp.Or(s.Bots, config.BotsDigest), cmp.Or(s.Drafts, config.DraftsHide))
+	}
 }

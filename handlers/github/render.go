@@ -139,7 +139,7 @@ func excerpt(text string, n int) string {
 // RenderCIFailure says a workflow started failing on the default branch.
 func RenderCIFailure(c Change) bot.Reply {
 	run := c.CI
-	m := new(bot.Msg).Text("✗ CI: ").Bold(run.Workflow).Textf(" fails on %s of ", run.Branch).Bold(c.Item.Repo).Text(" · ").
+	m := new(bot.Msg).Text("✗ CI: ").Bold(run.Workflow).Textf(" failed on %s of ", run.Branch).Bold(c.Item.Repo).Text(" · ").
 		Link(fmt.Sprintf("run #%d", run.RunNumber), run.URL).Textf(" (%s) at ", strings.ReplaceAll(run.Conclusion, "_", " ")).
 		Code(shortSHA(run.SHA))
 	return m.Reply()
@@ -148,7 +148,7 @@ func RenderCIFailure(c Change) bot.Reply {
 // RenderCIFixed says a failing workflow passes again.
 func RenderCIFixed(c Change) bot.Reply {
 	run := c.CI
-	return new(bot.Msg).Text("✓ CI fixed: ").Bold(run.Workflow).Textf(" passes again on %s of ", run.Branch).Bold(c.Item.Repo).
+	return new(bot.Msg).Text("✓ CI fixed: ").Bold(run.Workflow).Textf(" passed again on %s of ", run.Branch).Bold(c.Item.Repo).
 		Text(" · ").Link(fmt.Sprintf("run #%d", run.RunNumber), run.URL).Text(" at ").Code(shortSHA(run.SHA)).Reply()
 }
 
