@@ -37,11 +37,11 @@ type Reply struct {
 
 // Image is a picture to post with a reply.
 type Image struct {
-	Data          []byte
-	Name          string // file name, e.g. "architecture.png"
+	Data []byte
+	Name string // file name, e.g. "architecture.png"
 	// Description says what the image shows, in words: the event's body,
 	// which clients show as its caption and screen readers read.
-	Description string
+	Description   string
 	MIME          string
 	Width, Height int
 }

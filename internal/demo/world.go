@@ -66,7 +66,7 @@ type item struct {
 	title, author, label  string
 	pull, merged          bool
 	mergedBy, mergeCommit string
-	created, mergedAt    time.Time
+	created, mergedAt     time.Time
 }
 
 // repoSpec describes a repository: its newest merged pull requests (the
