@@ -43,6 +43,7 @@ var script = []string{
 // Run starts the stack, plays the script to out and, with Keep, waits for
 // ctx to end. Everything it started is stopped before it returns.
 func Run(ctx context.Context, out io.Writer, opts Options) error {
+	out = &squeezed{w: out}
 	st := &stack{}
 	defer st.stop()
 	if err := st.start(ctx, out); err != nil {
@@ -80,6 +81,9 @@ type stack struct {
 	pageURL string // the status page
 	botDone chan error
 	stops   []func() // run in reverse by stop
+	// commandsPerMinute overrides the demo's flood limit (a test asks
+	// faster than any person); 0 keeps it.
+	commandsPerMinute int
 }
 
 // later registers f to run at stop.
@@ -150,6 +154,9 @@ func (st *stack) startMatrix(ctx context.Context, out io.Writer, dir string) (*t
 func (st *stack) startBot(ctx context.Context, botUser *testenv.User, dir string) error {
 	cfg := botConfig(st.hs, botUser, st.room, dir, st.gh)
 	cfg.Mail = demoMailConfig(st.mailbox, st.room)
+	if st.commandsPerMinute > 0 {
+		cfg.Matrix.Flood.Commands = st.commandsPerMinute
+	}
 	page, err := freeAddress()
 	if err != nil {
 		return err
@@ -300,7 +307,7 @@ func showDeploy(ctx context.Context, out io.Writer, human *testenv.User, gh *tes
 	if err != nil {
 		return fmt.Errorf("no deploy announcement: %w", err)
 	}
-	fmt.Fprintf(out, "%s: %s\n", ann.Sender.Localpart(), indentBody(ann))
+	fmt.Fprintf(out, "%s: %s\n\n", ann.Sender.Localpart(), indentBody(ann))
 	return nil
 }
 
@@ -335,6 +342,32 @@ func showPage(ctx context.Context, out io.Writer, url string) error {
 	}
 	fmt.Fprintf(out, "\n(the bot also serves the live architecture page: %s, and %sstatus.json)\n", url, url)
 	return nil
+}
+
+// squeezed writes what it is given with runs of empty lines cut to one,
+// so the scenes can each open and close with a blank line.
+type squeezed struct {
+	w     io.Writer
+	lines int // newlines just written, in a row
+}
+
+func (s *squeezed) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p))
+	for _, b := range p {
+		if b == '\n' {
+			s.lines++
+			if s.lines > 2 {
+				continue
+			}
+		} else {
+			s.lines = 0
+		}
+		out = append(out, b)
+	}
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // freeAddress is a loopback address nothing listens on now.
