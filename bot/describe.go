@@ -233,7 +233,7 @@ func (d *commandDocs) note(room id.RoomID, needLevel int, err error) error {
 func (d *commandDocs) Health() health.Report {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := health.Report{Part: "command descriptions (MSC4391)", OK: len(d.denied) == 0 && len(d.failed) == 0, Last: d.last}
+	r := health.Report{Part: "command descriptions (MSC4391)", OK: len(d.failed) == 0, NotAllowed: len(d.denied) > 0, Last: d.last}
 	r.Detail = fmt.Sprintf("published in %d %s", len(d.published), map[bool]string{true: "room", false: "rooms"}[len(d.published) == 1])
 	for _, room := range slices.Sorted(maps.Keys(d.denied)) {
 		r.Detail += fmt.Sprintf("; not allowed in %s (needs power level %d)", room, d.denied[room])

@@ -39,9 +39,10 @@ type archCmd struct {
 	cmp  Comparisons // nil: boxes are not annotated
 	src  DiagramSource
 
-	mu       sync.Mutex
-	rendered *bot.Image
-	content  [32]byte // hash of the annotated diagram rendered
+	annotator diagram.Annotator
+	mu        sync.Mutex
+	rendered  *bot.Image
+	content   [32]byte // hash of the annotated diagram rendered
 }
 
 func (a *archCmd) run(ctx context.Context, req bot.Request) (bot.Reply, error) {
@@ -123,7 +124,7 @@ func (a *archCmd) image(ctx context.Context) *bot.Image {
 	}
 	marks := a.marks(ctx)
 	if len(marks) > 0 {
-		if annotated, err := diagram.Annotate(svg, marks, false); err == nil {
+		if annotated, _, err := a.annotator.Annotate(svg, marks); err == nil {
 			svg = annotated
 		}
 	}

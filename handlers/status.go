@@ -54,6 +54,9 @@ const maxFailedShown = 5
 // "✓ mail: watching INBOX on imap.example.org:993 (checked 12s ago)" or
 // "✗ mail: failing for 5m 3s: connection refused".
 func healthLine(r health.Report, now time.Time) string {
+	if r.OK && r.NotAllowed { // a room's setting, not a fault
+		return fmt.Sprintf("– %s: %s", r.Part, r.Detail)
+	}
 	if !r.OK && r.Since.IsZero() { // has not run yet
 		return fmt.Sprintf("… %s: %s", r.Part, r.Detail)
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/osbuild/ibbot/internal/health"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -85,7 +87,12 @@ type Relay struct {
 	wake       chan struct{}
 	lastDigest time.Time
 	lastPrune  time.Time
+	state      health.State
+	processed  atomic.Int64 // deliveries turned into announcements since start
 }
+
+// Health is the relay's part on !status and the status page.
+func (r *Relay) Health() health.Report { return r.state.Report("GitHub relay", "not started yet") }
 
 // RelayOptions configure NewRelay.
 type RelayOptions struct {
@@ -150,7 +157,13 @@ func (r *Relay) Poke() {
 func (r *Relay) Run(ctx context.Context) error {
 	loop := &worker.Loop{
 		Name: "GitHub relay step", Interval: min(time.Second, max(r.window/4, 50*time.Millisecond)), Wake: r.wake,
-		Round: func(ctx context.Context) (string, error) { return "", r.step(ctx) }, Now: r.now, Log: r.log,
+		Round: func(ctx context.Context) (string, error) {
+			if err := r.step(ctx); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("announcing GitHub activity; %d deliveries handled since the start", r.processed.Load()), nil
+		},
+		Health: &r.state, Now: r.now, Log: r.log,
 	}
 	return loop.Run(ctx)
 }
@@ -168,6 +181,7 @@ func (r *Relay) step(ctx context.Context) error {
 			if err := r.processDelivery(ctx, d); err != nil {
 				return err
 			}
+			r.processed.Add(1)
 		}
 	}
 	if err := r.releaseDue(ctx); err != nil {

@@ -83,6 +83,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 			s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, p.cfg.Webhook.Listen) })
 		}
 	}
+	s.board.Add(relay)
 	s.afterReady(relay.Run)
 	if p.cfg.PollInterval > 0 {
 		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: relay.Poke, Repos: p.rules.Repos,

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomedium"
+	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
@@ -36,13 +37,28 @@ type PNG struct {
 
 // Render draws svg at scale (2 gives a sharp image on most screens).
 func Render(svg []byte, scale float64) (PNG, error) {
+	img, _, err := raster(svg, scale)
+	if err != nil {
+		return PNG{}, err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return PNG{}, err
+	}
+	return PNG{Data: buf.Bytes(), Width: img.Bounds().Dx(), Height: img.Bounds().Dy()}, nil
+}
+
+// raster draws svg, shapes and text, on white at scale; pixel (0, 0) is
+// the view box's corner, which it returns too.
+func raster(svg []byte, scale float64) (*image.RGBA, [2]float64, error) {
 	icon, err := oksvg.ReadIconStream(bytes.NewReader(svg), oksvg.IgnoreErrorMode)
 	if err != nil {
-		return PNG{}, fmt.Errorf("reading the diagram: %w", err)
+		return nil, [2]float64{}, fmt.Errorf("reading the diagram: %w", err)
 	}
+	origin := [2]float64{icon.ViewBox.X, icon.ViewBox.Y}
 	w, h := int(icon.ViewBox.W*scale), int(icon.ViewBox.H*scale)
 	if w <= 0 || h <= 0 || w > 8000 || h > 8000 {
-		return PNG{}, fmt.Errorf("diagram size %dx%d is out of range", w, h)
+		return nil, origin, fmt.Errorf("diagram size %dx%d is out of range", w, h)
 	}
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
@@ -51,20 +67,16 @@ func Render(svg []byte, scale float64) (PNG, error) {
 
 	texts, styles, err := readTexts(svg)
 	if err != nil {
-		return PNG{}, err
+		return nil, origin, err
 	}
 	fonts, err := loadFonts()
 	if err != nil {
-		return PNG{}, err
+		return nil, origin, err
 	}
 	for _, t := range texts {
 		drawText(img, t, styles, fonts, scale, icon.ViewBox.X, icon.ViewBox.Y)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return PNG{}, err
-	}
-	return PNG{Data: buf.Bytes(), Width: w, Height: h}, nil
+	return img, origin, nil
 }
 
 // span is one run of text at a position in SVG user units.
@@ -72,6 +84,8 @@ type span struct {
 	x, y    float64
 	text    string
 	classes []string
+	own     style // from the text element's own attributes (the marks')
+	mono    bool
 }
 
 // style is what the diagram's CSS says about text.
@@ -81,7 +95,7 @@ type style struct {
 	weight int
 }
 
-type fonts struct{ regular, medium, bold *opentype.Font }
+type fonts struct{ regular, medium, bold, mono *opentype.Font }
 
 func loadFonts() (fonts, error) {
 	var f fonts
@@ -89,7 +103,7 @@ func loadFonts() (fonts, error) {
 	for _, p := range []struct {
 		dst **opentype.Font
 		ttf []byte
-	}{{&f.regular, goregular.TTF}, {&f.medium, gomedium.TTF}, {&f.bold, gobold.TTF}} {
+	}{{&f.regular, goregular.TTF}, {&f.medium, gomedium.TTF}, {&f.bold, gobold.TTF}, {&f.mono, gomono.TTF}} {
 		if *p.dst, err = opentype.Parse(p.ttf); err != nil {
 			return f, err
 		}
@@ -135,7 +149,9 @@ func readTexts(svg []byte) ([]span, map[string]style, error) {
 				tx += num(attr(t, "x"))
 				ty += num(attr(t, "y"))
 				textClasses = strings.Fields(attr(t, "class"))
-				cur = &span{x: tx, y: ty, classes: textClasses}
+				cur = &span{x: tx, y: ty, classes: textClasses, mono: strings.Contains(attr(t, "font-family"), "monospace")}
+				cur.own.size = num(attr(t, "font-size"))
+				cur.own.fill, _ = hexColor(attr(t, "fill"))
 			case "tspan":
 				if inText {
 					textHasTspans = true
@@ -219,8 +235,16 @@ func drawText(img *image.RGBA, s span, styles map[string]style, f fonts, scale, 
 			st.weight = cs.weight
 		}
 	}
+	if s.own.size > 0 {
+		st.size = s.own.size
+	}
+	if s.own.fill != nil {
+		st.fill = s.own.fill
+	}
 	ttf := f.regular
 	switch {
+	case s.mono:
+		ttf = f.mono
 	case st.weight >= 700:
 		ttf = f.bold
 	case st.weight >= 500:

@@ -15,6 +15,9 @@ type Report struct {
 	Detail string    // what it does, or what is wrong
 	Since  time.Time // when the current state (working, failing) began
 	Last   time.Time // the last time it did its job (read the mailbox, polled); zero: never
+	// NotAllowed: the part works but lacks a permission somewhere (a room
+	// power level): a setting for a room's admins, not a fault.
+	NotAllowed bool
 }
 
 // Reporter is a part that reports its state.

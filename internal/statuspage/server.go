@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Page struct {
 	Title   string // e.g. "Image Builder hosted service"
 	Log     zerolog.Logger
 
+	annotator  diagram.Annotator
 	mu         sync.Mutex
 	svg        []byte // the last good cleaned diagram
 	svgVersion int
@@ -43,6 +45,7 @@ func (p *Page) Handler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.page)
 	mux.HandleFunc("GET /status.json", p.json)
+	mux.HandleFunc("GET /diagram.svg", p.diagramSVG)
 	return mux
 }
 
@@ -50,6 +53,12 @@ func (p *Page) template() (*template.Template, error) {
 	p.tmplOnce.Do(func() {
 		p.tmpl, p.tmplErr = template.New("page").Funcs(template.FuncMap{
 			"ago": func(t time.Time) string { return ago(p.Source.Now(), t) }, "short": short,
+			"commits": func(n int) string {
+				if n == 1 {
+					return "1 commit"
+				}
+				return fmt.Sprintf("%d commits", n)
+			},
 			"lead": func(secs *int64) string {
 				if secs == nil {
 					return "unknown"
@@ -100,17 +109,11 @@ type view struct {
 func (p *Page) page(w http.ResponseWriter, r *http.Request) {
 	snap := p.Source.Snapshot(r.Context())
 	svg, stale := p.diagram(r.Context())
-	marks := map[string]diagram.Mark{}
-	for _, c := range snap.Components {
-		if c.anchor != "" && c.SHA != "" {
-			marks[c.anchor] = diagram.Mark{Label: markLabel(c), Href: c.CommitURL, Title: c.Name + " runs " + c.SHA}
-		}
-	}
-	annotated, err := diagram.Annotate(svg, marks, true)
-	if err != nil {
-		annotated = svg
-	}
-	view := view{Title: p.Title, Snapshot: withStale(snap, stale), SVG: template.HTML(annotated)} // cleaned by svgclean
+	annotated := p.annotated(snap, svg)
+	// Inline, the diagram is a picture for the eye: screen readers get
+	// the caption and the table, and its links stay out of the tab order
+	// (the table has them all).
+	view := view{Title: p.Title, Snapshot: withStale(snap, stale), SVG: template.HTML(decorative(annotated))} // cleaned by svgclean
 	tmpl, err := p.template()
 	if err != nil {
 		http.Error(w, "the page template is broken", http.StatusInternalServerError)
@@ -123,6 +126,29 @@ func (p *Page) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serve(w, r, "text/html; charset=utf-8", body.Bytes())
+}
+
+// diagramSVG serves the annotated diagram alone, to open at full size (on
+// a phone the page scales it down).
+func (p *Page) diagramSVG(w http.ResponseWriter, r *http.Request) {
+	snap := p.Source.Snapshot(r.Context())
+	svg, _ := p.diagram(r.Context())
+	serve(w, r, "image/svg+xml", p.annotated(snap, svg))
+}
+
+// annotated is the diagram with each component's production commit.
+func (p *Page) annotated(snap *Snapshot, svg []byte) []byte {
+	marks := map[string]diagram.Mark{}
+	for _, c := range snap.Components {
+		if c.anchor != "" && c.SHA != "" {
+			marks[c.anchor] = diagram.Mark{Label: markLabel(c), Href: c.CommitURL, Title: c.Name + " runs " + c.SHA}
+		}
+	}
+	annotated, _, err := p.annotator.Annotate(svg, marks)
+	if err != nil {
+		return svg
+	}
+	return annotated
 }
 
 func withStale(s *Snapshot, since *time.Time) *Snapshot {
@@ -191,4 +217,18 @@ func ago(now, t time.Time) string {
 		return "unknown"
 	}
 	return duration(now.Sub(t)) + " ago"
+}
+
+var (
+	svgStart  = regexp.MustCompile(`<svg\b`)
+	linkStart = regexp.MustCompile(`<a\b`)
+)
+
+// decorative marks an inline diagram as a picture only: hidden from
+// screen readers, its links out of the tab order (a mouse still follows
+// them). The diagram comes from svgclean and the annotator, so its tags
+// are plain: no "<a" or "<svg" in a comment or attribute survives them.
+func decorative(svg []byte) []byte {
+	out := svgStart.ReplaceAll(svg, []byte(`<svg aria-hidden="true" focusable="false"`))
+	return linkStart.ReplaceAll(out, []byte(`<a tabindex="-1"`))
 }

@@ -78,9 +78,38 @@ type Deploy struct {
 
 // Relay is how one long-running part is doing, without details.
 type Relay struct {
-	Part  string    `json:"part"`
-	OK    bool      `json:"ok"`
-	Since time.Time `json:"since,omitempty"`
+	Part string `json:"part"`
+	OK   bool   `json:"ok"`
+	// State is "working", "failing", "starting" (has not run yet) or
+	// "not permitted" (it works, but a room does not let it do
+	// everything: a setting of that room, not a fault).
+	State string     `json:"state"`
+	Since *time.Time `json:"since,omitempty"` // when the state began; absent: unknown
+}
+
+// Relay states.
+const (
+	StateWorking      = "working"
+	StateFailing      = "failing"
+	StateStarting     = "starting"
+	StateNotPermitted = "not permitted"
+)
+
+func relayOf(r health.Report) Relay {
+	out := Relay{Part: r.Part, OK: r.OK, State: StateWorking}
+	switch {
+	case r.OK && r.NotAllowed:
+		out.State = StateNotPermitted
+	case !r.OK && r.Since.IsZero():
+		out.State = StateStarting
+	case !r.OK:
+		out.State = StateFailing
+	}
+	if !r.Since.IsZero() {
+		since := r.Since.UTC()
+		out.Since = &since
+	}
+	return out
 }
 
 // Source gathers snapshots, reusing one for a short while: a busy page
@@ -117,7 +146,7 @@ func (s *Source) Snapshot(ctx context.Context) *Snapshot {
 	snap.Deploys = s.deploys(ctx)
 	if s.Health != nil {
 		for _, r := range s.Health() {
-			snap.Relays = append(snap.Relays, Relay{Part: r.Part, OK: r.OK, Since: r.Since.UTC()})
+			snap.Relays = append(snap.Relays, relayOf(r))
 		}
 	}
 	s.last, s.lastAt = snap, s.Now()
@@ -151,6 +180,15 @@ func (s *Source) component(ctx context.Context, comp *catalog.Component) Compone
 	return c
 }
 
+// nameOf is a component's name ("image-builder-composer") from its id,
+// as the rest of the page names it.
+func (s *Source) nameOf(id string) string {
+	if c, ok := s.Catalog.Find(id); ok {
+		return c.Name
+	}
+	return id
+}
+
 func (s *Source) deploys(ctx context.Context) []Deploy {
 	if s.History == nil {
 		return nil
@@ -161,7 +199,7 @@ func (s *Source) deploys(ctx context.Context) []Deploy {
 	}
 	out := make([]Deploy, 0, len(rows))
 	for _, r := range rows {
-		d := Deploy{Component: r.Component, From: r.From, To: r.To, SeenAt: r.SeenAt.UTC(), Rollback: r.Rollback, Commits: r.Commits}
+		d := Deploy{Component: s.nameOf(r.Component), From: r.From, To: r.To, SeenAt: r.SeenAt.UTC(), Rollback: r.Rollback, Commits: r.Commits}
 		if r.LeadKnown && !r.Rollback {
 			secs := int64(r.Lead.Seconds())
 			d.LeadSeconds = &secs

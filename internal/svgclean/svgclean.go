@@ -15,6 +15,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ const maxDepth = 256
 
 // Clean returns svg without anything that could run or load.
 func Clean(svg []byte) ([]byte, error) {
+	refs := referenced(svg)
 	dec := xml.NewDecoder(bytes.NewReader(svg))
 	dec.Strict = false
 	var out bytes.Buffer
@@ -63,7 +65,7 @@ func Clean(svg []byte) ([]byte, error) {
 				style = &bytes.Buffer{}
 				continue
 			}
-			t.Attr = cleanAttrs(t.Attr)
+			t.Attr = dropUnusedID(t.Name.Local, cleanAttrs(t.Attr), refs)
 			t.Name.Space = ""
 			if err := enc.EncodeToken(t); err != nil {
 				return nil, err
@@ -123,12 +125,46 @@ var drawing = setOf(
 	"markerunits", "refx", "refy", "orient", "href", "xlink:href", "role", "aria-label", "aria-hidden", "focusable",
 )
 
+// camelCase is how SVG spells the attributes drawing lower-cases: an SVG
+// read as XML (a renderer, a file opened alone) knows only these.
+var camelCase = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"viewBox", "preserveAspectRatio", "textLength", "lengthAdjust", "gradientUnits",
+		"gradientTransform", "spreadMethod", "patternUnits", "patternContentUnits", "patternTransform", "clipPathUnits",
+		"maskUnits", "maskContentUnits", "markerWidth", "markerHeight", "markerUnits", "refX", "refY"} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
 	for _, n := range names {
 		m[n] = true
 	}
 	return m
+}
+
+var reference = regexp.MustCompile(`(?:url\(\s*['"]?|href\s*=\s*['"])#([^'")\s]+)`)
+
+// referenced are the ids something in svg points at (url(#id), href="#id").
+func referenced(svg []byte) map[string]bool {
+	refs := map[string]bool{}
+	for _, m := range reference.FindAllSubmatch(svg, -1) {
+		refs[string(m[1])] = true
+	}
+	return refs
+}
+
+// dropUnusedID leaves out the ids an editor numbers every element with
+// (Inkscape's "g12", "tspan6"): only ids something points at, and those
+// of links and the root (the anchors a diagram's components are found
+// by), stay, so the page around an inline diagram meets none of them.
+func dropUnusedID(element string, attrs []xml.Attr, refs map[string]bool) []xml.Attr {
+	if element == "a" || element == "svg" {
+		return attrs
+	}
+	return slices.DeleteFunc(attrs, func(a xml.Attr) bool { return a.Name.Local == "id" && !refs[a.Value] })
 }
 
 func cleanAttrs(attrs []xml.Attr) []xml.Attr {
@@ -148,6 +184,9 @@ func cleanAttrs(attrs []xml.Attr) []xml.Attr {
 		}
 		if name == "xlink:href" {
 			name = "href"
+		}
+		if c, ok := camelCase[name]; ok {
+			name = c
 		}
 		out = append(out, xml.Attr{Name: xml.Name{Local: name}, Value: a.Value})
 	}

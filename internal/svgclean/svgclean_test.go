@@ -165,7 +165,7 @@ func TestExternalReferencesGo(t *testing.T) {
 		`<animate attributeName="href" to="https://evil.example/"/>`,
 	}
 	for _, v := range vectors {
-		in := `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><g id="keep">` + v + `<text>label</text></g></svg>`
+		in := `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><g class="keep">` + v + `<text>label</text></g></svg>`
 		out, err := Clean([]byte(in))
 		if err != nil {
 			t.Errorf("%s: %v", v, err)
@@ -174,7 +174,7 @@ func TestExternalReferencesGo(t *testing.T) {
 		if problem := unsafeMarkup(out); problem != "" || strings.Contains(string(out), "evil") {
 			t.Errorf("%s\n  kept %s: %s", v, problem, out)
 		}
-		if !strings.Contains(string(out), `<g id="keep">`) || !strings.Contains(string(out), "<text>label</text>") {
+		if !strings.Contains(string(out), `<g class="keep">`) || !strings.Contains(string(out), "<text>label</text>") {
 			t.Errorf("%s: the drawing around it was lost: %s", v, out)
 		}
 	}
@@ -206,6 +206,28 @@ func TestDecodeCSS(t *testing.T) {
 	} {
 		if got := DecodeCSS(in); got != want {
 			t.Errorf("DecodeCSS(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEditorIDsDropped: ids nothing points at (Inkscape numbers every
+// element) are left out, so an inline diagram brings no stray ids into
+// the page; referenced ones, links' and the root's stay.
+func TestEditorIDsDropped(t *testing.T) {
+	in := `<svg id="artwork"><defs id="defs4"><linearGradient id="grad"/></defs><g id="g12"><rect id="rect10" fill="url(#grad)"/>` +
+		`<a id="a403"><text id="text8"><tspan id="tspan6">composer</tspan></text></a></g></svg>`
+	out, err := Clean([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"defs4", "g12", "rect10", "text8", "tspan6"} {
+		if strings.Contains(string(out), `"`+gone+`"`) {
+			t.Errorf("id %s stayed: %s", gone, out)
+		}
+	}
+	for _, kept := range []string{`id="artwork"`, `id="grad"`, `id="a403"`, `fill="url(#grad)"`} {
+		if !strings.Contains(string(out), kept) {
+			t.Errorf("%s was lost: %s", kept, out)
 		}
 	}
 }
