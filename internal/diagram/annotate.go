@@ -104,7 +104,7 @@ func place(ink *image.RGBA, origin [2]float64, box [4]float64, width float64, ta
 	for _, base := range []float64{by + bh + 12, by + bh + 24} { // below; further below, past stacked outlines
 		spots = append(spots, spot{centred, base}, spot{left, base}, spot{right, base})
 	}
-	spots = append(spots, spot{centred, by + bh - 5})                                  // inside, at the bottom
+	spots = append(spots, spot{centred, by + bh - 5})                                     // inside, at the bottom
 	spots = append(spots, spot{centred, by - 5}, spot{left, by - 5}, spot{right, by - 5}) // above
 	spots = append(spots, spot{bx + bw + 5, by + bh/2 + 4}, spot{bx - 5 - width, by + bh/2 + 4})
 	best, bestInk := Placed{Box: textBox(centred, by+bh+12, width), Backing: true}, -1
