@@ -36,7 +36,10 @@ func newPageEnv(t *testing.T) *pageEnv {
 	diagram := prodhash.NewDiagramSource(e.fake.DiagramURL(), cat, gh, http.DefaultClient, time.Minute, now)
 	src := &Source{Catalog: cat, Deploys: prodhash.NewService(diagram, nil, now), Compare: prodhash.NewComparer(gh, time.Minute, now),
 		Now: now, Health: func() []health.Report {
-			return []health.Report{{Part: "mail", OK: true, Since: e.now.Add(-time.Hour), Detail: "secret detail"}, {Part: "GitHub polling", Detail: "HTTP 502 from 10.0.0.1"}}
+			return []health.Report{{Part: "mail", OK: true, Since: e.now.Add(-time.Hour), Detail: "secret detail"},
+				{Part: "GitHub polling", Detail: "HTTP 502 from 10.0.0.1"},
+				{Part: "GitHub relay", Detail: "stopped", Since: e.now.Add(-time.Minute)},
+				{Part: "command descriptions (MSC4391)", OK: true, NotAllowed: true, Detail: "not allowed in !r:x (needs power level 50)"}}
 		}}
 	page := &Page{Source: src, Diagram: diagram, Title: "Image Builder hosted service", Log: zerolog.Nop()}
 	e.srv = httptest.NewServer(page.Handler())
@@ -132,5 +135,37 @@ func TestPageFollowsADeployAndSurvivesAnOutage(t *testing.T) {
 	_, body = e.get(t, "/")
 	if !strings.Contains(body, "cannot be fetched since") || !strings.Contains(body, "/commit/"+newSHA) {
 		t.Error("during an outage the page does not show the last diagram marked stale")
+	}
+}
+
+// TestPartsSayWhatTheyAre: a part that lacks a room's permission is shown
+// as working and not permitted, not as a failure; one that has not run is
+// starting; the JSON has no zero dates.
+func TestPartsSayWhatTheyAre(t *testing.T) {
+	e := newPageEnv(t)
+	_, body := e.get(t, "/")
+	for _, want := range []string{
+		"mail: <span class=\"ok\">✓ working</span> since 2026-11-30 11:00 UTC",
+		"GitHub polling: <span class=\"note\">… starting</span></li>",
+		"GitHub relay: <span class=\"bad\">✗ not working</span> since 2026-11-30 11:59 UTC",
+		"command descriptions (MSC4391): <span class=\"note\">– working, but a room does not permit all of it",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	_, js := e.get(t, "/status.json")
+	if strings.Contains(js, "0001-01-01") {
+		t.Errorf("status.json has a zero date:\n%s", js)
+	}
+	var snap Snapshot
+	json.Unmarshal([]byte(js), &snap)
+	states := map[string]string{}
+	for _, r := range snap.Relays {
+		states[r.Part] = r.State
+	}
+	if states["command descriptions (MSC4391)"] != StateNotPermitted || states["GitHub polling"] != StateStarting ||
+		states["GitHub relay"] != StateFailing || states["mail"] != StateWorking {
+		t.Errorf("states %v", states)
 	}
 }
