@@ -124,6 +124,21 @@ func TestStatusPageInABrowser(t *testing.T) {
 	}
 }
 
+// axeCore is axe-core's script: fetched once from the npm registry (like
+// Dendrite's build from the module proxy, a tool, not test traffic; .ci/run
+// fetches it before the tests), then kept in the user cache.
+func axeCore(t *testing.T) string {
+	t.Helper()
+	path, err := testenv.FetchAxeCore(context.Background())
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core: %v (go run ./internal/testenv/cmd/fetch-axe)", err)
+		}
+		t.Skipf("axe-core cannot be fetched: %v", err)
+	}
+	return path
+}
+
 // axeResult is what the runner script reports from inside the page.
 type axeResult struct {
 	ScrollWidth, ClientWidth int
@@ -139,13 +154,7 @@ type axeResult struct {
 // than the screen. A phone-width screenshot goes to the artifacts.
 func checkAxe(t *testing.T, browser, url string) {
 	t.Helper()
-	axe := testenv.AxeCorePath()
-	if _, err := os.Stat(axe); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("axe-core is not fetched (go run ./internal/testenv/cmd/fetch-axe): %v", err)
-		}
-		t.Skipf("axe-core is not fetched (go run ./internal/testenv/cmd/fetch-axe): %v", err)
-	}
+	axe := axeCore(t)
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
@@ -248,10 +257,7 @@ func chromiumArgs(t *testing.T, width, height int, dark bool) []string {
 // an image without a text alternative and a wide block fails it.
 func TestAxeCheckFindsProblems(t *testing.T) {
 	browser := chromium(t)
-	axe := testenv.AxeCorePath()
-	if _, err := os.Stat(axe); err != nil {
-		t.Skipf("axe-core is not fetched: %v", err)
-	}
+	axe := axeCore(t)
 	dir := t.TempDir()
 	writeAxePage(t, dir, axe, []byte(`<!DOCTYPE html><html lang="en"><head><title>bad</title></head><body><main><h1>bad</h1>`+
 		`<img src="x.png"><div style="width:700px">too wide for a phone</div></main></body></html>`))
