@@ -285,7 +285,7 @@ func exchange(ctx context.Context, out io.Writer, human *testenv.User, room id.R
 			return fmt.Errorf("no diagram after !arch: %w", err)
 		}
 		info := img.Content.AsMessage().Info
-		fmt.Fprintf(out, "%s: [image %s, %dx%d PNG, %d kB]\n", img.Sender.Localpart(), testenv.Body(img), info.Width, info.Height, info.Size/1024)
+		fmt.Fprintf(out, "%s: [image, %dx%d PNG, %d kB: %s]\n", img.Sender.Localpart(), info.Width, info.Height, info.Size/1024, testenv.Body(img))
 	}
 	fmt.Fprintln(out)
 	return nil

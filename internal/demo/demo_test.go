@@ -55,7 +55,7 @@ func checkTranscript(t *testing.T, transcript string, w *World) {
 		"demo: ibbot: version", "ibbot: ibbot ",
 		"demo: !hash composer", "image-builder-composer runs 0e2daa2", "worker: retry uploads to AWS on throttling (#4507)” by Dana Kowalska",
 		"2 commits behind main", "cloudapi: accept a GCE image family", "as of", "(20 hours ago)",
-		"[image Architecture diagram of the Image Builder hosted service: image-builder-frontend → image-builder-crc",
+		"PNG, ", "kB: Architecture diagram of the Image Builder hosted service: image-builder-frontend → image-builder-crc",
 		"demo: !contribute frontend", "npm ci",
 		"osbuild/image-builder-frontend#2931", "Wizard: keep the selected architecture",
 		"image-builder-composer deployed: 0e2daa2", "→ " + head, "#4512", "#4515",

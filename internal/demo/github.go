@@ -159,6 +159,7 @@ func showRoomSubscriptions(ctx context.Context, out io.Writer, human *testenv.Us
 			return err
 		}
 	}
+	fmt.Fprintln(out)
 	for _, line := range []string{"!gh subscriptions", "!gh unsubscribe osbuild/image-builder"} {
 		if err := exchange(ctx, out, human, room, line); err != nil {
 			return err

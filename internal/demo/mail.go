@@ -76,5 +76,6 @@ func showMail(ctx context.Context, out io.Writer, human *testenv.User, mb *teste
 		}
 		fmt.Fprintf(out, "  (in its thread) %s: %s\n", reply.Sender.Localpart(), indentBody(reply))
 	}
+	fmt.Fprintln(out)
 	return nil
 }
