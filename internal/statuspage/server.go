@@ -204,12 +204,20 @@ func duration(d time.Duration) string {
 	case d >= 60*day:
 		return fmt.Sprintf("%d months", int(d/(30*day)))
 	case d >= 48*time.Hour:
-		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+		return twoUnits(int(d.Hours())/24, "d", int(d.Hours())%24, "h")
 	case d >= time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+		return twoUnits(int(d.Hours()), "h", int(d.Minutes())%60, "m")
 	default:
 		return fmt.Sprintf("%dm", int(d.Minutes()))
 	}
+}
+
+// twoUnits is "2d 3h", or "2d" when the smaller unit is zero.
+func twoUnits(big int, bigUnit string, small int, smallUnit string) string {
+	if small == 0 {
+		return fmt.Sprintf("%d%s", big, bigUnit)
+	}
+	return fmt.Sprintf("%d%s %d%s", big, bigUnit, small, smallUnit)
 }
 
 func ago(now, t time.Time) string {
