@@ -91,7 +91,7 @@ func TestRoomsManageTheirSubscriptions(t *testing.T) {
 		t.Errorf("muting a config subscription: %q", got)
 	}
 	list := say(bob, "!gh subscriptions")
-	for _, want := range []string{"issues of osbuild/*; bot PRs: digest; drafts: hide (from the config)", "muted here: osbuild/images, by " + s.human.UserID.String(),
+	for _, want := range []string{"issues of osbuild/* (from the config)", "muted here: osbuild/images, by " + s.human.UserID.String(),
 		"issues of codertocat/hello-world", "(added by " + s.human.UserID.String()} {
 		if !strings.Contains(list, want) {
 			t.Errorf("!gh subscriptions lacks %q:\n%s", want, list)
@@ -235,10 +235,10 @@ func TestCIAndDiscussions(t *testing.T) {
 		postDelivery(t, hook, "workflow_run", fmt.Sprintf("run-%d", id), body, sign(body))
 	}
 	isFailure := func(e *event.Event) bool {
-		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✗ CI: test fails on master")
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✗ CI: test failed on master")
 	}
 	isFixed := func(e *event.Event) bool {
-		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✓ CI fixed: test passes again")
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "✓ CI fixed: test passed again")
 	}
 
 	run(1, "success", "master")
