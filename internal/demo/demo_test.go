@@ -163,6 +163,9 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 	says("!pr "+composerRepo+"#4515", pr)
 	says("!issue osbuild/osbuild#1", "osbuild/osbuild has no issue or pull request #1")
 
+	// Words a newcomer gets wrong, and parts of the diagram by name.
+	says("!hash compser", "did you mean", "!hash composer")
+	says("!arch worker", "in production: "+deployedSHA("osbuild/osbuild")[:7])
 	says("!contribute", "#2931")
 	says("!help deployed", "Example")
 	says("!version", "ibbot ")
