@@ -42,7 +42,7 @@ func TestDemo(t *testing.T) {
 
 func checkTranscript(t *testing.T, transcript string, w *World) {
 	t.Helper()
-	for _, unwanted := range []string{"Codertocat", "octokit", "2012-", "KeyRemap4MacBook", "\n\n\n", "message(s)", "0s ago", "->"} {
+	for _, unwanted := range []string{"Codertocat", "octokit", "2012-", "KeyRemap4MacBook", "\n\n\n", "message(s)", " 0s ago", "->"} {
 		if strings.Contains(transcript, unwanted) {
 			t.Errorf("the demo shows %q:\n%s", unwanted, transcript)
 		}
