@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/rs/zerolog"
 	"maunium.net/go/mautrix"
@@ -12,31 +11,29 @@ import (
 )
 
 // rooms knows the bot's rooms: the ones to join at start, and what each
-// alias means (remembered for the run: an alias rarely moves; a restart
-// asks again). Room ids pass through unchanged.
+// alias means. Room ids pass through unchanged.
 type rooms struct {
 	resolve func(ctx context.Context, alias id.RoomAlias) (*mautrix.RespAliasResolve, error)
 	joinFn  func(ctx context.Context, roomIDorAlias string, req *mautrix.ReqJoinRoom) (*mautrix.RespJoinRoom, error)
 	toJoin  []string
 	log     zerolog.Logger
-	// newest follows a room id to the newest room of its chain (see
-	// moves); nil: rooms never move.
-	newest func(id.RoomID) id.RoomID
+	// names remembers what each alias means (for the run: an alias
+	// rarely moves; a restart asks again) and follows a room id to the
+	// newest room of its chain (see moves).
+	names *RoomNames
 	// left reports a room the bot was made to leave: not joined at start
 	// (only an invite brings it back); nil: none.
 	left func(ctx context.Context, room id.RoomID) bool
-
-	ids sync.Map // alias -> id.RoomID
 }
 
 // id turns a room as configured (an id or an alias) into the id of the
 // room it is now: an upgraded room is its newest replacement.
 func (r *rooms) id(ctx context.Context, room string) (id.RoomID, error) {
 	got, err := r.named(ctx, room)
-	if err != nil || r.newest == nil {
+	if err != nil {
 		return got, err
 	}
-	return r.newest(got), nil
+	return r.names.newest(got), nil
 }
 
 // named is the room id a name gives: the id itself, or what the alias
@@ -45,14 +42,14 @@ func (r *rooms) named(ctx context.Context, room string) (id.RoomID, error) {
 	if !strings.HasPrefix(room, "#") {
 		return id.RoomID(room), nil
 	}
-	if v, ok := r.ids.Load(room); ok {
-		return v.(id.RoomID), nil
+	if got, ok := r.names.named(room); ok {
+		return got, nil
 	}
 	resp, err := r.resolve(ctx, id.RoomAlias(room))
 	if err != nil {
 		return "", fmt.Errorf("resolving %s: %w", room, err)
 	}
-	r.ids.Store(room, resp.RoomID)
+	r.names.learnAlias(room, resp.RoomID)
 	return resp.RoomID, nil
 }
 
@@ -76,7 +73,7 @@ func (r *rooms) join(ctx context.Context, room string) error {
 		return err
 	}
 	if strings.HasPrefix(room, "#") {
-		r.ids.Store(room, resp.RoomID)
+		r.names.learnAlias(room, resp.RoomID)
 	}
 	r.log.Info().Str("room", room).Str("room_id", resp.RoomID.String()).Msg("Joined configured room")
 	return nil

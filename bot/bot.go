@@ -45,6 +45,10 @@ type Options struct {
 	// JoinRooms are joined at start: every room the configuration names
 	// (config.AllRooms); default Config.Rooms.
 	JoinRooms []string
+	// RoomNames is where the bot keeps what the configuration's room
+	// names mean now, for the parts that match them against room ids;
+	// nil: the bot keeps its own.
+	RoomNames *RoomNames
 	// Lease is this replica's leadership among several on one database;
 	// nil: the bot runs alone.
 	Lease Lease
@@ -110,10 +114,13 @@ func New(opts Options) (*Bot, error) {
 		metrics: opts.Metrics, log: opts.Log, now: opts.Now, lease: leaseOf{opts.Lease},
 		readyCh: make(chan struct{}),
 	}
-	b.moves = newMoves(opts.Store, opts.Log)
+	if opts.RoomNames == nil {
+		opts.RoomNames = NewRoomNames()
+	}
+	b.moves = newMoves(opts.Store, opts.RoomNames, opts.Log)
 	b.access = newAccess(opts.Config.UserID, opts.Store, opts.Metrics.RoomBarred, opts.Log)
 	b.roomMoved = opts.RoomMoved
-	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log, newest: b.moves.newest,
+	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log, names: opts.RoomNames,
 		left: b.access.left}
 	if b.rooms.toJoin == nil {
 		b.rooms.toJoin = opts.Config.Rooms

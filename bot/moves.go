@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -29,17 +30,17 @@ const kvMoves = "rooms.moves"
 // chat moves with it (Options.RoomMoved). The chain is kept in the store,
 // so a restart with the unchanged config still goes to the newest room.
 type moves struct {
-	kv  KV
-	log zerolog.Logger
+	kv    KV
+	log   zerolog.Logger
+	names *RoomNames // holds the chain: what every configured name means now
 
 	mu      sync.Mutex
-	next    map[id.RoomID]id.RoomID
 	blocked map[id.RoomID]string // replacements the bot could not join, and why
 	last    time.Time            // the latest move followed
 }
 
-func newMoves(kv KV, log zerolog.Logger) *moves {
-	return &moves{kv: kv, log: log, next: map[id.RoomID]id.RoomID{}, blocked: map[id.RoomID]string{}}
+func newMoves(kv KV, names *RoomNames, log zerolog.Logger) *moves {
+	return &moves{kv: kv, names: names, log: log, blocked: map[id.RoomID]string{}}
 }
 
 // load reads the chain kept by earlier runs.
@@ -48,39 +49,26 @@ func (m *moves) load(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return json.Unmarshal([]byte(raw), &m.next)
+	chain := map[id.RoomID]id.RoomID{}
+	if err := json.Unmarshal([]byte(raw), &chain); err != nil {
+		return err
+	}
+	m.names.loadMoves(chain)
+	return nil
 }
 
-// newest follows room's chain to its latest replacement (room itself if
-// it never moved). A loop in the chain stops at the room seen twice.
-func (m *moves) newest(room id.RoomID) id.RoomID {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	seen := map[id.RoomID]bool{}
-	for !seen[room] {
-		seen[room] = true
-		next, ok := m.next[room]
-		if !ok {
-			break
-		}
-		room = next
-	}
-	return room
-}
+// newest follows room's chain to its latest replacement.
+func (m *moves) newest(room id.RoomID) id.RoomID { return m.names.newest(room) }
 
 // record keeps old -> replacement; false when it was known already.
 func (m *moves) record(ctx context.Context, old, replacement id.RoomID, now time.Time) (bool, error) {
-	m.mu.Lock()
-	if m.next[old] == replacement {
-		m.mu.Unlock()
+	if !m.names.moved(old, replacement) {
 		return false, nil
 	}
-	m.next[old] = replacement
+	m.mu.Lock()
 	m.last = now
-	raw, err := json.Marshal(m.next)
 	m.mu.Unlock()
+	raw, err := json.Marshal(m.names.moves())
 	if err != nil {
 		return true, err
 	}
@@ -89,27 +77,10 @@ func (m *moves) record(ctx context.Context, old, replacement id.RoomID, now time
 
 // isReplacement reports whether room replaces a room the bot served: its
 // invite is accepted from anyone.
-func (m *moves) isReplacement(room id.RoomID) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, next := range m.next {
-		if next == room {
-			return true
-		}
-	}
-	return false
-}
+func (m *moves) isReplacement(room id.RoomID) bool { return m.oldOf(room) != "" }
 
 // replaced lists the rooms that moved (old ids).
-func (m *moves) replaced() []id.RoomID {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]id.RoomID, 0, len(m.next))
-	for old := range m.next {
-		out = append(out, old)
-	}
-	return out
-}
+func (m *moves) replaced() []id.RoomID { return slices.Collect(maps.Keys(m.names.moves())) }
 
 func (m *moves) joinFailed(room id.RoomID, why string) {
 	m.mu.Lock()
@@ -126,6 +97,7 @@ func (m *moves) joined(room id.RoomID) {
 // Health is the moves' line in !status: fine while every replacement
 // could be joined; else which, and what to do.
 func (m *moves) Health() health.Report {
+	n := len(m.names.moves())
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := health.Report{Part: "room upgrades", OK: len(m.blocked) == 0, Last: m.last, Since: m.last}
@@ -137,16 +109,18 @@ func (m *moves) Health() health.Report {
 		}
 		slices.Sort(parts)
 		r.Detail = strings.Join(parts, "; ")
-	case len(m.next) == 0:
+	case n == 0:
 		r.Detail = "no room the bot serves has moved"
+	case n == 1:
+		r.Detail = "followed 1 room upgrade"
 	default:
-		r.Detail = fmt.Sprintf("followed %d room upgrade(s)", len(m.next))
+		r.Detail = fmt.Sprintf("followed %d room upgrades", n)
 	}
 	return r
 }
 
 func (m *moves) oldOf(room id.RoomID) id.RoomID {
-	for old, next := range m.next {
+	for old, next := range m.names.moves() {
 		if next == room {
 			return old
 		}

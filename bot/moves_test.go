@@ -26,7 +26,7 @@ func (m mapKV) Put(_ context.Context, key, value string) error {
 func TestMovesFollowTheChain(t *testing.T) {
 	ctx := context.Background()
 	kv := mapKV{}
-	m := newMoves(kv, zerolog.Nop())
+	m := newMoves(kv, NewRoomNames(), zerolog.Nop())
 	now := time.Now()
 	m.record(ctx, "!a:x", "!b:x", now)
 	m.record(ctx, "!b:x", "!c:x", now)
@@ -36,7 +36,7 @@ func TestMovesFollowTheChain(t *testing.T) {
 	if added, _ := m.record(ctx, "!a:x", "!b:x", now); added {
 		t.Error("a move seen twice was followed twice")
 	}
-	again := newMoves(kv, zerolog.Nop())
+	again := newMoves(kv, NewRoomNames(), zerolog.Nop())
 	if err := again.load(ctx); err != nil || again.newest("!a:x") != "!c:x" || !again.isReplacement("!b:x") {
 		t.Errorf("after a reload: newest %s, %v", again.newest("!a:x"), err)
 	}

@@ -863,6 +863,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// ChatLists are the lists rooms may subscribe to in chat:
+// mail.allowed_lists, or by default mail.list_id.
+func (m Mail) ChatLists() []string {
+	if len(m.AllowedLists) > 0 {
+		return m.AllowedLists
+	}
+	return m.ListID
+}
+
 // ChatScope is what chat may reach of GitHub: allowed, the globs rooms
 // may subscribe to and preview (github.allowed_repos, or by default every
 // repository of the owners the subscriptions name), and named, the
@@ -885,6 +894,19 @@ func (g GitHub) ChatScope() (allowed, named []string) {
 		}
 	}
 	return allowed, named
+}
+
+// PolledRepos are the repositories the subscriptions name outright (no
+// globs), each once, lowercase: what the poller reads before any room
+// adds its own.
+func (g GitHub) PolledRepos() []string {
+	var out []string
+	for _, r := range g.subscribedRepos() {
+		if !strings.ContainsAny(r, "*?[") && !slices.Contains(out, strings.ToLower(r)) {
+			out = append(out, strings.ToLower(r))
+		}
+	}
+	return out
 }
 
 func (g GitHub) subscribedRepos() []string {

@@ -17,7 +17,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/ghclient"
-	"github.com/osbuild/ibbot/internal/roomsettings"
+	"github.com/osbuild/ibbot/internal/roomscope"
 )
 
 // linkPattern finds owner/repo#123 and bare #123; urlPattern the web
@@ -82,67 +82,32 @@ type Links struct {
 	Allowed  []string // repo globs any room may preview (github.link_repos)
 	Cooldown time.Duration
 	Now      func() time.Time
-	// Follows, when set, says which repositories a room follows besides
-	// the config's (its own subscriptions, Rules.Follows).
-	Follows func(room id.RoomID, repo string) bool
-	// Settings are what rooms set in chat (a default repository); nil:
-	// none.
-	Settings *roomsettings.Settings
+	// Subs are what rooms follow: what the config sends them (muted or
+	// not), and their own subscriptions within Chat.
+	Subs *Subscriptions
+	Chat Scope
+	// Settings say which repository a bare #123 means in a room.
+	Settings *roomscope.Settings
 
-	mu    sync.Mutex
-	seen  map[string]time.Time // room + item -> last preview
-	rooms map[id.RoomID]roomRepos
-	names map[string]id.RoomID // rooms as the config names them -> ids
-}
-
-// roomRepos is what one room may look up.
-type roomRepos struct {
-	defaultRepo string
-	follows     []string // globs
-}
-
-// SetRoom says which room the config's name (an id or an alias) is,
-// which repositories it follows (globs) and which one "#123" means there
-// ("" for none).
-func (l *Links) SetRoom(name string, room id.RoomID, defaultRepo string, follows []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.rooms == nil {
-		l.rooms, l.names = map[id.RoomID]roomRepos{}, map[string]id.RoomID{}
-	}
-	l.rooms[room] = roomRepos{defaultRepo: defaultRepo, follows: follows}
-	l.names[name] = room
-}
-
-// IsRoom reports whether the config's room name means room.
-func (l *Links) IsRoom(name string, room id.RoomID) bool {
-	if id.RoomID(name) == room {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.names[name] == room
+	mu   sync.Mutex
+	seen map[string]time.Time // room + item -> last preview
 }
 
 // DefaultRepo is the repository "#123" means in room, or "".
 func (l *Links) DefaultRepo(room id.RoomID) string {
-	if repo, ok := l.Settings.Get(room, "default_repo"); ok {
-		return repo
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.rooms[room].defaultRepo
+	repo, _ := l.Settings.Get(room, "default_repo")
+	return repo
 }
 
-// MayRead reports whether room may look up issues of repo.
+// MayRead reports whether room may look up issues of repo. A subscription
+// made before the scope was narrowed stays stored but reaches nothing new.
 func (l *Links) MayRead(room id.RoomID, repo string) bool {
-	if strings.EqualFold(repo, l.DefaultRepo(room)) {
+	if strings.EqualFold(repo, l.DefaultRepo(room)) || anyGlob(l.Allowed, repo) {
 		return true
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r := l.rooms[room]
-	return anyGlob(r.follows, repo) || anyGlob(l.Allowed, repo) || (l.Follows != nil && l.Follows(room, repo))
+	view := l.Subs.InRoom(room)
+	_, own := view.OwnOf(repo)
+	return view.ConfigSends(repo) || (own && l.Chat.Allows(repo))
 }
 
 func (l *Links) refs(msg bot.Message) []Ref {
@@ -259,12 +224,12 @@ func IssueCommand(c *gh.Client, links *Links) bot.Command {
 	}
 }
 
-func describeRule(m *bot.Msg, s config.Subscription) {
+func describeRule(m *bot.Msg, repos []string, s Filter) {
 	events := make([]string, len(s.Events))
 	for i, e := range s.Events {
 		events[i] = string(e)
 	}
-	m.Text(strings.Join(events, ", ") + " of " + strings.Join(s.Repos, ", "))
+	m.Text(strings.Join(events, ", ") + " of " + strings.Join(repos, ", "))
 	if len(s.Labels.Include) > 0 {
 		m.Text("; only labels " + strings.Join(s.Labels.Include, ", "))
 	}

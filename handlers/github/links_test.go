@@ -9,6 +9,7 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -19,10 +20,12 @@ func newLinks(t *testing.T) (*Links, *testenv.GitHub, *time.Time) {
 	fake.SetIssues("Codertocat/Hello-World", issueJSON(t, 7, time.Now(), nil))
 	gh, _ := ghclient.New(ghclient.Options{BaseURL: fake.URL})
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := &Links{GitHub: gh, Allowed: []string{"osbuild/*"}, Cooldown: 10 * time.Minute, Now: func() time.Time { return now }}
-	l.SetRoom("!follows:x", "!follows:x", "", []string{"Codertocat/*"})
-	l.SetRoom("!default:x", "!default:x", "Codertocat/Hello-World", nil)
-	l.SetRoom("!other:x", "!other:x", "", []string{"someone/else"})
+	subs, settings := newSubs(t, []config.Subscription{
+		{Rooms: []string{"!follows:x"}, Repos: []string{"Codertocat/*"}, Events: config.DefaultEvents},
+		{Rooms: []string{"!other:x"}, Repos: []string{"someone/else"}, Events: config.DefaultEvents},
+	}, &testenv.Choices{}, nil, map[string]config.GitHubRoom{"!default:x": {DefaultRepo: "Codertocat/Hello-World"}})
+	l := &Links{GitHub: gh, Allowed: []string{"osbuild/*"}, Cooldown: 10 * time.Minute, Now: func() time.Time { return now },
+		Subs: subs, Settings: settings}
 	return l, fake, &now
 }
 

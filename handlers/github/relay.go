@@ -15,7 +15,7 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
-	"github.com/osbuild/ibbot/internal/roomsettings"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/safe"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/worker"
@@ -75,9 +75,8 @@ type Poster interface {
 type Relay struct {
 	store          Store
 	poster         Poster
-	rules          *Rules
-	rooms          map[string]config.GitHubRoom
-	settings       *roomsettings.Settings
+	subs           *Subscriptions
+	settings       *roomscope.Settings
 	window         time.Duration
 	digestEvery    time.Duration
 	keepDeliveries time.Duration
@@ -99,10 +98,10 @@ type RelayOptions struct {
 	Store  Store
 	Poster Poster
 	Config config.GitHub
-	// Rules decide who gets what; zero: built from Config.Subscriptions.
-	Rules *Rules
-	// Settings are what rooms set in chat (threads on or off); nil: none.
-	Settings *roomsettings.Settings
+	// Subs decide who gets what.
+	Subs *Subscriptions
+	// Settings say whether a room wants thread lines.
+	Settings *roomscope.Settings
 	// KeepDeliveries is how long processed deliveries are kept (their ids
 	// deduplicate redeliveries); default 30 days.
 	KeepDeliveries time.Duration
@@ -118,18 +117,12 @@ func NewRelay(o RelayOptions) *Relay {
 	if o.KeepDeliveries <= 0 {
 		o.KeepDeliveries = 30 * 24 * time.Hour
 	}
-	if o.Rules == nil {
-		o.Rules = NewRules(o.Config.Subscriptions)
-	}
 	return &Relay{keepDeliveries: o.KeepDeliveries,
-		store: o.Store, poster: o.Poster, rules: o.Rules, rooms: o.Config.Rooms, settings: o.Settings,
+		store: o.Store, poster: o.Poster, subs: o.Subs, settings: o.Settings,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
 		wake: make(chan struct{}, 1), lastDigest: o.Now(),
 	}
 }
-
-// Rules returns the relay's subscription rules.
-func (r *Relay) Rules() *Rules { return r.rules }
 
 // fromDelivery reads a recorded delivery: a webhook's, or a change the
 // poller found.
@@ -345,22 +338,20 @@ func sortedLower(ls []string) []string {
 // noThreads reports whether a room wants no thread lines: as it said in
 // chat (!gh settings threads), or else as the config says.
 func (r *Relay) noThreads(room string) bool {
-	if v, ok := r.settings.Lookup(room, "threads", r.rules.SameRoom); ok {
-		return v == "off"
-	}
-	return r.rooms[room].NoThreads
+	v, _ := r.settings.Lookup(room, "threads")
+	return v == "off"
 }
 
 func rootKey(room, item string) string { return "gh:root:" + room + ":" + item }
 
 // allRooms lists every room any rule sends to.
-func (r *Relay) allRooms() []string { return r.rules.Rooms() }
+func (r *Relay) allRooms() []string { return r.subs.Rooms() }
 
 // announceChange edits the item's message in every room that has one and
 // adds a line in its thread; rooms that match but never got the item get
 // it now, with its new state.
 func (r *Relay) announceChange(ctx context.Context, it Item, c Change, version int) error {
-	routes := r.rules.Route(it, false)
+	routes := Route(r.subs, it, false)
 	c.Item = it
 	for _, room := range r.allRooms() {
 		root := rootKey(room, it.Key())
@@ -392,8 +383,8 @@ func (r *Relay) announceChange(ctx context.Context, it Item, c Change, version i
 // old to it (a label added or taken away) made it match: a room it
 // matched before has had its chance, whether it was shown there or not.
 func (r *Relay) announceNewMatches(ctx context.Context, old, it Item) error {
-	before := r.rules.Route(old, false)
-	for room, mode := range r.rules.Route(it, false) {
+	before := Route(r.subs, old, false)
+	for room, mode := range Route(r.subs, it, false) {
 		if mode != Show || before[room] == Show {
 			continue
 		}
@@ -446,7 +437,7 @@ func (r *Relay) decide(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	for room, mode := range r.rules.Route(it, false) {
+	for room, mode := range Route(r.subs, it, false) {
 		switch mode {
 		case Show:
 			err = r.poster.PostRoot(ctx, rootKey(room, key), room, RenderItem(it))
@@ -467,7 +458,7 @@ func (r *Relay) release(ctx context.Context, it Item) error {
 	if _, found, err := r.store.Item(ctx, key); err != nil || found {
 		return err
 	}
-	for room, mode := range r.rules.Route(it, false) {
+	for room, mode := range Route(r.subs, it, false) {
 		if mode != Show {
 			continue
 		}
@@ -480,7 +471,7 @@ func (r *Relay) release(ctx context.Context, it Item) error {
 }
 
 func (r *Relay) comment(ctx context.Context, c Change) error {
-	for room, mode := range r.rules.Route(c.Item, true) {
+	for room, mode := range Route(r.subs, c.Item, true) {
 		if mode != Show {
 			continue
 		}
@@ -567,7 +558,7 @@ func (r *Relay) ci(ctx context.Context, c Change) error {
 	if c.Item.History {
 		return r.store.PutItem(ctx, key, store.ItemRow{Data: ciState(run)}, r.now())
 	}
-	for room := range r.rules.Route(c.Item, false) {
+	for room := range Route(r.subs, c.Item, false) {
 		if err := r.poster.Post(ctx, msgKey+":"+room, room, reply); err != nil {
 			return err
 		}
@@ -587,7 +578,7 @@ func ciState(run CIRun) string {
 // chosen answer as a line in that message's thread.
 func (r *Relay) discussion(ctx context.Context, c Change) error {
 	item := "discussion:" + c.Item.Key()
-	for room := range r.rules.Route(c.Item, false) {
+	for room := range Route(r.subs, c.Item, false) {
 		root := rootKey(room, item)
 		var err error
 		switch c.Action {
@@ -610,7 +601,7 @@ func (r *Relay) discussion(ctx context.Context, c Change) error {
 // pull request the room was told about (and says nothing of others).
 func (r *Relay) review(ctx context.Context, c Change) error {
 	rv := c.Review
-	for room, mode := range r.rules.RouteEvent(c.Item, config.EventReviews) {
+	for room, mode := range RouteEvent(r.subs, c.Item, config.EventReviews) {
 		root := rootKey(room, c.Item.Key())
 		posted, err := r.poster.Posted(ctx, root)
 		if err != nil {

@@ -37,7 +37,8 @@ func newRelayEnv(t *testing.T, subs ...config.Subscription) *relayEnv {
 	cfg := config.Defaults().GitHub
 	cfg.Subscriptions = subs
 	cfg.AggregationWindow = 5 * time.Second
-	e.relay = NewRelay(RelayOptions{Store: st, Poster: e.rec, Config: cfg, Now: func() time.Time { return e.now }, Log: zerolog.Nop()})
+	rules, settings := newSubs(t, subs, st, nil, cfg.Rooms)
+	e.relay = NewRelay(RelayOptions{Store: st, Poster: e.rec, Config: cfg, Subs: rules, Settings: settings, Now: func() time.Time { return e.now }, Log: zerolog.Nop()})
 	return e
 }
 

@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,65 +15,9 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/ghclient"
-	"github.com/osbuild/ibbot/internal/roomsettings"
-	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/suggest"
 )
-
-// RoomChoices is where rooms' subscriptions and mutes are kept.
-type RoomChoices interface {
-	RoomChoices(ctx context.Context, kind string) ([]store.RoomChoice, error)
-	PutRoomChoice(ctx context.Context, r store.RoomChoice) error
-	DeleteRoomChoice(ctx context.Context, kind, room, target string) error
-}
-
-// The kinds of the rooms' GitHub choices in the store: a room's own
-// subscriptions, and its mutes of what the config sends it.
-const (
-	choiceKind = "github"
-	muteKind   = "github-mute"
-)
-
-// spec is how a room's own subscription is stored.
-type spec struct {
-	Events  []config.Event     `json:"events"`
-	Labels  config.Filter      `json:"labels"`
-	Authors config.Filter      `json:"authors"`
-	Bots    config.BotPolicy   `json:"bots"`
-	Drafts  config.DraftPolicy `json:"drafts"`
-}
-
-// LoadRoomRules reads the rooms' choices from the store into rules.
-func LoadRoomRules(ctx context.Context, st RoomChoices, rules *Rules) error {
-	subs, err := st.RoomChoices(ctx, choiceKind)
-	if err != nil {
-		return err
-	}
-	mutes, err := st.RoomChoices(ctx, muteKind)
-	if err != nil {
-		return err
-	}
-	out := make([]RoomRule, 0, len(subs)+len(mutes))
-	for _, row := range mutes {
-		out = append(out, RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Target, Muted: true, By: id.UserID(row.By), At: row.At})
-	}
-	for _, row := range subs {
-		var sp spec
-		if err := json.Unmarshal([]byte(row.Spec), &sp); err != nil {
-			return fmt.Errorf("room %s's subscription of %s does not parse: %w", row.RoomID, row.Target, err)
-		}
-		rr := RoomRule{Room: id.RoomID(row.RoomID), Repo: row.Target, By: id.UserID(row.By), At: row.At}
-		rr.Sub = sp.subscription(rr.Room, rr.Repo)
-		out = append(out, rr)
-	}
-	rules.SetRoomRules(out)
-	return nil
-}
-
-func (sp spec) subscription(room id.RoomID, repo string) config.Subscription {
-	return config.Subscription{Rooms: []string{room.String()}, Repos: []string{repo}, Events: sp.Events,
-		Labels: sp.Labels, Authors: sp.Authors, Bots: sp.Bots, Drafts: sp.Drafts}
-}
 
 // eventWords are the events a subscription may name, in chat as in the
 // config.
@@ -89,9 +32,9 @@ var optionWords = []string{"issues", "pulls", "releases", "comments", "ci", "dis
 // [drafts:show|hide]`. A label with spaces is quoted: label:"good first
 // issue". Every problem is reported at once, with a suggestion where one
 // is close.
-func ParseSubscribe(args []string) (string, spec, error) {
+func ParseSubscribe(args []string) (string, Filter, error) {
 	words := splitQuoted(strings.Join(args, " "))
-	sp := spec{Bots: config.BotsDigest, Drafts: config.DraftsHide}
+	sp := Filter{Bots: config.BotsDigest, Drafts: config.DraftsHide}
 	if len(words) == 0 {
 		return "", sp, errors.New("name a repository: OWNER/REPO")
 	}
@@ -121,7 +64,7 @@ func repoArg(s string) string {
 }
 
 // apply adds one option; it returns what is wrong with it, or "".
-func (sp *spec) apply(w string) string {
+func (sp *Filter) apply(w string) string {
 	key, value, hasValue := strings.Cut(w, ":")
 	key = strings.ToLower(key)
 	switch {
@@ -247,11 +190,10 @@ func (s Scope) refusal(repo string, facts RepoFacts) string {
 
 // Subscriber changes what rooms receive, from chat.
 type Subscriber struct {
-	Rules    *Rules
-	Store    RoomChoices
+	Subs     *Subscriptions
 	Lookup   RepoLookup
 	Scope    Scope
-	Settings *roomsettings.Settings // nil: no room settings in chat
+	Settings *roomscope.Settings // nil: no room settings in chat
 	Now      func() time.Time
 }
 
@@ -306,16 +248,12 @@ func (s *Subscriber) subscribe(ctx context.Context, req bot.Request) (bot.Reply,
 	if why, err := s.refusal(ctx, repo); err != nil || why != "" {
 		return s.notFound(repo, why, req, err)
 	}
-	rr := RoomRule{Room: req.RoomID, Repo: repo, Sub: sp.subscription(req.RoomID, repo), By: req.Sender, At: s.Now()}
-	raw, _ := json.Marshal(sp)
-	row := store.RoomChoice{Kind: choiceKind, RoomID: req.RoomID.String(), Target: repo, Spec: string(raw), By: req.Sender.String(), At: rr.At}
-	if err := s.Store.PutRoomChoice(ctx, row); err != nil {
-		return bot.Reply{}, fmt.Errorf("storing the subscription: %w", err)
+	if err := s.Subs.Subscribe(ctx, roomscope.Choice[Filter]{Room: req.RoomID, Target: repo, Filter: sp, By: req.Sender, At: s.Now()}); err != nil {
+		return bot.Reply{}, err
 	}
-	s.Rules.Choose(req.RoomID, repo, &rr)
 	m := new(bot.Msg).Text(req.Sender.String() + " subscribed this room to ")
-	describeRule(m, rr.Sub)
-	if _, mutes, _ := s.Rules.InRoom(req.RoomID); slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo }) {
+	describeRule(m, []string{repo}, sp)
+	if s.Subs.InRoom(req.RoomID).Muted(repo) {
 		m.Text(". What the operator's config sends of " + repo + " stays muted here (").Code(req.Prefix + "gh unmute " + repo).Text(" lifts it)")
 	}
 	return m.Reply(), nil
@@ -345,52 +283,38 @@ func (s *Subscriber) unsubscribe(ctx context.Context, req bot.Request) (bot.Repl
 	if err != nil {
 		return bot.TextReply("Nothing changed: %s.", err), nil
 	}
-	fromConfig, _, own := s.Rules.InRoom(req.RoomID)
-	i := slices.IndexFunc(own, func(r RoomRule) bool { return r.Repo == repo })
-	if i < 0 {
-		if slices.ContainsFunc(fromConfig, func(c config.Subscription) bool { return anyGlob(c.Repos, repo) }) {
+	view := s.Subs.InRoom(req.RoomID)
+	own, ok := view.OwnOf(repo)
+	if !ok {
+		if view.ConfigSends(repo) {
 			return new(bot.Msg).Textf("Nothing changed: %s comes to this room from the operator's config, not from a subscription of its own. ", repo).
 				Code(req.Prefix + "gh mute " + repo).Text(" mutes it here.").Reply(), nil
 		}
 		return bot.TextReply("This room does not receive %s; %sgh subscriptions lists what it does.", repo, req.Prefix), nil
 	}
-	rr := own[i]
-	left := slices.DeleteFunc(slices.Clone(rr.Sub.Events), func(e config.Event) bool { return len(drop) == 0 || slices.Contains(drop, e) })
-	if len(left) == len(rr.Sub.Events) {
+	left := slices.DeleteFunc(slices.Clone(own.Filter.Events), func(e config.Event) bool { return len(drop) == 0 || slices.Contains(drop, e) })
+	if len(left) == len(own.Filter.Events) {
 		return bot.TextReply("Nothing changed: this room's own subscription of %s has none of %s.", repo, joinEvents(drop)), nil
 	}
 	if len(left) == 0 {
-		if err := s.Store.DeleteRoomChoice(ctx, choiceKind, req.RoomID.String(), repo); err != nil {
-			return bot.Reply{}, fmt.Errorf("removing the subscription: %w", err)
+		if err := s.Subs.Unsubscribe(ctx, req.RoomID, repo); err != nil {
+			return bot.Reply{}, err
 		}
-		s.Rules.Choose(req.RoomID, repo, nil)
 		return bot.TextReply("%s unsubscribed this room from %s%s.", req.Sender, repo, s.configStill(req.RoomID, repo)), nil
 	}
-	rr.Sub.Events = left
-	if err := s.store(ctx, rr); err != nil {
+	own.Filter.Events = left
+	if err := s.Subs.Subscribe(ctx, own); err != nil {
 		return bot.Reply{}, err
 	}
-	s.Rules.Choose(req.RoomID, repo, &rr)
 	return bot.TextReply("%s unsubscribed this room from %s of %s; it still gets %s of it.", req.Sender, joinEvents(drop), repo, joinEvents(left)), nil
 }
 
 // configStill notes what the config still sends the room of repo.
 func (s *Subscriber) configStill(room id.RoomID, repo string) string {
-	if s.Rules.Follows(room, repo) {
+	if s.Subs.InRoom(room).Follows(repo) {
 		return " (what the operator's config sends of it still comes)"
 	}
 	return ""
-}
-
-// store keeps a room's own subscription.
-func (s *Subscriber) store(ctx context.Context, rr RoomRule) error {
-	sp := spec{Events: rr.Sub.Events, Labels: rr.Sub.Labels, Authors: rr.Sub.Authors, Bots: rr.Sub.Bots, Drafts: rr.Sub.Drafts}
-	raw, _ := json.Marshal(sp)
-	row := store.RoomChoice{Kind: choiceKind, RoomID: rr.Room.String(), Target: rr.Repo, Spec: string(raw), By: rr.By.String(), At: rr.At}
-	if err := s.Store.PutRoomChoice(ctx, row); err != nil {
-		return fmt.Errorf("storing the subscription: %w", err)
-	}
-	return nil
 }
 
 // mute silences in this room what the config sends it of a repository.
@@ -399,19 +323,16 @@ func (s *Subscriber) mute(ctx context.Context, req bot.Request) (bot.Reply, erro
 		return bot.TextReply("usage: %sgh mute OWNER/REPO", req.Prefix), nil
 	}
 	repo := repoArg(req.Args[1])
-	fromConfig, mutes, _ := s.Rules.InRoom(req.RoomID)
+	view := s.Subs.InRoom(req.RoomID)
 	switch {
-	case slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo }):
+	case view.Muted(repo):
 		return bot.TextReply("%s is already muted in this room.", repo), nil
-	case !slices.ContainsFunc(fromConfig, func(c config.Subscription) bool { return anyGlob(c.Repos, repo) }):
+	case !view.ConfigSends(repo):
 		return bot.TextReply("Nothing to mute: the operator's config sends this room nothing of %s (%sgh unsubscribe takes back the room's own subscriptions).", repo, req.Prefix), nil
 	}
-	m := RoomRule{Room: req.RoomID, Repo: repo, Muted: true, By: req.Sender, At: s.Now()}
-	if err := s.Store.PutRoomChoice(ctx, store.RoomChoice{Kind: muteKind, RoomID: req.RoomID.String(), Target: repo, Spec: "{}",
-		Muted: true, By: req.Sender.String(), At: m.At}); err != nil {
-		return bot.Reply{}, fmt.Errorf("storing the mute: %w", err)
+	if err := s.Subs.Mute(ctx, roomscope.Choice[Filter]{Room: req.RoomID, Target: repo, By: req.Sender, At: s.Now()}); err != nil {
+		return bot.Reply{}, err
 	}
-	s.Rules.Mute(req.RoomID, repo, &m)
 	return bot.TextReply("%s muted %s in this room: what the operator's config sends of it no longer comes here (the config stays as it is "+
 		"for other rooms, and a subscription of the room's own still comes). %sgh unmute %s lifts it.", req.Sender, repo, req.Prefix, repo), nil
 }
@@ -422,13 +343,12 @@ func (s *Subscriber) unmute(ctx context.Context, req bot.Request) (bot.Reply, er
 		return bot.TextReply("usage: %sgh unmute OWNER/REPO", req.Prefix), nil
 	}
 	repo := repoArg(req.Args[1])
-	if _, mutes, _ := s.Rules.InRoom(req.RoomID); !slices.ContainsFunc(mutes, func(r RoomRule) bool { return r.Repo == repo }) {
+	if !s.Subs.InRoom(req.RoomID).Muted(repo) {
 		return bot.TextReply("%s is not muted in this room.", repo), nil
 	}
-	if err := s.Store.DeleteRoomChoice(ctx, muteKind, req.RoomID.String(), repo); err != nil {
-		return bot.Reply{}, fmt.Errorf("removing the mute: %w", err)
+	if err := s.Subs.Unmute(ctx, req.RoomID, repo); err != nil {
+		return bot.Reply{}, err
 	}
-	s.Rules.Mute(req.RoomID, repo, nil)
 	return bot.TextReply("%s unmuted %s: what the operator's config sends of it comes to this room again.", req.Sender, repo), nil
 }
 
@@ -461,20 +381,20 @@ func joinEvents(evs []config.Event) string {
 // list is !gh subscriptions: the config's rules for this room (marked,
 // with what the room muted) and the room's own (who added them, when).
 func (s *Subscriber) list(req bot.Request) bot.Reply {
-	fromConfig, mutes, own := s.Rules.InRoom(req.RoomID)
-	if len(fromConfig) == 0 && len(own) == 0 {
+	view := s.Subs.InRoom(req.RoomID)
+	if len(view.FromConfig) == 0 && len(view.Own) == 0 {
 		return bot.TextReply("This room receives no GitHub activity. Room admins add some with %sgh subscribe OWNER/REPO.", req.Prefix)
 	}
 	m := new(bot.Msg).Bold("This room receives:")
-	for _, c := range fromConfig {
-		describeRule(m.Line().Text("• "), c)
+	for _, r := range view.FromConfig {
+		describeRule(m.Line().Text("• "), r.Targets, r.Filter)
 		m.Text(" (from the config)")
 	}
-	for _, mu := range mutes {
-		m.Line().Textf("• muted here: %s, by %s on %s", mu.Repo, mu.By, mu.At.UTC().Format("2006-01-02"))
+	for _, mu := range view.Mutes {
+		m.Line().Textf("• muted here: %s, by %s on %s", mu.Target, mu.By, mu.At.UTC().Format("2006-01-02"))
 	}
-	for _, o := range own {
-		describeRule(m.Line().Text("• "), o.Sub)
+	for _, o := range view.Own {
+		describeRule(m.Line().Text("• "), []string{o.Target}, o.Filter)
 		m.Textf(" (added by %s on %s)", o.By, o.At.UTC().Format("2006-01-02"))
 	}
 	return m.Reply()
@@ -528,7 +448,7 @@ func (s *Subscriber) notFound(repo, refusal string, req bot.Request, err error) 
 		return bot.Reply{}, err
 	}
 	m := new(bot.Msg).Textf("Nothing changed: GitHub has no repository %s (or it is private)", repo)
-	if best := suggest.Closest(repo, s.Rules.Repos()); best != "" && best != repo {
+	if best := suggest.Closest(repo, s.Subs.Targets(nil)); best != "" && best != repo {
 		m.Text("; did you mean ").Code(best).Text("?")
 	} else {
 		m.Text("; check the name on github.com.")

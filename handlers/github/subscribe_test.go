@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,9 +14,38 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/golden"
-	"github.com/osbuild/ibbot/internal/roomsettings"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
+
+// roomStore keeps the rooms' choices: store.DB, or testenv.Choices.
+type roomStore interface {
+	roomscope.Store
+	roomscope.Mover
+}
+
+// newSubs are the subscriptions and room settings of base and cfgRooms,
+// with the rooms' choices in st; names nil: room ids only.
+func newSubs(t testing.TB, base []config.Subscription, st roomStore, names roomscope.Names, cfgRooms map[string]config.GitHubRoom) (*Subscriptions, *roomscope.Settings) {
+	t.Helper()
+	if names == nil {
+		names = roomscope.NamesFunc(func(name string, room id.RoomID) bool { return name == room.String() })
+	}
+	reg, err := roomscope.Open(context.Background(), st, names, Defaults(cfgRooms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, err := roomscope.Add(context.Background(), reg, Source(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return subs, reg.Settings()
+}
+
+// ownChoice is a room's own subscription of repo to the default events.
+func ownChoice(room id.RoomID, repo string) roomscope.Choice[Filter] {
+	return roomscope.Choice[Filter]{Room: room, Target: repo, Filter: Filter{Events: config.DefaultEvents}, At: time.Now()}
+}
 
 func TestParseSubscribe(t *testing.T) {
 	repo, sp, err := ParseSubscribe(strings.Fields(`osbuild/Images pulls comments label:bug -label:"wont fix" author:achilleas-k -author:dependabot[bot] bots:hide drafts:show`))
@@ -60,18 +90,23 @@ func FuzzParseSubscribe(f *testing.F) {
 // config's, a room reached both ways gets an item once, and a mute takes
 // out one repository of a config glob in that room only.
 func TestRoomRulesLayOverTheConfig(t *testing.T) {
-	r := NewRules([]config.Subscription{{Rooms: []string{"#main:x", "!other:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents}})
-	r.SetRoomNames(func(name string, room id.RoomID) bool {
-		return name == room.String() || (name == "#main:x" && room == "!main:x")
-	})
-	r.SetRoomRules([]RoomRule{
-		{Room: "!main:x", Repo: "osbuild/images", Sub: config.Subscription{Repos: []string{"osbuild/images"}, Events: config.DefaultEvents}, At: time.Now()},
-		{Room: "!main:x", Repo: "codertocat/hello-world", Sub: config.Subscription{Repos: []string{"codertocat/hello-world"}, Events: config.DefaultEvents}},
-		{Room: "!other:x", Repo: "osbuild/osbuild", Muted: true},
-	})
+	ctx := context.Background()
+	r, _ := newSubs(t, []config.Subscription{{Rooms: []string{"#main:x", "!other:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents}},
+		&testenv.Choices{}, roomscope.NamesFunc(func(name string, room id.RoomID) bool {
+			return name == room.String() || (name == "#main:x" && room == "!main:x")
+		}), nil)
+	for _, err := range []error{
+		r.Subscribe(ctx, ownChoice("!main:x", "osbuild/images")),
+		r.Subscribe(ctx, ownChoice("!main:x", "codertocat/hello-world")),
+		r.Mute(ctx, roomscope.Choice[Filter]{Room: "!other:x", Target: "osbuild/osbuild"}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	route := func(repo string) []string {
 		var rooms []string
-		for room := range r.Route(Item{Repo: repo, Kind: KindIssue}, false) {
+		for room := range Route(r, Item{Repo: repo, Kind: KindIssue}, false) {
 			rooms = append(rooms, room)
 		}
 		slices.Sort(rooms)
@@ -87,10 +122,10 @@ func TestRoomRulesLayOverTheConfig(t *testing.T) {
 			t.Errorf("%s goes to %v, want %v", repo, got, want)
 		}
 	}
-	if repos := r.Repos(); !slices.Contains(repos, "codertocat/hello-world") || slices.Contains(repos, "osbuild/*") {
+	if repos := r.Targets(nil); !slices.Contains(repos, "codertocat/hello-world") || slices.Contains(repos, "osbuild/*") {
 		t.Errorf("polled repos %v", repos)
 	}
-	if !r.Follows("!main:x", "codertocat/hello-world") || r.Follows("!other:x", "osbuild/osbuild") || !r.Follows("!other:x", "osbuild/images") {
+	if !r.InRoom("!main:x").Follows("codertocat/hello-world") || r.InRoom("!other:x").Follows("osbuild/osbuild") || !r.InRoom("!other:x").Follows("osbuild/images") {
 		t.Error("Follows disagrees with the routes")
 	}
 }
@@ -99,15 +134,12 @@ func TestRoomRulesLayOverTheConfig(t *testing.T) {
 // room's list, a refusal of bad options.
 func TestGHAnswersGolden(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	rules := NewRules([]config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents,
-		Labels: config.Filter{Exclude: []string{"wontfix"}}, Bots: config.BotsDigest, Drafts: config.DraftsHide}})
-	settings, err := roomsettings.Load(context.Background(), &testenv.Choices{})
-	if err != nil {
+	rules, settings := newSubs(t, []config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents,
+		Labels: config.Filter{Exclude: []string{"wontfix"}}, Bots: config.BotsDigest, Drafts: config.DraftsHide}}, &testenv.Choices{}, nil, nil)
+	if err := rules.Subscribe(context.Background(), roomscope.Choice[Filter]{Room: "!r:x", Target: "osbuild/image-builder", Filter: Filter{Events: config.DefaultEvents}}); err != nil {
 		t.Fatal(err)
 	}
-	rules.Choose("!r:x", "osbuild/image-builder", &RoomRule{Room: "!r:x", Repo: "osbuild/image-builder",
-		Sub: config.Subscription{Repos: []string{"osbuild/image-builder"}, Events: config.DefaultEvents}})
-	sub := &Subscriber{Rules: rules, Store: &testenv.Choices{}, Settings: settings, Now: func() time.Time { return now },
+	sub := &Subscriber{Subs: rules, Settings: settings, Now: func() time.Time { return now },
 		Scope: Scope{Allowed: []string{"osbuild/*", "codertocat/*"}}, Lookup: fakeGitHub(map[string]bool{"osbuild/secret": true})}
 	cmd := GHCommand(sub)
 	for _, c := range []struct{ file, line string }{
@@ -143,23 +175,22 @@ func BenchmarkRoute(b *testing.B) {
 	}
 	it := Item{Repo: "org42/repo", Kind: KindIssue, Author: "someone"}
 	b.Run("config-only", func(b *testing.B) {
-		r := NewRules(base)
+		r, _ := newSubs(b, base, &testenv.Choices{}, nil, nil)
 		for b.Loop() {
-			r.Route(it, false)
+			Route(r, it, false)
 		}
 	})
 	b.Run("with-room-rules", func(b *testing.B) {
-		r := NewRules(base)
-		var rooms []RoomRule
+		r, _ := newSubs(b, base, &testenv.Choices{}, nil, nil)
 		for i := range 100 {
-			repo := fmt.Sprintf("org%d/extra", i)
-			rooms = append(rooms, RoomRule{Room: id.RoomID(fmt.Sprintf("!own%d:x", i)), Repo: repo,
-				Sub: config.Subscription{Repos: []string{repo}, Events: config.DefaultEvents}},
-				RoomRule{Room: id.RoomID(fmt.Sprintf("!room%d:x", i)), Repo: fmt.Sprintf("org%d/muted", i), Muted: true})
+			ctx := context.Background()
+			if err := errors.Join(r.Subscribe(ctx, ownChoice(id.RoomID(fmt.Sprintf("!own%d:x", i)), fmt.Sprintf("org%d/extra", i))),
+				r.Mute(ctx, roomscope.Choice[Filter]{Room: id.RoomID(fmt.Sprintf("!room%d:x", i)), Target: fmt.Sprintf("org%d/muted", i)})); err != nil {
+				b.Fatal(err)
+			}
 		}
-		r.SetRoomRules(rooms)
 		for b.Loop() {
-			r.Route(it, false)
+			Route(r, it, false)
 		}
 	})
 }
@@ -177,14 +208,16 @@ func fakeGitHub(private map[string]bool) RepoLookup {
 
 // ghRoom is a room with !gh, on rules and a store of choices.
 type ghRoom struct {
-	rules *Rules
+	rules *Subscriptions
+	base  []config.Subscription
 	store *testenv.Choices
 	cmd   bot.Command
 }
 
-func newGHRoom(base []config.Subscription, scope Scope, private map[string]bool) *ghRoom {
-	r := &ghRoom{rules: NewRules(base), store: &testenv.Choices{}}
-	r.cmd = GHCommand(&Subscriber{Rules: r.rules, Store: r.store, Scope: scope, Lookup: fakeGitHub(private), Now: time.Now})
+func newGHRoom(t *testing.T, base []config.Subscription, scope Scope, private map[string]bool) *ghRoom {
+	r := &ghRoom{base: base, store: &testenv.Choices{}}
+	r.rules, _ = newSubs(t, base, r.store, nil, nil)
+	r.cmd = GHCommand(&Subscriber{Subs: r.rules, Scope: scope, Lookup: fakeGitHub(private), Now: time.Now})
 	return r
 }
 
@@ -198,7 +231,7 @@ func (r *ghRoom) say(t *testing.T, line string) string {
 }
 
 func (r *ghRoom) gets(repo string, kind Kind) bool {
-	_, ok := r.rules.Route(Item{Repo: repo, Kind: kind}, false)["!r:x"]
+	_, ok := Route(r.rules, Item{Repo: repo, Kind: kind}, false)["!r:x"]
 	return ok
 }
 
@@ -207,7 +240,7 @@ func (r *ghRoom) gets(repo string, kind Kind) bool {
 // only; the config's issues keep coming, and muting them is its own,
 // explicit step, which leaves the room's own subscription alone.
 func TestUnsubscribeTakesBackOnlyTheRoomsOwn(t *testing.T) {
-	r := newGHRoom([]config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/images"}, Events: config.DefaultEvents}},
+	r := newGHRoom(t, []config.Subscription{{Rooms: []string{"!r:x"}, Repos: []string{"osbuild/images"}, Events: config.DefaultEvents}},
 		Scope{Allowed: []string{"osbuild/*"}}, nil)
 	r.say(t, "subscribe osbuild/images ci")
 	if !r.gets("osbuild/images", KindCI) || !r.gets("osbuild/images", KindIssue) {
@@ -234,12 +267,9 @@ func TestUnsubscribeTakesBackOnlyTheRoomsOwn(t *testing.T) {
 	if !r.gets("osbuild/images", KindCI) {
 		t.Error("the mute silenced the room's own CI subscription")
 	}
-	rules := NewRules(r.rules.base)
-	if err := LoadRoomRules(context.Background(), r.store, rules); err != nil {
-		t.Fatal(err)
-	}
-	if _, mutes, own := rules.InRoom("!r:x"); len(mutes) != 1 || len(own) != 1 {
-		t.Errorf("after a restart: %d mutes and %d own subscriptions, want 1 and 1", len(mutes), len(own))
+	rules, _ := newSubs(t, r.base, r.store, nil, nil)
+	if view := rules.InRoom("!r:x"); len(view.Mutes) != 1 || len(view.Own) != 1 {
+		t.Errorf("after a restart: %d mutes and %d own subscriptions, want 1 and 1", len(view.Mutes), len(view.Own))
 	}
 	if answer = r.say(t, "unmute osbuild/images"); !r.gets("osbuild/images", KindIssue) {
 		t.Errorf("unmuting: %q; issues do not come back", answer)
@@ -249,7 +279,7 @@ func TestUnsubscribeTakesBackOnlyTheRoomsOwn(t *testing.T) {
 // TestChatStaysInScope: a room admin can subscribe only to repositories
 // the operator allows, and to a private one only if the config names it.
 func TestChatStaysInScope(t *testing.T) {
-	r := newGHRoom(nil, Scope{Allowed: []string{"osbuild/*"}, Named: []string{"osbuild/named-private"}},
+	r := newGHRoom(t, nil, Scope{Allowed: []string{"osbuild/*"}, Named: []string{"osbuild/named-private"}},
 		map[string]bool{"osbuild/secret": true, "osbuild/named-private": true})
 	for line, want := range map[string]string{
 		"subscribe someone/else":           "not one of them",

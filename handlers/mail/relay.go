@@ -44,15 +44,8 @@ type Relay struct {
 	Config  config.Mail
 	Log     zerolog.Logger
 	Metrics *Metrics // nil counts nothing
-	// Routes decides which lists go to which rooms; nil: the config's.
-	Routes *Routes
-}
-
-func (r *Relay) routes() *Routes {
-	if r.Routes == nil {
-		r.Routes = NewRoutes(r.Config)
-	}
-	return r.Routes
+	// Lists decide which lists go to which rooms.
+	Lists *Lists
 }
 
 // Handle parses and relays one raw mail. Mail that is not for the relay
@@ -106,7 +99,7 @@ func (r *Relay) relay(ctx context.Context, m *Mail) error {
 		return err
 	}
 	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date,
-		ListID: r.routes().ListOf(m.ListIDs)}
+		ListID: listOf(r.Lists, m.ListIDs)}
 	if root == m.MessageID {
 		row.Excerpt, row.Attachments = m.Excerpt(r.Config.ExcerptChars), encodeAttachments(m.Attachments)
 	}
@@ -121,7 +114,7 @@ func (r *Relay) relay(ctx context.Context, m *Mail) error {
 // skipReason says why a mail is not for the relay: an outcome for the
 // metrics and a reason for the log; empty when it is to be relayed.
 func (r *Relay) skipReason(m *Mail, raw []byte) (outcome, why string) {
-	if !r.routes().Accepts(m.ListIDs) {
+	if listOf(r.Lists, m.ListIDs) == "" {
 		return outcomeOtherList, fmt.Sprintf("List-Id %v is not one of %v, nor one a room subscribed to", m.ListIDs, r.Config.ListID)
 	}
 	if m.Kind != Post {
@@ -165,7 +158,7 @@ func rootKey(room, msgID string) string { return "mail:root:" + room + ":" + msg
 
 func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 	reply := RenderThread(m, m.Excerpt(r.Config.ExcerptChars), 0)
-	for _, room := range r.routes().RoomsFor(m.ListIDs) {
+	for _, room := range roomsFor(r.Lists, m.ListIDs) {
 		if err := r.Poster.PostRoot(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
 			return err
 		}
@@ -176,14 +169,14 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
 func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
 	switch r.Config.Replies {
 	case config.RepliesThread:
-		for _, room := range r.routes().RoomsFor(m.ListIDs) {
+		for _, room := range roomsFor(r.Lists, m.ListIDs) {
 			key := "mail:reply:" + room + ":" + m.MessageID
 			if err := r.Poster.PostInThread(ctx, key, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars)); err != nil {
 				return err
 			}
 		}
 	case config.RepliesCount:
-		return r.editReplyCount(ctx, root, r.routes().RoomsFor(m.ListIDs))
+		return r.editReplyCount(ctx, root, roomsFor(r.Lists, m.ListIDs))
 	}
 	return nil
 }
@@ -316,28 +309,28 @@ func Threads(st Store, now func() time.Time, subs *ListSubscriber) bot.Command {
 						req.Prefix, req.Prefix, req.Prefix), nil
 				}
 			}
-			return listThreads(ctx, st, subs.Routes, req)
+			return listThreads(ctx, st, subs.Lists, req)
 		},
 	}
 }
 
 // listThreads answers !ml and !ml search about the lists the room follows
 // (in a direct chat, the config's), never another room's.
-func listThreads(ctx context.Context, st Store, routes *Routes, req bot.Request) (bot.Reply, error) {
+func listThreads(ctx context.Context, st Store, lists *Lists, req bot.Request) (bot.Reply, error) {
 	query := ""
 	if len(req.Args) > 1 {
 		query = strings.Join(req.Args[1:], " ")
 	}
-	lists := routes.ListsOf(req.RoomID)
+	followed := listsOf(lists, req.RoomID)
 	if req.Direct {
-		lists = routes.ConfigLists()
+		followed = lists.ConfigTargets()
 	}
-	if len(lists) == 0 {
+	if len(followed) == 0 {
 		return bot.TextReply("This room follows no mailing list. Room admins bring one here with %sml subscribe LIST-ID.", req.Prefix), nil
 	}
-	scope := lists
-	if slices.ContainsFunc(routes.ConfigLists(), func(l string) bool { return hasList(lists, l) }) {
-		scope = append(slices.Clone(lists), "") // threads relayed before their list was kept came through the config's
+	scope := followed
+	if slices.ContainsFunc(lists.ConfigTargets(), func(l string) bool { return hasList(followed, l) }) {
+		scope = append(slices.Clone(followed), "") // threads relayed before their list was kept came through the config's
 	}
 	rows, err := st.MailThreads(ctx, query, scope, 10)
 	if err != nil {
@@ -345,9 +338,9 @@ func listThreads(ctx context.Context, st Store, routes *Routes, req bot.Request)
 	}
 	if len(rows) == 0 {
 		if query != "" {
-			return bot.TextReply("No relayed thread of %s has %q in its subject.", strings.Join(lists, ", "), query), nil
+			return bot.TextReply("No relayed thread of %s has %q in its subject.", strings.Join(followed, ", "), query), nil
 		}
-		return bot.TextReply("No thread of %s has been relayed yet.", strings.Join(lists, ", ")), nil
+		return bot.TextReply("No thread of %s has been relayed yet.", strings.Join(followed, ", ")), nil
 	}
 	m := new(bot.Msg).Bold("Mailing-list threads")
 	if query != "" {

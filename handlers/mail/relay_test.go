@@ -22,6 +22,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/golden"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -54,7 +55,24 @@ func newMailEnv(t *testing.T) *mailEnv {
 	cfg := config.Defaults().Mail
 	cfg.ListID, cfg.Rooms = []string{testList}, []string{"!room:x"}
 	rec := &testenv.Recorder{}
-	return &mailEnv{imap: srv, store: st, rec: rec, relay: &Relay{Store: st, Poster: rec, Config: cfg, Log: zerolog.Nop()}}
+	return &mailEnv{imap: srv, store: st, rec: rec, relay: &Relay{Store: st, Poster: rec, Config: cfg, Log: zerolog.Nop(), Lists: newLists(t, cfg, st)}}
+}
+
+// newLists is the room scope of cfg's lists, with the rooms' choices in st.
+func newLists(t *testing.T, cfg config.Mail, st interface {
+	roomscope.Store
+	roomscope.Mover
+}) *Lists {
+	t.Helper()
+	reg, err := roomscope.Open(context.Background(), st, bot.NewRoomNames(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists, err := roomscope.Add(context.Background(), reg, Source(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lists
 }
 
 func (e *mailEnv) start(t *testing.T) {
@@ -179,6 +197,7 @@ func TestRenderFixturesGolden(t *testing.T) {
 func TestCrossPostIsRelayedOnce(t *testing.T) {
 	e := newMailEnv(t)
 	e.relay.Config.ListID = []string{"pkg-emacsen-addons.alioth-lists.debian.net", "haskell-mode.tracker.debian.org", testList}
+	e.relay.Lists = newLists(t, e.relay.Config, e.store)
 	ctx := context.Background()
 	for _, f := range []string{"notmuch-crosspost-same-msgid-list-a.eml", "notmuch-crosspost-same-msgid-list-b.eml"} {
 		if err := e.relay.Handle(ctx, fixture(t, f)); err != nil {
@@ -211,6 +230,7 @@ func TestReplyCountEditKeepsTheRoot(t *testing.T) {
 	e := newMailEnv(t)
 	e.relay.Config.Replies = config.RepliesCount
 	e.relay.Config.ListID = []string{"list1.mm3test.fedoraproject.org"}
+	e.relay.Lists = newLists(t, e.relay.Config, e.store)
 	ctx := context.Background()
 	if err := e.relay.Handle(ctx, fixture(t, "hyperkitty-mm3-archived-at-attachment.eml")); err != nil {
 		t.Fatal(err)
@@ -240,7 +260,7 @@ func TestThreadsCommand(t *testing.T) {
 	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-html-only.eml"} {
 		e.relay.Handle(ctx, fixture(t, f))
 	}
-	subs := &ListSubscriber{Routes: e.relay.routes(), Store: &testenv.Choices{}, Now: time.Now}
+	subs := &ListSubscriber{Lists: e.relay.Lists, Allowed: e.relay.Config.ChatLists(), Now: time.Now}
 	cmd := Threads(e.store, time.Now, subs)
 	runIn := func(room id.RoomID, direct bool, args ...string) string {
 		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!", RoomID: room, Direct: direct, Sender: "@admin:x"})
@@ -274,8 +294,8 @@ func TestListScope(t *testing.T) {
 	cfg.ListID, cfg.Rooms = []string{testList}, []string{"!room:x"}
 	cfg.AllowedLists = []string{testList, "devel.lists.example.org"}
 	choices := &testenv.Choices{}
-	routes := NewRoutes(cfg)
-	cmd := Threads(nil, time.Now, &ListSubscriber{Routes: routes, Store: choices, Now: time.Now})
+	routes := newLists(t, cfg, choices)
+	cmd := Threads(nil, time.Now, &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now})
 	say := func(room id.RoomID, line string) string {
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", RoomID: room, Sender: "@admin:x"})
 		if err != nil {
@@ -296,18 +316,15 @@ func TestListScope(t *testing.T) {
 			t.Errorf("%s in %s: %q, want %q in it", c.line, c.room, got, c.want)
 		}
 	}
-	reloaded := NewRoutes(cfg)
-	if err := reloaded.Load(context.Background(), choices); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []*Routes{routes, reloaded} {
-		if got := r.RoomsFor([]string{testList}); len(got) != 0 {
+	reloaded := newLists(t, cfg, choices)
+	for _, r := range []*Lists{routes, reloaded} {
+		if got := roomsFor(r, []string{testList}); len(got) != 0 {
 			t.Errorf("the muted config list still goes to %v", got)
 		}
-		if got := r.RoomsFor([]string{"devel.lists.example.org"}); !slices.Equal(got, []string{"!other:x"}) {
+		if got := roomsFor(r, []string{"devel.lists.example.org"}); !slices.Equal(got, []string{"!other:x"}) {
 			t.Errorf("the devel list goes to %v, want !other:x alone", got)
 		}
-		if r.Accepts([]string{"secret.lists.example.org"}) {
+		if listOf(r, []string{"secret.lists.example.org"}) != "" {
 			t.Error("a list no room may have is accepted")
 		}
 	}
@@ -648,9 +665,10 @@ func TestListIDsAsPeoplePasteThem(t *testing.T) {
 // that the routes follow: a list of the room's own, a config list muted
 // there.
 func TestMLAnswersGolden(t *testing.T) {
-	routes := NewRoutes(config.Mail{ListID: []string{"image-builder.lists.example.org"}, Rooms: []string{"!main:x"},
-		AllowedLists: []string{"image-builder.lists.example.org", "devel.lists.example.org"}})
-	subs := &ListSubscriber{Routes: routes, Store: &testenv.Choices{}, Now: time.Now}
+	cfg := config.Mail{ListID: []string{"image-builder.lists.example.org"}, Rooms: []string{"!main:x"},
+		AllowedLists: []string{"image-builder.lists.example.org", "devel.lists.example.org"}}
+	routes := newLists(t, cfg, &testenv.Choices{})
+	subs := &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now}
 	cmd := Threads(nil, time.Now, subs)
 	run := func(room, line string) bot.Reply {
 		t.Helper()
@@ -670,13 +688,13 @@ func TestMLAnswersGolden(t *testing.T) {
 		rep := run(c.room, c.line)
 		golden.Check(t, c.file, "plain:\n"+rep.Plain+"\n\nhtml:\n"+rep.HTML+"\n")
 	}
-	if got := routes.RoomsFor([]string{"devel.lists.example.org"}); !slices.Equal(got, []string{"!second:x"}) {
+	if got := roomsFor(routes, []string{"devel.lists.example.org"}); !slices.Equal(got, []string{"!second:x"}) {
 		t.Errorf("devel list goes to %v", got)
 	}
-	if got := routes.RoomsFor([]string{"image-builder.lists.example.org"}); len(got) != 0 {
+	if got := roomsFor(routes, []string{"image-builder.lists.example.org"}); len(got) != 0 {
 		t.Errorf("the muted config list still goes to %v", got)
 	}
-	if !routes.Accepts([]string{"devel.lists.example.org"}) || routes.Accepts([]string{"other.lists.example.org"}) {
+	if listOf(routes, []string{"devel.lists.example.org"}) == "" || listOf(routes, []string{"other.lists.example.org"}) != "" {
 		t.Error("Accepts disagrees with the subscriptions")
 	}
 }

@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -14,16 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
-	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
-	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
-	"github.com/osbuild/ibbot/internal/roomsettings"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -68,22 +65,21 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return err
 	}
 	know.History = st
-	gh := newGitHubParts(cfg, know, opts.Now)
-	if err := ghrelay.LoadRoomRules(ctx, st, gh.rules); err != nil {
-		return fmt.Errorf("reading the rooms' subscriptions: %w", err)
-	}
-	settings, err := roomsettings.Load(ctx, st)
+	names := bot.NewRoomNames()
+	scopes, err := roomscope.Open(ctx, st, names, roomDefaults(cfg))
 	if err != nil {
-		return fmt.Errorf("reading the rooms' settings: %w", err)
+		return err
 	}
-	gh.settings(settings)
-	routes := mail.NewRoutes(cfg.Mail)
-	if err := routes.Load(ctx, st); err != nil {
-		return fmt.Errorf("reading the rooms' mailing lists: %w", err)
+	gh, err := newGitHubParts(ctx, cfg, know, scopes, opts.Now)
+	if err != nil {
+		return err
 	}
-	s := &services{store: st, reg: reg, board: board, now: opts.Now, log: log, settings: settings, opsMux: opsSrv.Mux}
-	s.lead = newLeadership(cfg, st, s)
-	table, err := commands(cfg, st, board, know, gh, routes, s.deploysToggle, opts.Now)
+	lists, err := roomscope.Add(ctx, scopes, mail.Source(cfg.Mail))
+	if err != nil {
+		return err
+	}
+	lead := newLeadership(cfg, st, reg, log)
+	table, err := commands(cfg, st, board, know, gh, lists, deploysToggle(scopes.Settings(), opts.Now), opts.Now)
 	if err != nil {
 		return err
 	}
@@ -96,9 +92,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		},
 		Listeners: []bot.Listener{gh.links},
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
-		JoinRooms: cfg.AllRooms(), Lease: s.lead.botLease(),
+		JoinRooms: cfg.AllRooms(), RoomNames: names, Lease: lead.botLease(),
 		Encryption: cfg.Encryption, Pool: st.SharedPool, KeyWait: opts.KeyWait,
-		RoomMoved: func(ctx context.Context, old, replacement id.RoomID) { s.roomMoved(ctx, gh, old, replacement) },
+		RoomMoved: roomMoved(scopes, log),
 	})
 	if err != nil {
 		return err
@@ -106,16 +102,15 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if opts.Started != nil {
 		opts.Started(b)
 	}
-	s.bot = b
-	routes.SetRoomNames(s.sameRoom)
-	s.mailRoutes = routes
+	s := &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log, lead: lead,
+		settings: scopes.Settings(), lists: lists, opsMux: opsSrv.Mux}
 	starting.built(func() (string, error) { return s.lead.ready(s.bot.Ready) })
 	return start(ctx, cfg, s, know, gh)
 }
 
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
-func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, routes *mail.Routes,
+func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, lists *mail.Lists,
 	deploys handlers.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
@@ -125,11 +120,11 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 	if err != nil {
 		return nil, err
 	}
-	if err := table.Add(gh.commands(st, now)...); err != nil {
+	if err := table.Add(gh.commands(now)...); err != nil {
 		return nil, err
 	}
 	if cfg.Mail.IMAP.Address != "" {
-		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Routes: routes, Store: st, Now: now}))
+		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}))
 	}
 	return table, nil
 }

@@ -65,7 +65,7 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	}
 	// The cache holds a whole polling cycle besides the commands' answers
 	// (the scale benchmark found 300 repositories thrashing a fixed 512).
-	polled := len(ghrelay.NewRules(cfg.GitHub.Subscriptions).Repos())
+	polled := len(cfg.GitHub.PolledRepos())
 	gh, err := ghclient.New(ghclient.Options{Token: cfg.GitHub.Token.Value(), BaseURL: cfg.GitHub.APIURL, Metrics: reg,
 		CacheEntries: 512 + ghrelay.CacheEntriesFor(polled)})
 	if err != nil {
@@ -109,7 +109,7 @@ func startDeploys(s *services, cfg config.ProdHash, k *knowledge) {
 	}
 	w := &handlers.DeployWatcher{
 		Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Store: s.store, History: s.store, Poster: s.bot,
-		RoomsNow: func() []string { return s.settings.Rooms(cfg.Rooms, "deploys", s.sameRoom) },
+		RoomsNow: func() []string { return s.settings.RoomsOn(cfg.Rooms, "deploys") },
 		Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
 		Log: s.log.With().Str("component", "deploys").Logger(), Now: s.now,
 	}

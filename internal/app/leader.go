@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/osbuild/ibbot/bot"
@@ -24,8 +26,8 @@ type leadership struct {
 	lease   *termLease
 }
 
-func newLeadership(cfg *config.Config, st *store.DB, s *services) *leadership {
-	l := &leadership{metrics: leader.NewMetrics(s.reg), lease: &termLease{}}
+func newLeadership(cfg *config.Config, st *store.DB, reg prometheus.Registerer, log zerolog.Logger) *leadership {
+	l := &leadership{metrics: leader.NewMetrics(reg), lease: &termLease{}}
 	if !store.IsPostgres(cfg.Database) {
 		return l
 	}
@@ -33,7 +35,7 @@ func newLeadership(cfg *config.Config, st *store.DB, s *services) *leadership {
 	l.elector = leader.New(leader.Options{
 		DSN: cfg.Database, Heartbeat: cfg.Leader.Heartbeat, Timeout: cfg.Leader.Timeout,
 		Identity: fmt.Sprintf("%s/%d", host, os.Getpid()), Fence: st.Fence, Metrics: l.metrics,
-		Log: s.log.With().Str("component", "leader").Logger(),
+		Log: log.With().Str("component", "leader").Logger(),
 	})
 	return l
 }

@@ -11,10 +11,11 @@ import (
 	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/health"
-	"github.com/osbuild/ibbot/internal/roomsettings"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -29,10 +30,10 @@ type services struct {
 	now   func() time.Time
 	log   zerolog.Logger
 	lead  *leadership
-	// mailRoutes says which lists go to which rooms (config and chat).
-	mailRoutes *mail.Routes
-	// settings are what rooms set in chat.
-	settings *roomsettings.Settings
+	// lists say which mailing lists go to which rooms (config and chat).
+	lists *mail.Lists
+	// settings are the rooms' settings (config and chat).
+	settings *roomscope.Settings
 	// opsMux serves /healthz, /readyz and /metrics (from the start, see
 	// startup); the webhook joins it unless it has a listener of its own.
 	opsMux *http.ServeMux
@@ -77,47 +78,30 @@ func (s *services) runLeader() {
 	})
 }
 
-// sameRoom reports whether a room the config names (an id or an alias)
-// is room, resolving aliases and following upgraded rooms to their
-// replacements through the bot (cached there).
-func (s *services) sameRoom(name string, room id.RoomID) bool {
-	if id.RoomID(name) == room {
-		return true
-	}
-	if s.bot == nil {
-		return false
-	}
-	got, err := s.bot.ResolveRoom(s.ctx, name)
-	return err == nil && got == room
-}
-
 // roomMoved gives what an upgraded room chose in chat (subscriptions,
-// mutes, lists, settings) to its replacement, and has every part read
-// them again; the config's rooms already resolve to the replacement.
-func (s *services) roomMoved(ctx context.Context, gh *githubParts, old, replacement id.RoomID) {
-	log := s.log.With().Str("room_id", old.String()).Str("replacement", replacement.String()).Logger()
-	if err := s.store.MoveRoom(ctx, old.String(), replacement.String()); err != nil {
-		log.Error().Err(err).Msg("Moving the room's own choices to its replacement failed; they stay with the old room")
-		return
-	}
-	for what, reload := range map[string]func() error{
-		"GitHub subscriptions": func() error { return ghrelay.LoadRoomRules(ctx, s.store, gh.rules) },
-		"mailing lists":        func() error { return s.mailRoutes.Load(ctx, s.store) },
-		"room settings":        func() error { return s.settings.Reload(ctx) },
-	} {
-		if err := reload(); err != nil {
-			log.Error().Err(err).Str("what", what).Msg("Reading the rooms' choices again after a move failed; a restart reads them")
+// mutes, lists, settings) to its replacement; the config's rooms already
+// name the replacement (bot.RoomNames).
+func roomMoved(scopes *roomscope.Registry, log zerolog.Logger) func(ctx context.Context, old, replacement id.RoomID) {
+	return func(ctx context.Context, old, replacement id.RoomID) {
+		log := log.With().Str("room_id", old.String()).Str("replacement", replacement.String()).Logger()
+		if err := scopes.Moved(ctx, old, replacement); err != nil {
+			log.Error().Err(err).Msg("Moving the room's own choices to its replacement failed; a restart reads them again")
+			return
 		}
+		log.Info().Msg("The room's own choices moved to its replacement")
 	}
-	gh.resolveRooms(ctx, s.bot, log)
-	log.Info().Msg("The room's own choices moved to its replacement")
 }
 
 // deploysToggle is !deploys on|off: the room's setting, said by whom.
-func (s *services) deploysToggle(ctx context.Context, room id.RoomID, on bool, by id.UserID) error {
-	value := "off"
-	if on {
-		value = "on"
+func deploysToggle(settings *roomscope.Settings, now func() time.Time) func(ctx context.Context, room id.RoomID, on bool, by id.UserID) error {
+	return func(ctx context.Context, room id.RoomID, on bool, by id.UserID) error {
+		value := "off"
+		if on {
+			value = "on"
+		}
+		return settings.Set(ctx, room, "deploys", value, by, now())
 	}
-	return s.settings.Set(ctx, room, "deploys", value, by, s.now())
 }
+
+// roomDefaults are the config's per-room settings.
+func roomDefaults(cfg *config.Config) roomscope.Defaults { return ghrelay.Defaults(cfg.GitHub.Rooms) }

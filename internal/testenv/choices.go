@@ -36,3 +36,15 @@ func (c *Choices) DeleteRoomChoice(_ context.Context, kind, room, target string)
 	c.rows = slices.DeleteFunc(c.rows, func(r store.RoomChoice) bool { return r.Kind == kind && r.RoomID == room && r.Target == target })
 	return nil
 }
+
+// MoveRoom gives one room's choices to another, as store.DB.MoveRoom.
+func (c *Choices) MoveRoom(_ context.Context, old, replacement string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.rows {
+		if c.rows[i].RoomID == old {
+			c.rows[i].RoomID = replacement
+		}
+	}
+	return nil
+}
