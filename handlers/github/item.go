@@ -6,12 +6,12 @@ package github
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 // Kind is what an item is.
@@ -85,41 +85,6 @@ type Change struct {
 	Review *Review
 }
 
-// Review is a review request or a review's verdict on a pull request.
-type Review struct {
-	ID    int64  // the review's; 0 for a request
-	State string // requested, approved, changes_requested
-	Who   string // the reviewer (a user, or a team for a request)
-	By    string // who asked (for a request)
-	URL   string
-}
-
-// CIRun is a finished workflow run on a repository's default branch.
-type CIRun struct {
-	WorkflowID int64
-	Workflow   string // its name
-	RunID      int64
-	RunNumber  int
-	Branch     string
-	SHA        string
-	Conclusion string // success, failure, timed_out, startup_failure, cancelled, ...
-	URL        string
-}
-
-// Failed reports whether the run counts as a failure (cancelled and
-// skipped runs say nothing about the branch).
-func (r CIRun) Failed() bool {
-	return r.Conclusion == "failure" || r.Conclusion == "timed_out" || r.Conclusion == "startup_failure"
-}
-
-// Comment is a comment on an issue or pull request.
-type Comment struct {
-	ID     int64
-	Author string
-	Body   string
-	URL    string
-}
-
 func isBot(u *gh.User) bool {
 	return u.GetType() == "Bot" || strings.HasSuffix(u.GetLogin(), "[bot]")
 }
@@ -130,47 +95,6 @@ func labelNames(ls []*gh.Label) []string {
 		out = append(out, l.GetName())
 	}
 	return out
-}
-
-func issueItem(repo string, is *gh.Issue) Item {
-	it := Item{
-		Repo: repo, Number: is.GetNumber(), Kind: KindIssue, Title: is.GetTitle(), URL: is.GetHTMLURL(),
-		Author: is.GetUser().GetLogin(), AuthorIsBot: isBot(is.GetUser()), Labels: labelNames(is.Labels),
-		State: is.GetState(), StateReason: is.GetStateReason(),
-		CreatedAt: is.GetCreatedAt().Time, ClosedAt: is.GetClosedAt().Time,
-	}
-	if is.IsPullRequest() {
-		it.Kind = KindPull
-		it.Draft = is.GetDraft()
-		if !is.GetPullRequestLinks().GetMergedAt().IsZero() {
-			it.State = "merged"
-		}
-	}
-	return it
-}
-
-func pullItem(repo string, pr *gh.PullRequest) Item {
-	it := Item{
-		Repo: repo, Number: pr.GetNumber(), Kind: KindPull, Title: pr.GetTitle(), URL: pr.GetHTMLURL(),
-		Author: pr.GetUser().GetLogin(), AuthorIsBot: isBot(pr.GetUser()), Labels: labelNames(pr.Labels),
-		Draft: pr.GetDraft(), State: pr.GetState(), CreatedAt: pr.GetCreatedAt().Time, ClosedAt: pr.GetClosedAt().Time,
-	}
-	if pr.GetMerged() || !pr.GetMergedAt().IsZero() {
-		it.State = "merged"
-	}
-	return it
-}
-
-func releaseItem(repo string, r *gh.RepositoryRelease) Item {
-	title := r.GetName()
-	if title == "" {
-		title = r.GetTagName()
-	}
-	return Item{
-		Repo: repo, Kind: KindRelease, Title: title, URL: r.GetHTMLURL(), Tag: r.GetTagName(),
-		Author: r.GetAuthor().GetLogin(), AuthorIsBot: isBot(r.GetAuthor()), State: "published",
-		Prerelease: r.GetPrerelease(), CreatedAt: r.GetPublishedAt().Time,
-	}
 }
 
 // FromWebhook turns a delivery into a change. ok is false for deliveries
@@ -253,81 +177,6 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 	return c, true, nil
 }
 
-// workflowRun is a finished run on the repository's default branch; runs
-// on other branches (pull requests, features) are not the room's concern.
-func workflowRun(e *gh.WorkflowRunEvent) (Change, bool, error) {
-	run := e.GetWorkflowRun()
-	if e.GetAction() != "completed" || run == nil || run.GetHeadBranch() != e.GetRepo().GetDefaultBranch() {
-		return Change{}, false, nil
-	}
-	repo := e.GetRepo().GetFullName()
-	if repo == "" {
-		return Change{}, false, errors.New("workflow_run delivery names no repository")
-	}
-	name := cmp.Or(e.GetWorkflow().GetName(), run.GetName(), "workflow")
-	ci := &CIRun{WorkflowID: cmp.Or(e.GetWorkflow().GetID(), run.GetWorkflowID()), Workflow: name, RunID: run.GetID(),
-		RunNumber: run.GetRunNumber(), Branch: run.GetHeadBranch(), SHA: run.GetHeadSHA(), Conclusion: run.GetConclusion(),
-		URL: run.GetHTMLURL()}
-	it := Item{Repo: repo, Kind: KindCI, Title: name, URL: ci.URL, Author: e.GetSender().GetLogin()}
-	return Change{Item: it, Action: "completed", Actor: e.GetSender().GetLogin(), CI: ci}, true, nil
-}
-
-// discussionDelivery is what the relay reads of a discussion delivery.
-type discussionDelivery struct {
-	Action     string `json:"action"`
-	Discussion *struct {
-		Number    int       `json:"number"`
-		Title     string    `json:"title"`
-		URL       string    `json:"html_url"`
-		CreatedAt time.Time `json:"created_at"`
-		User      struct {
-			Login string `json:"login"`
-			Type  string `json:"type"`
-		} `json:"user"`
-		Category struct {
-			Name string `json:"name"`
-		} `json:"category"`
-		AnswerURL string `json:"answer_html_url"`
-	} `json:"discussion"`
-	Answer struct {
-		ID   int64  `json:"id"`
-		URL  string `json:"html_url"`
-		Body string `json:"body"`
-		User struct {
-			Login string `json:"login"`
-		} `json:"user"`
-	} `json:"answer"`
-	Repository struct {
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	Sender struct {
-		Login string `json:"login"`
-	} `json:"sender"`
-}
-
-// discussion is a new discussion, or one whose answer was chosen.
-func discussion(payload []byte) (Change, bool, error) {
-	var e discussionDelivery
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return Change{}, false, fmt.Errorf("discussion delivery: %w", err)
-	}
-	d := e.Discussion
-	if d == nil || (e.Action != "created" && e.Action != "answered") {
-		return Change{}, false, nil
-	}
-	if e.Repository.FullName == "" {
-		return Change{}, false, errors.New("discussion delivery names no repository")
-	}
-	it := Item{Repo: e.Repository.FullName, Number: d.Number, Kind: KindDiscussion, Title: d.Title, URL: d.URL,
-		Author: d.User.Login, AuthorIsBot: d.User.Type == "Bot", Tag: d.Category.Name, CreatedAt: d.CreatedAt}
-	c := Change{Item: it, Action: e.Action, Actor: e.Sender.Login}
-	if e.Action == "answered" {
-		a := e.Answer
-		c.Answer = &Comment{ID: a.ID, Author: a.User.Login, Body: a.Body, URL: cmp.Or(a.URL, d.AnswerURL)}
-	}
-	return c, true, nil
-}
-
 func encodeItem(it Item) string {
 	b, _ := json.Marshal(it)
 	return string(b)
@@ -337,4 +186,17 @@ func decodeItem(s string) (Item, error) {
 	var it Item
 	err := json.Unmarshal([]byte(s), &it)
 	return it, err
+}
+
+// fromDelivery reads a recorded delivery: a webhook's, or a change the
+// poller found.
+func fromDelivery(d store.Delivery) (Change, bool, error) {
+	if d.Event != PollEvent {
+		return FromWebhook(d.Event, d.Payload)
+	}
+	var c Change
+	if err := json.Unmarshal(d.Payload, &c); err != nil {
+		return Change{}, false, fmt.Errorf("a recorded poll result does not parse: %w", err)
+	}
+	return c, true, nil
 }
