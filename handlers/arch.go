@@ -11,13 +11,14 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/diagram"
+	"github.com/osbuild/ibbot/internal/diagram/draw"
 	"github.com/osbuild/ibbot/internal/prodhash"
 )
 
-// DiagramSource returns the architecture diagram (SVG) and a version number
+// DiagramSource returns the architecture diagram and a version number
 // that changes whenever the file does.
 type DiagramSource interface {
-	Diagram(ctx context.Context) ([]byte, int, error)
+	Diagram(ctx context.Context) (*diagram.Diagram, int, error)
 }
 
 // Arch explains the hosted service: components, where they run, the flow,
@@ -39,7 +40,7 @@ type archCmd struct {
 	cmp  Comparisons // nil: boxes are not annotated
 	src  DiagramSource
 
-	annotator diagram.Annotator
+	annotator draw.Annotator
 	mu        sync.Mutex
 	rendered  *bot.Image
 	content   [32]byte // hash of the annotated diagram rendered
@@ -118,23 +119,23 @@ func (a *archCmd) image(ctx context.Context) *bot.Image {
 	if a.src == nil {
 		return nil
 	}
-	svg, _, err := a.src.Diagram(ctx)
+	d, _, err := a.src.Diagram(ctx)
 	if err != nil {
 		return nil
 	}
 	marks := a.marks(ctx)
 	if len(marks) > 0 {
-		if annotated, _, err := a.annotator.Annotate(svg, marks); err == nil {
-			svg = annotated
+		if annotated, _, err := a.annotator.Annotate(d, marks); err == nil {
+			d = annotated
 		}
 	}
-	sum := sha256.Sum256(svg)
+	sum := sha256.Sum256(d.Bytes())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.rendered != nil && a.content == sum {
 		return a.rendered
 	}
-	png, err := diagram.Render(svg, 2)
+	png, err := draw.Render(d, 2)
 	if err != nil {
 		return nil
 	}
@@ -146,7 +147,7 @@ func (a *archCmd) image(ctx context.Context) *bot.Image {
 
 // describe says in words what the picture shows, for the image's body
 // (its caption, and what a screen reader reads).
-func (a *archCmd) describe(marks map[string]diagram.Mark) string {
+func (a *archCmd) describe(marks map[string]draw.Mark) string {
 	text := fmt.Sprintf("Architecture diagram of the %s hosted service: %s.", a.cat.Project, a.cat.Flow)
 	var parts []string
 	for _, comp := range a.cat.Services() {
@@ -161,8 +162,8 @@ func (a *archCmd) describe(marks map[string]diagram.Mark) string {
 }
 
 // marks are the boxes' annotations, by diagram anchor.
-func (a *archCmd) marks(ctx context.Context) map[string]diagram.Mark {
-	marks := map[string]diagram.Mark{}
+func (a *archCmd) marks(ctx context.Context) map[string]draw.Mark {
+	marks := map[string]draw.Mark{}
 	for _, comp := range a.cat.Services() {
 		if comp.DiagramAnchor == "" || a.deps == nil {
 			continue
@@ -177,7 +178,7 @@ func (a *archCmd) marks(ctx context.Context) map[string]diagram.Mark {
 				label += fmt.Sprintf(" · %d behind", cmp.Behind)
 			}
 		}
-		marks[comp.DiagramAnchor] = diagram.Mark{Label: label, Href: "https://github.com/" + comp.Repo + "/commit/" + dep.SHA, Title: comp.Name}
+		marks[comp.DiagramAnchor] = draw.Mark{Label: label, Href: "https://github.com/" + comp.Repo + "/commit/" + dep.SHA, Title: comp.Name}
 	}
 	return marks
 }

@@ -4,13 +4,14 @@
 package prodhash
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/osbuild/ibbot/internal/diagram"
 )
 
 // DiagramLink is one linked box of the architecture diagram.
@@ -26,126 +27,36 @@ type DiagramLink struct {
 
 var shaPattern = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
 
-// maxDiagramBytes bounds what the parser reads; the real file is ~11 kB.
-const maxDiagramBytes = 4 << 20
+// maxDiagramBytes bounds what is fetched and parsed.
+const maxDiagramBytes = diagram.MaxBytes
 
-// ParseDiagram extracts the GitHub links of the diagram. It reports an
+// ParseDiagram extracts the GitHub links of a diagram file. It reports an
 // error, never a panic, for anything that is not an SVG with such links.
 func ParseDiagram(r io.Reader) ([]DiagramLink, error) {
-	dec := xml.NewDecoder(io.LimitReader(r, maxDiagramBytes))
-	dec.Strict = true
-	var (
-		links   []DiagramLink
-		cur     *DiagramLink
-		depth   int // element depth inside the current <a>
-		inText  int
-		pieces  []string
-		sawRoot bool
-	)
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("diagram is not well-formed XML: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if !sawRoot {
-				if t.Name.Local != "svg" {
-					return nil, fmt.Errorf("diagram's root element is <%s>, not <svg>", t.Name.Local)
-				}
-				sawRoot = true
-			}
-			if cur == nil {
-				if t.Name.Local == "a" {
-					cur = &DiagramLink{AnchorID: attr(t, "id"), Href: href(t)}
-					depth, pieces = 0, nil
-				}
-				continue
-			}
-			depth++
-			if t.Name.Local == "text" || t.Name.Local == "tspan" {
-				inText++
-				if t.Name.Local == "tspan" {
-					pieces = append(pieces, "")
-				}
-			}
-			if on := attr(t, "onclick"); on != "" && t.Name.Local == "g" && cur.Onclick == "" {
-				cur.Onclick = on
-			}
-		case xml.CharData:
-			if cur != nil && inText > 0 {
-				if len(pieces) == 0 {
-					pieces = append(pieces, "")
-				}
-				pieces[len(pieces)-1] += strings.TrimSpace(string(t))
-			}
-		case xml.EndElement:
-			if cur == nil {
-				continue
-			}
-			if depth == 0 { // </a>
-				cur.Label = joinLabel(pieces)
-				if err := cur.parseHref(); err == nil {
-					links = append(links, *cur)
-				}
-				cur = nil
-				continue
-			}
-			depth--
-			if t.Name.Local == "text" || t.Name.Local == "tspan" {
-				inText--
-			}
-		}
+	data, err := io.ReadAll(io.LimitReader(r, maxDiagramBytes))
+	if err != nil {
+		return nil, err
 	}
-	if !sawRoot {
-		return nil, errors.New("diagram is empty")
+	d, err := diagram.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return DiagramLinks(d)
+}
+
+// DiagramLinks are the diagram's links to GitHub.
+func DiagramLinks(d *diagram.Diagram) ([]DiagramLink, error) {
+	var links []DiagramLink
+	for _, a := range d.Anchors() {
+		l := DiagramLink{AnchorID: a.ID, Label: a.Label, Href: a.Href, Onclick: a.Onclick}
+		if err := l.parseHref(); err == nil {
+			links = append(links, l)
+		}
 	}
 	if len(links) == 0 {
 		return nil, errors.New("diagram has no GitHub links")
 	}
 	return links, nil
-}
-
-func attr(t xml.StartElement, local string) string {
-	for _, a := range t.Attr {
-		if a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// href reads xlink:href, or plain href (SVG 2).
-func href(t xml.StartElement) string {
-	var plain string
-	for _, a := range t.Attr {
-		if a.Name.Local == "href" {
-			if a.Name.Space != "" {
-				return a.Value
-			}
-			plain = a.Value
-		}
-	}
-	return plain
-}
-
-// joinLabel joins tspan pieces: "image-builder-" + "composer" has no space,
-// "worker" + "fleet" has one.
-func joinLabel(pieces []string) string {
-	var b strings.Builder
-	for _, p := range pieces {
-		if p == "" {
-			continue
-		}
-		if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
-			b.WriteByte(' ')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
 }
 
 // parseHref fills Repo, URLKind and SHA from a github.com link.

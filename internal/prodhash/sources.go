@@ -1,7 +1,6 @@
 package prodhash
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/diagram"
 )
 
 // Found is what a source knows about one component in production.
@@ -43,8 +43,10 @@ type DiagramSource struct {
 	gh      *github.Client
 
 	mu          sync.Mutex
-	parsed      int // doc version the fields below belong to
+	parsed      int // doc version the four fields below belong to
+	model       *diagram.Diagram
 	links       []DiagramLink
+	readErr     error // why that version has no model or no links
 	asOf        time.Time
 	asOfVersion int
 }
@@ -57,9 +59,32 @@ func NewDiagramSource(svgURL string, cat *catalog.Catalog, gh *github.Client, hc
 	}
 }
 
-// Diagram returns the current SVG and a version that changes with it.
-func (s *DiagramSource) Diagram(ctx context.Context) ([]byte, int, error) {
-	return s.doc.get(ctx)
+// Diagram returns the current diagram, parsed once per version, and a
+// version that changes with it.
+func (s *DiagramSource) Diagram(ctx context.Context) (*diagram.Diagram, int, error) {
+	body, version, err := s.doc.get(ctx)
+	if err != nil {
+		return nil, version, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read(body, version)
+	if s.model == nil {
+		return nil, version, s.readErr
+	}
+	return s.model, version, nil
+}
+
+// read parses a version of the diagram it has not parsed yet.
+func (s *DiagramSource) read(body []byte, version int) {
+	if version == s.parsed && (s.model != nil || s.readErr != nil) {
+		return
+	}
+	s.parsed, s.model, s.links = version, nil, nil
+	s.model, s.readErr = diagram.Parse(body)
+	if s.readErr == nil {
+		s.links, s.readErr = DiagramLinks(s.model)
+	}
 }
 
 // Lookup finds the component's link by its anchor id, or by repository.
@@ -87,12 +112,8 @@ func (s *DiagramSource) current(ctx context.Context) ([]DiagramLink, time.Time, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if version != s.parsed || s.links == nil {
-		links, err := ParseDiagram(bytes.NewReader(body))
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		s.links, s.parsed = links, version
+	if s.read(body, version); s.links == nil {
+		return nil, time.Time{}, s.readErr
 	}
 	if s.asOfVersion != version || s.asOf.IsZero() {
 		s.asOf = s.lastChange(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/internal/diagram"
+	"github.com/osbuild/ibbot/internal/diagram/draw"
 	"github.com/osbuild/ibbot/internal/svgclean"
 )
 
@@ -30,9 +31,9 @@ type Page struct {
 	Title   string // e.g. "Image Builder hosted service"
 	Log     zerolog.Logger
 
-	annotator  diagram.Annotator
+	annotator  draw.Annotator
 	mu         sync.Mutex
-	svg        []byte // the last good cleaned diagram
+	svg        *diagram.Diagram // the last good cleaned diagram
 	svgVersion int
 	staleSince time.Time
 	tmpl       *template.Template
@@ -72,7 +73,7 @@ func (p *Page) template() (*template.Template, error) {
 
 // diagram is the cleaned diagram, fetched again when it changed; while it
 // cannot be fetched, the last good one, with since when.
-func (p *Page) diagram(ctx context.Context) ([]byte, *time.Time) {
+func (p *Page) diagram(ctx context.Context) (*diagram.Diagram, *time.Time) {
 	raw, version, err := p.Diagram.Diagram(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -81,11 +82,11 @@ func (p *Page) diagram(ctx context.Context) ([]byte, *time.Time) {
 		if p.staleSince.IsZero() {
 			p.staleSince = p.Source.Now().UTC()
 		}
-		p.Log.Warn().Err(err).Msg("Status page: the diagram cannot be fetched; showing the last one")
+		p.Log.Warn().Err(err).Msg("Status page: the diagram cannot be fetched or read; showing the last one")
 	case p.svg == nil || version != p.svgVersion:
 		clean, err := svgclean.Clean(raw)
 		if err != nil {
-			p.Log.Warn().Err(err).Msg("Status page: the diagram does not parse; showing the last one")
+			p.Log.Warn().Err(err).Msg("Status page: the diagram cannot be cleaned; showing the last one")
 			break
 		}
 		p.svg, p.svgVersion, p.staleSince = clean, version, time.Time{}
@@ -137,18 +138,21 @@ func (p *Page) diagramSVG(w http.ResponseWriter, r *http.Request) {
 }
 
 // annotated is the diagram with each component's production commit.
-func (p *Page) annotated(snap *Snapshot, svg []byte) []byte {
-	marks := map[string]diagram.Mark{}
+func (p *Page) annotated(snap *Snapshot, d *diagram.Diagram) []byte {
+	if d == nil {
+		return nil
+	}
+	marks := map[string]draw.Mark{}
 	for _, c := range snap.Components {
 		if c.anchor != "" && c.SHA != "" {
-			marks[c.anchor] = diagram.Mark{Label: markLabel(c), Href: c.CommitURL, Title: c.Name + " runs " + c.SHA}
+			marks[c.anchor] = draw.Mark{Label: markLabel(c), Href: c.CommitURL, Title: c.Name + " runs " + c.SHA}
 		}
 	}
-	annotated, _, err := p.annotator.Annotate(svg, marks)
+	annotated, _, err := p.annotator.Annotate(d, marks)
 	if err != nil {
-		return svg
+		return d.Bytes()
 	}
-	return annotated
+	return annotated.Bytes()
 }
 
 func withStale(s *Snapshot, since *time.Time) *Snapshot {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/osbuild/ibbot/internal/catalog"
+	"github.com/osbuild/ibbot/internal/diagram"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/prodhash"
 	"github.com/osbuild/ibbot/internal/store"
@@ -29,7 +30,7 @@ type (
 	}
 	// Diagram is the published architecture diagram.
 	Diagram interface {
-		Diagram(ctx context.Context) ([]byte, int, error)
+		Diagram(ctx context.Context) (*diagram.Diagram, int, error)
 	}
 	// History is the deploys seen.
 	History interface {

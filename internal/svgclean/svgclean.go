@@ -11,15 +11,14 @@
 package svgclean
 
 import (
-	"bytes"
 	"encoding/xml"
-	"errors"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/osbuild/ibbot/internal/diagram"
 )
 
 // allowed are the SVG elements that only draw.
@@ -30,82 +29,46 @@ var allowed = map[string]bool{
 	"pattern": true, "marker": true, "symbol": true, "use": true, "a": true, "switch": true,
 }
 
-// maxDepth bounds nesting, so a hostile file cannot exhaust the stack of
-// whoever renders it.
-const maxDepth = 256
+// Clean returns the diagram without anything that could run or load.
+func Clean(d *diagram.Diagram) (*diagram.Diagram, error) {
+	root := cleanElement(d.Root())
+	dropUnusedIDs(root, referenced(root))
+	return diagram.New(root)
+}
 
-// Clean returns svg without anything that could run or load.
-func Clean(svg []byte) ([]byte, error) {
-	refs := referenced(svg)
-	dec := xml.NewDecoder(bytes.NewReader(svg))
-	dec.Strict = false
-	var out bytes.Buffer
-	enc := xml.NewEncoder(&out)
-	skip, depth := 0, 0     // skip > 0: inside a dropped element
-	var style *bytes.Buffer // collecting a <style> element's text
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth > maxDepth {
-				return nil, errors.New("svgclean: elements nested too deep")
-			}
-			if skip > 0 || (!allowed[t.Name.Local] && t.Name.Local != "style") || style != nil {
-				skip++
-				continue
-			}
-			if t.Name.Local == "style" {
-				style = &bytes.Buffer{}
-				continue
-			}
-			t.Attr = dropUnusedID(t.Name.Local, cleanAttrs(t.Attr), refs)
-			t.Name.Space = ""
-			if err := enc.EncodeToken(t); err != nil {
-				return nil, err
-			}
-		case xml.EndElement:
-			depth--
-			if skip > 0 {
-				skip--
-				continue
-			}
-			if style != nil {
-				if err := writeStyle(enc, style.String()); err != nil {
-					return nil, err
-				}
-				style = nil
-				continue
-			}
-			t.Name.Space = ""
-			if err := enc.EncodeToken(t); err != nil {
-				return nil, err
-			}
-		case xml.CharData:
+// cleanElement is a copy of e with the elements and attributes kept;
+// comments, processing instructions and DOCTYPE with its entities are
+// dropped. A <style> element's text is kept only as a whole.
+func cleanElement(e *diagram.Element) *diagram.Element {
+	c := &diagram.Element{Name: xml.Name{Local: e.Name.Local}, Attr: cleanAttrs(e.Attr)}
+	for _, n := range e.Children {
+		switch n := n.(type) {
+		case diagram.Text:
+			c.Children = append(c.Children, n)
+		case *diagram.Element:
 			switch {
-			case skip > 0:
-			case style != nil:
-				style.Write(t)
-			default:
-				enc.EncodeToken(t)
+			case n.Name.Local == "style":
+				if css := styleText(n); !External(css) && !strings.Contains(css, "<") {
+					c.Children = append(c.Children, &diagram.Element{Name: xml.Name{Local: "style"}, Children: []diagram.Node{diagram.Text(css)}})
+				}
+			case allowed[n.Name.Local]:
+				c.Children = append(c.Children, cleanElement(n))
 			}
 		}
-		// Comments, processing instructions and directives (DOCTYPE with
-		// its entities) are dropped.
 	}
-	if err := enc.Flush(); err != nil {
-		return nil, err
+	return c
+}
+
+// styleText is a style sheet's own text; a style element with elements
+// inside is not one.
+func styleText(e *diagram.Element) string {
+	var b strings.Builder
+	for _, n := range e.Children {
+		if t, ok := n.(diagram.Text); ok {
+			b.WriteString(string(t))
+		}
 	}
-	if depth != 0 {
-		return nil, errors.New("svgclean: unbalanced elements")
-	}
-	return out.Bytes(), nil
+	return b.String()
 }
 
 // drawing are the attributes kept: geometry, presentation, text layout,
@@ -145,26 +108,44 @@ func setOf(names ...string) map[string]bool {
 	return m
 }
 
-var reference = regexp.MustCompile(`(?:url\(\s*['"]?|href\s*=\s*['"])#([^'")\s]+)`)
+var (
+	reference = regexp.MustCompile(`url\(\s*['"]?#([^'")\s]+)`)
+	fragment  = regexp.MustCompile(`^\s*#([^'")\s]+)`)
+)
 
-// referenced are the ids something in svg points at (url(#id), href="#id").
-func referenced(svg []byte) map[string]bool {
+// referenced are the ids the cleaned drawing points at: url(#id) in a
+// value or style sheet, href="#id".
+func referenced(root *diagram.Element) map[string]bool {
 	refs := map[string]bool{}
-	for _, m := range reference.FindAllSubmatch(svg, -1) {
-		refs[string(m[1])] = true
+	add := func(v string) {
+		for _, m := range reference.FindAllStringSubmatch(v, -1) {
+			refs[m[1]] = true
+		}
+	}
+	for e := range root.Descendants(true) {
+		if e.Name.Local == "style" {
+			add(e.Content())
+		}
+		for _, a := range e.Attr {
+			add(a.Value)
+			if m := fragment.FindStringSubmatch(a.Value); m != nil && a.Name.Local == "href" {
+				refs[m[1]] = true
+			}
+		}
 	}
 	return refs
 }
 
-// dropUnusedID leaves out the ids an editor numbers every element with
+// dropUnusedIDs leaves out the ids an editor numbers every element with
 // (Inkscape's "g12", "tspan6"): only ids something points at, and those
 // of links and the root (the anchors a diagram's components are found
 // by), stay, so the page around an inline diagram meets none of them.
-func dropUnusedID(element string, attrs []xml.Attr, refs map[string]bool) []xml.Attr {
-	if element == "a" || element == "svg" {
-		return attrs
+func dropUnusedIDs(root *diagram.Element, refs map[string]bool) {
+	for e := range root.Descendants(true) {
+		if e.Name.Local != "a" && e.Name.Local != "svg" {
+			e.Attr = slices.DeleteFunc(e.Attr, func(a xml.Attr) bool { return a.Name.Local == "id" && !refs[a.Value] })
+		}
 	}
-	return slices.DeleteFunc(attrs, func(a xml.Attr) bool { return a.Name.Local == "id" && !refs[a.Value] })
 }
 
 func cleanAttrs(attrs []xml.Attr) []xml.Attr {
@@ -219,27 +200,14 @@ func dedupe(attrs []xml.Attr) []xml.Attr {
 	})
 }
 
-// writeStyle keeps a style sheet that references nothing outside.
-func writeStyle(enc *xml.Encoder, css string) error {
-	if External(css) || strings.Contains(css, "<") {
-		return nil
-	}
-	start := xml.StartElement{Name: xml.Name{Local: "style"}}
-	for _, tok := range []xml.Token{start, xml.CharData(css), start.End()} {
-		if err := enc.EncodeToken(tok); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // External reports whether CSS text (a style sheet, a style attribute or a
 // presentation value) could reference or run anything outside the
 // document, read as a browser reads it: comments dropped, escapes decoded,
-// case ignored. Only url(#fragment) references pass.
+// case ignored. Only url(#fragment) references pass; anything that looks
+// like an address ("//", with or without a scheme) does not.
 func External(css string) bool {
 	v := strings.ToLower(DecodeCSS(css))
-	for _, bad := range []string{"@import", "image-set(", "expression(", "javascript:", "-moz-binding", "behavior:", "src(", "image(", "element(", "cross-fade(", "://", "@font-face", "@namespace"} {
+	for _, bad := range []string{"@import", "image-set(", "expression(", "javascript:", "-moz-binding", "behavior:", "src(", "image(", "element(", "cross-fade(", "//", "@font-face", "@namespace"} {
 		if strings.Contains(v, bad) {
 			return true
 		}

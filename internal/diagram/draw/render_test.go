@@ -1,4 +1,4 @@
-package diagram
+package draw
 
 import (
 	"bytes"
@@ -6,11 +6,12 @@ import (
 	"os"
 	"testing"
 
+	"github.com/osbuild/ibbot/internal/diagram"
 	"github.com/osbuild/ibbot/internal/fixtures"
 )
 
 func TestRenderNewest(t *testing.T) {
-	out, err := Render(fixtures.Read(fixtures.DiagramNewest), 2)
+	out, err := Render(parse(t, fixtures.Read(fixtures.DiagramNewest)), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +30,7 @@ func TestRenderNewest(t *testing.T) {
 // TestLabelsAreDrawn looks inside the composer box: oksvg alone leaves it
 // white, so dark pixels there are the drawn label.
 func TestLabelsAreDrawn(t *testing.T) {
-	out, err := Render(fixtures.Read(fixtures.DiagramNewest), 2)
+	out, err := Render(parse(t, fixtures.Read(fixtures.DiagramNewest)), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +54,10 @@ func TestLabelsAreDrawn(t *testing.T) {
 
 func TestRenderRejectsGarbage(t *testing.T) {
 	for _, in := range []string{"", "<svg", "not xml at all"} {
-		if _, err := Render([]byte(in), 2); err == nil {
-			t.Errorf("Render(%q) succeeded", in)
+		if d, err := diagram.Parse([]byte(in)); err == nil {
+			if _, err := Render(d, 2); err == nil {
+				t.Errorf("Render(%q) succeeded", in)
+			}
 		}
 	}
 }

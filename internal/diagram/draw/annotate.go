@@ -1,15 +1,15 @@
-package diagram
+package draw
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/xml"
 	"fmt"
 	"image"
 	"slices"
-	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/osbuild/ibbot/internal/diagram"
 )
 
 // Mark is what a component's box in the diagram is annotated with.
@@ -56,12 +56,9 @@ func (r Rect) overlaps(o Rect) bool { return r[0] < o[2] && o[0] < r[2] && r[1] 
 // outline or text crosses it) near its box: below, above, inside at the
 // bottom, or beside it, in that order; when there is no such place it
 // sits below on a white backing label. It returns where each went.
-func (a *Annotator) Annotate(svg []byte, marks map[string]Mark) ([]byte, map[string]Placed, error) {
-	boxes, err := markedBoxes(svg, marks)
-	if err != nil {
-		return nil, nil, err
-	}
-	ink, origin, err := a.inkOf(svg)
+func (a *Annotator) Annotate(d *diagram.Diagram, marks map[string]Mark) (*diagram.Diagram, map[string]Placed, error) {
+	boxes := markedBoxes(d, marks)
+	ink, origin, err := a.inkOf(d)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,19 +69,25 @@ func (a *Annotator) Annotate(svg []byte, marks map[string]Mark) ([]byte, map[str
 		placed[id] = p
 		taken = append(taken, p.Box)
 	}
-	out, err := insertMarks(svg, marks, placed)
+	out, err := d.WithAfter(func(e *diagram.Element) []diagram.Node {
+		id := e.Get("id")
+		if _, ok := boxes[id]; !ok {
+			return nil
+		}
+		return []diagram.Node{markOf(marks[id], placed[id])}
+	})
 	return out, placed, err
 }
 
-// inkOf draws svg at one pixel per unit, or returns the last drawing.
-func (a *Annotator) inkOf(svg []byte) (*image.RGBA, [2]float64, error) {
-	sum := sha256.Sum256(svg)
+// inkOf draws d at one pixel per unit, or returns the last drawing.
+func (a *Annotator) inkOf(d *diagram.Diagram) (*image.RGBA, [2]float64, error) {
+	sum := sha256.Sum256(d.Bytes())
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.ink != nil && a.sum == sum {
 		return a.ink, a.origin, nil
 	}
-	img, origin, err := raster(svg, 1)
+	img, origin, err := raster(d, 1)
 	if err != nil {
 		return nil, origin, err
 	}
@@ -176,88 +179,16 @@ func diff(a, b uint8) uint8 {
 	return b - a
 }
 
-// markedBoxes finds the box of each marked anchor.
-func markedBoxes(svg []byte, marks map[string]Mark) (map[string][4]float64, error) {
+// markedBoxes finds the box of each marked anchor that has one, as x,
+// y, width, height.
+func markedBoxes(d *diagram.Diagram, marks map[string]Mark) map[string][4]float64 {
 	boxes := map[string][4]float64{}
-	err := walk(svg, marks, func(id string, box [4]float64) { boxes[id] = box }, nil)
-	return boxes, err
-}
-
-// insertMarks writes svg with each placed mark after its anchor element.
-func insertMarks(svg []byte, marks map[string]Mark, placed map[string]Placed) ([]byte, error) {
-	var out bytes.Buffer
-	enc := xml.NewEncoder(&out)
-	err := walk(svg, marks, func(id string, _ [4]float64) {
-		writeMark(enc, marks[id], placed[id])
-	}, enc)
-	if err != nil {
-		return nil, err
-	}
-	if err := enc.Flush(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
-}
-
-// walk goes through svg's elements, copying them to enc (when not nil),
-// and calls found after the end of each marked anchor element that has a
-// box (its first rect).
-func walk(svg []byte, marks map[string]Mark, found func(id string, box [4]float64), enc *xml.Encoder) error {
-	dec := xml.NewDecoder(bytes.NewReader(svg))
-	dec.Strict = false
-	var open []string // the anchor ids of the marked elements we are in (or "")
-	var box *[4]float64
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // the end, or what follows a broken part is left out
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			id := attr(t, "id")
-			if _, marked := marks[id]; marked {
-				open, box = append(open, id), nil
-			} else {
-				open = append(open, "")
-			}
-			if t.Name.Local == "rect" && box == nil && slices.ContainsFunc(open, func(s string) bool { return s != "" }) {
-				box = rectOf(t)
-			}
-		case xml.EndElement:
-			if len(open) == 0 {
-				continue
-			}
-			id := open[len(open)-1]
-			open = open[:len(open)-1]
-			if enc != nil {
-				if err := enc.EncodeToken(t); err != nil {
-					return err
-				}
-			}
-			if id != "" && box != nil {
-				found(id, *box)
-				box = nil
-			}
-			continue
-		}
-		if enc != nil {
-			if err := enc.EncodeToken(xml.CopyToken(tok)); err != nil {
-				return err
-			}
+	for id := range marks {
+		if b, ok := d.BoxOf(id); ok {
+			boxes[id] = [4]float64{b.X, b.Y, b.W, b.H}
 		}
 	}
-}
-
-func rectOf(t xml.StartElement) *[4]float64 {
-	var r [4]float64
-	for i, name := range []string{"x", "y", "width", "height"} {
-		v, err := strconv.ParseFloat(attr(t, name), 64)
-		if err != nil && name != "x" && name != "y" {
-			return nil
-		}
-		r[i] = v
-	}
-	return &r
+	return boxes
 }
 
 func sortedIDs(m map[string][4]float64) []string {
@@ -269,26 +200,24 @@ func sortedIDs(m map[string][4]float64) []string {
 	return ids
 }
 
-func writeMark(enc *xml.Encoder, m Mark, p Placed) {
-	el := func(name string, attrs ...string) xml.StartElement {
-		e := xml.StartElement{Name: xml.Name{Local: name}}
+// markOf is a mark's link: its title, its backing label if it needs one,
+// and its text.
+func markOf(m Mark, p Placed) *diagram.Element {
+	el := func(name string, children []diagram.Node, attrs ...string) *diagram.Element {
+		e := &diagram.Element{Name: xml.Name{Local: name}, Children: children}
 		for i := 0; i+1 < len(attrs); i += 2 {
 			e.Attr = append(e.Attr, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
 		}
 		return e
 	}
 	f := func(v float64) string { return fmt.Sprintf("%.1f", v) }
-	a, title := el("a", "href", m.Href), el("title")
-	toks := []xml.Token{a, title, xml.CharData(m.Title), title.End()}
+	inside := []diagram.Node{el("title", []diagram.Node{diagram.Text(m.Title)})}
 	if p.Backing {
-		back := el("rect", "class", "ibbot-mark-back", "x", f(p.Box[0]-2), "y", f(p.Box[1]), "width", f(p.Box[2]-p.Box[0]+4),
-			"height", f(p.Box[3]-p.Box[1]), "rx", "2", "fill", "#ffffff", "stroke", markColor, "stroke-width", "0.5")
-		toks = append(toks, back, back.End())
+		inside = append(inside, el("rect", nil, "class", "ibbot-mark-back", "x", f(p.Box[0]-2), "y", f(p.Box[1]),
+			"width", f(p.Box[2]-p.Box[0]+4), "height", f(p.Box[3]-p.Box[1]), "rx", "2", "fill", "#ffffff",
+			"stroke", markColor, "stroke-width", "0.5"))
 	}
-	text := el("text", "x", f(p.Box[0]+1), "y", f(p.Box[3]-1-markDescent), "class", "ibbot-mark",
-		"font-family", "monospace", "font-size", f(markSize), "fill", markColor)
-	toks = append(toks, text, xml.CharData(m.Label), text.End(), a.End())
-	for _, tok := range toks {
-		enc.EncodeToken(tok)
-	}
+	inside = append(inside, el("text", []diagram.Node{diagram.Text(m.Label)}, "x", f(p.Box[0]+1), "y", f(p.Box[3]-1-markDescent),
+		"class", "ibbot-mark", "font-family", "monospace", "font-size", f(markSize), "fill", markColor))
+	return el("a", inside, "href", m.Href)
 }

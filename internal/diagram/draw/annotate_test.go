@@ -1,4 +1,4 @@
-package diagram
+package draw
 
 import (
 	"image"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/osbuild/ibbot/internal/diagram"
 	"github.com/osbuild/ibbot/internal/fixtures"
 )
 
@@ -31,7 +32,7 @@ func TestMarksCrossNothing(t *testing.T) {
 	}
 	for _, file := range diagramVersions {
 		t.Run(file, func(t *testing.T) {
-			svg := fixtures.Read(file)
+			svg := parse(t, fixtures.Read(file))
 			var a Annotator
 			out, placed, err := a.Annotate(svg, marks)
 			if err != nil {
@@ -117,4 +118,13 @@ func forPixels(r Rect, scale float64, b image.Rectangle, f func(x, y int)) {
 			}
 		}
 	}
+}
+
+func parse(t testing.TB, data []byte) *diagram.Diagram {
+	t.Helper()
+	d, err := diagram.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

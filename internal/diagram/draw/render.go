@@ -1,20 +1,16 @@
-// Package diagram renders the architecture diagram (SVG) to a PNG that
-// Matrix clients show inline. oksvg draws the shapes but skips <text>, so
-// the labels are drawn here with Go's own fonts, standing in for Red Hat
-// Text.
-package diagram
+// Package draw draws the architecture diagram: to a PNG that Matrix
+// clients show inline, and, to find room for marks, to an image of where
+// it has ink. oksvg draws the shapes but skips <text>, so the labels are
+// drawn here with Go's own fonts, standing in for Red Hat Text.
+package draw
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
-	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -27,6 +23,8 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/osbuild/ibbot/internal/diagram"
 )
 
 // PNG is a rendered diagram.
@@ -35,9 +33,9 @@ type PNG struct {
 	Width, Height int
 }
 
-// Render draws svg at scale (2 gives a sharp image on most screens).
-func Render(svg []byte, scale float64) (PNG, error) {
-	img, _, err := raster(svg, scale)
+// Render draws d at scale (2 gives a sharp image on most screens).
+func Render(d *diagram.Diagram, scale float64) (PNG, error) {
+	img, _, err := raster(d, scale)
 	if err != nil {
 		return PNG{}, err
 	}
@@ -48,10 +46,10 @@ func Render(svg []byte, scale float64) (PNG, error) {
 	return PNG{Data: buf.Bytes(), Width: img.Bounds().Dx(), Height: img.Bounds().Dy()}, nil
 }
 
-// raster draws svg, shapes and text, on white at scale; pixel (0, 0) is
+// raster draws d, shapes and text, on white at scale; pixel (0, 0) is
 // the view box's corner, which it returns too.
-func raster(svg []byte, scale float64) (*image.RGBA, [2]float64, error) {
-	icon, err := oksvg.ReadIconStream(bytes.NewReader(svg), oksvg.IgnoreErrorMode)
+func raster(d *diagram.Diagram, scale float64) (*image.RGBA, [2]float64, error) {
+	icon, err := oksvg.ReadIconStream(bytes.NewReader(d.Bytes()), oksvg.IgnoreErrorMode)
 	if err != nil {
 		return nil, [2]float64{}, fmt.Errorf("reading the diagram: %w", err)
 	}
@@ -65,16 +63,13 @@ func raster(svg []byte, scale float64) (*image.RGBA, [2]float64, error) {
 	icon.SetTarget(0, 0, float64(w), float64(h))
 	icon.Draw(rasterx.NewDasher(w, h, rasterx.NewScannerGV(w, h, img, img.Bounds())), 1)
 
-	texts, styles, err := readTexts(svg)
-	if err != nil {
-		return nil, origin, err
-	}
+	styles := parseCSS(d.StyleSheet())
 	fonts, err := loadFonts()
 	if err != nil {
 		return nil, origin, err
 	}
-	for _, t := range texts {
-		drawText(img, t, styles, fonts, scale, icon.ViewBox.X, icon.ViewBox.Y)
+	for _, l := range d.Labels() {
+		drawText(img, spanOf(l), styles, fonts, scale, icon.ViewBox.X, icon.ViewBox.Y)
 	}
 	return img, origin, nil
 }
@@ -111,79 +106,12 @@ func loadFonts() (fonts, error) {
 	return f, nil
 }
 
-var translateRe = regexp.MustCompile(`translate\(\s*([-\d.eE]+)[\s,]+([-\d.eE]+)\s*\)`)
-
-// readTexts collects every tspan (or bare text) with its absolute position,
-// and the CSS rules of the <style> element.
-func readTexts(svg []byte) ([]span, map[string]style, error) {
-	dec := xml.NewDecoder(bytes.NewReader(svg))
-	var (
-		spans         []span
-		css           strings.Builder
-		inStyle       bool
-		inText        bool
-		tx, ty        float64
-		textClasses   []string
-		cur           *span
-		textHasTspans bool
-	)
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading the diagram's text: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "style":
-				inStyle = true
-			case "text":
-				inText, textHasTspans = true, false
-				tx, ty = 0, 0
-				if m := translateRe.FindStringSubmatch(attr(t, "transform")); m != nil {
-					tx, ty = num(m[1]), num(m[2])
-				}
-				tx += num(attr(t, "x"))
-				ty += num(attr(t, "y"))
-				textClasses = strings.Fields(attr(t, "class"))
-				cur = &span{x: tx, y: ty, classes: textClasses, mono: strings.Contains(attr(t, "font-family"), "monospace")}
-				cur.own.size = num(attr(t, "font-size"))
-				cur.own.fill, _ = hexColor(attr(t, "fill"))
-			case "tspan":
-				if inText {
-					textHasTspans = true
-					cur = &span{x: tx + num(attr(t, "x")), y: ty + num(attr(t, "y")),
-						classes: append(append([]string{}, textClasses...), strings.Fields(attr(t, "class"))...)}
-				}
-			}
-		case xml.CharData:
-			switch {
-			case inStyle:
-				css.Write(t)
-			case inText && cur != nil:
-				cur.text += string(t)
-			}
-		case xml.EndElement:
-			switch t.Name.Local {
-			case "style":
-				inStyle = false
-			case "tspan":
-				if cur != nil && strings.TrimSpace(cur.text) != "" {
-					spans = append(spans, *cur)
-				}
-				cur = nil
-			case "text":
-				if !textHasTspans && cur != nil && strings.TrimSpace(cur.text) != "" {
-					spans = append(spans, *cur)
-				}
-				inText, cur = false, nil
-			}
-		}
-	}
-	return spans, parseCSS(css.String()), nil
+// spanOf is what drawing needs of a label.
+func spanOf(l diagram.Label) span {
+	s := span{x: l.X, y: l.Y, text: l.Text, classes: l.Classes, mono: strings.Contains(l.FontFamily, "monospace")}
+	s.own.size = l.FontSize
+	s.own.fill, _ = hexColor(l.Fill)
+	return s
 }
 
 // parseCSS reads the simple class rules Inkscape writes:
@@ -258,15 +186,6 @@ func drawText(img *image.RGBA, s span, styles map[string]style, f fonts, scale, 
 	d := font.Drawer{Dst: img, Src: image.NewUniform(st.fill), Face: face,
 		Dot: fixed.P(int((s.x-vx)*scale), int((s.y-vy)*scale))}
 	d.DrawString(strings.TrimSpace(s.text))
-}
-
-func attr(t xml.StartElement, local string) string {
-	for _, a := range t.Attr {
-		if a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 func num(s string) float64 {
