@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/handlers/say"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/diagram"
 	"github.com/osbuild/ibbot/internal/diagram/draw"
@@ -50,7 +51,7 @@ func (a *archCmd) run(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	if len(req.Args) == 1 {
 		comp, ok := a.cat.Find(req.Args[0])
 		if !ok {
-			return unknownComponent(a.cat, req, req.Args[0]), nil
+			return say.UnknownComponent(a.cat, req, req.Args[0]), nil
 		}
 		return a.one(ctx, comp, req.Prefix), nil
 	}
@@ -104,7 +105,7 @@ func (a *archCmd) hash(ctx context.Context, m *bot.Msg, c *catalog.Component) {
 	case err != nil:
 		m.Text("commit unknown right now")
 	default:
-		m.Link(short(dep.SHA), "https://github.com/"+c.Repo+"/commit/"+dep.SHA)
+		m.Link(say.Short(dep.SHA), "https://github.com/"+c.Repo+"/commit/"+dep.SHA)
 		if dep.Stale {
 			m.Text(" (stale)")
 		}
@@ -172,7 +173,7 @@ func (a *archCmd) marks(ctx context.Context) map[string]draw.Mark {
 		if err != nil || dep.SHA == "" {
 			continue
 		}
-		label := short(dep.SHA)
+		label := say.Short(dep.SHA)
 		if a.cmp != nil {
 			if cmp, err := a.cmp.Compare(ctx, comp.Repo, dep.SHA, comp.Branch); err == nil {
 				label += fmt.Sprintf(" · %d behind", cmp.Behind)

@@ -1,5 +1,14 @@
 // Package handlers holds ibbot's chat commands, one file each. A handler
 // takes a bot.Request and returns a bot.Reply; it never talks to Matrix.
+//
+// A source (anything that brings items in from outside and announces them
+// to rooms) lives in handlers/<source>, one package laid out the same way
+// for every source: route.go (which rooms get what, declared to
+// internal/roomscope), its ingest (webhook.go, poller.go, watcher.go), its
+// state and announcing (relay.go), render.go (its messages) and
+// commands.go (its chat commands, Requests in and Replies out, like the
+// ones here). This package holds only the commands of no source;
+// handlers/say the words they all share.
 package handlers
 
 import (
@@ -20,24 +29,19 @@ type Deps struct {
 	Status  StatusSource
 	Health  *health.Board // the parts !status reports on; nil: none
 	Project Knowledge     // zero: no knowledge commands
-	// DeploysToggle turns deploy announcements on or off in a room (!deploys
-	// on|off); nil: not offered.
-	DeploysToggle RoomToggle
 }
 
 // Knowledge is what the knowledge commands (!hash, !arch, !contribute,
-// !contact) and the deploy announcements read.
+// !contact) read.
 type Knowledge struct {
 	Catalog     *catalog.Catalog
 	Deployments Deployments
 	Comparisons Comparisons
 	Diagram     DiagramSource
-	Newcomers   IssueFinder   // nil: no live search
-	History     DeployHistory // nil: no !deploys
-	Pulls       PullRequests  // nil: no !deployed
-	PageURL     string        // the public status page; "": none
-	NewcomerIn  []string      // repositories !contribute searches
-	MailingList string        // shown by !contact when set
+	Newcomers   IssueFinder // nil: no live search
+	PageURL     string      // the public status page; "": none
+	NewcomerIn  []string    // repositories !contribute searches
+	MailingList string      // shown by !contact when set
 }
 
 // Register adds the commands to t, in the order !help lists them.
@@ -47,17 +51,6 @@ func Register(t *bot.Table, d Deps) error {
 	}
 	if err := t.Add(Help(t)); err != nil {
 		return err
-	}
-	if k := d.Project; k.Catalog != nil && k.History != nil {
-		if err := t.Add(DeployLog(k.Catalog, k.History, d.Now, d.DeploysToggle)); err != nil {
-			return err
-		}
-	}
-	if k := d.Project; k.Catalog != nil && k.Pulls != nil {
-		live := &Live{Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Pulls: k.Pulls, History: k.History, Now: d.Now}
-		if err := t.Add(live.Command()); err != nil {
-			return err
-		}
 	}
 	if k := d.Project; k.Catalog != nil {
 		err := t.Add(

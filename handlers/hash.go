@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/handlers/say"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/prodhash"
@@ -30,7 +31,7 @@ func Hash(cat *catalog.Catalog, deps Deployments, cmp Comparisons, now func() ti
 	return bot.Command{
 		Name: "hash", Aliases: []string{"prod"}, Args: "[COMPONENT]", MaxArgs: 1,
 		Summary: "which commit of each service component runs in production, and how far behind main it is",
-		Help:    "Without a name: a table of all components. Names: " + strings.Join(serviceNames(cat), ", ") + ".",
+		Help:    "Without a name: a table of all components. Names: " + strings.Join(say.ServiceNames(cat), ", ") + ".",
 		Example: "hash composer",
 		Run:     h.run,
 	}
@@ -44,33 +45,15 @@ type hashCmd struct {
 	pageURL string // the status page; "": none
 }
 
-func serviceNames(cat *catalog.Catalog) []string {
-	var names []string
-	for _, c := range cat.Components {
-		names = append(names, c.ID)
-	}
-	return names
-}
-
 func (h *hashCmd) run(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	if len(req.Args) == 0 {
 		return h.table(ctx), nil
 	}
 	comp, ok := h.cat.Find(req.Args[0])
 	if !ok {
-		return unknownComponent(h.cat, req, req.Args[0]), nil
+		return say.UnknownComponent(h.cat, req, req.Args[0]), nil
 	}
 	return h.one(ctx, comp)
-}
-
-func unknownComponent(cat *catalog.Catalog, req bot.Request, name string) bot.Reply {
-	m := new(bot.Msg).Text("I know no component ").Code(name)
-	if best := cat.Suggest(name); best != "" {
-		m.Text(": did you mean ").Code(req.Prefix + req.Command + " " + best).Text("?")
-	} else {
-		m.Textf(". Known: %s.", strings.Join(serviceNames(cat), ", "))
-	}
-	return m.Reply()
 }
 
 // status is one component's production state, gathered for rendering.
@@ -107,10 +90,10 @@ func (h *hashCmd) one(ctx context.Context, comp *catalog.Component) (bot.Reply, 
 		return bot.Reply{}, bot.Errorf(s.err, "I could not find out what %s runs: %s", comp.Name, firstLine(s.err))
 	}
 	commitURL := "https://github.com/" + comp.Repo + "/commit/" + s.dep.SHA
-	m.Bold(comp.Name).Text(" runs ").Link(short(s.dep.SHA), commitURL).Text(" in production")
+	m.Bold(comp.Name).Text(" runs ").Link(say.Short(s.dep.SHA), commitURL).Text(" in production")
 	if s.cmp != nil {
 		b := s.cmp.Base
-		m.Text(": ").Text(quote(b.Title)).Textf(" by %s, %s (%s)", b.Author, day(b.Date), ago(now, b.Date))
+		m.Text(": ").Text(quote(b.Title)).Textf(" by %s, %s (%s)", b.Author, say.Day(b.Date), say.Ago(now, b.Date))
 	}
 	m.Line()
 	switch {
@@ -119,10 +102,10 @@ func (h *hashCmd) one(ctx context.Context, comp *catalog.Component) (bot.Reply, 
 	case s.cmp.Behind == 0:
 		m.Textf("It is the tip of %s: nothing is waiting to be deployed.", comp.Branch).Line()
 	default:
-		m.Bold(plural(s.cmp.Behind, "commit")).Textf(" behind %s", comp.Branch)
+		m.Bold(say.Plural(s.cmp.Behind, "commit")).Textf(" behind %s", comp.Branch)
 		if len(s.cmp.Pending) > 0 {
 			oldest := s.cmp.Pending[0]
-			m.Text("; oldest not deployed: ").Link(short(oldest.SHA), oldest.URL).Textf(" %s (%s)", quote(oldest.Title), day(oldest.Date))
+			m.Text("; oldest not deployed: ").Link(say.Short(oldest.SHA), oldest.URL).Textf(" %s (%s)", quote(oldest.Title), say.Day(oldest.Date))
 		}
 		m.Text(". ").Link("Compare", s.cmp.URL).Line()
 	}
@@ -136,7 +119,7 @@ func (h *hashCmd) one(ctx context.Context, comp *catalog.Component) (bot.Reply, 
 func (h *hashCmd) freshness(m *bot.Msg, dep prodhash.Deployment, now time.Time) {
 	m.Textf("Source: %s", dep.Source)
 	if !dep.AsOf.IsZero() {
-		m.Textf(", as of %s (%s)", day(dep.AsOf), ago(now, dep.AsOf))
+		m.Textf(", as of %s (%s)", say.Day(dep.AsOf), say.Ago(now, dep.AsOf))
 	}
 	m.Text(".")
 	if dep.Stale {
@@ -182,17 +165,17 @@ func (h *hashCmd) row(s status, now time.Time) []bot.Cell {
 	name := bot.Cell{Text: s.comp.Name}
 	switch {
 	case errors.Is(s.err, prodhash.ErrNoHash):
-		return []bot.Cell{name, {Text: "no hash in source"}, {}, {}, {Text: ago(now, s.dep.AsOf)}}
+		return []bot.Cell{name, {Text: "no hash in source"}, {}, {}, {Text: say.Ago(now, s.dep.AsOf)}}
 	case s.err != nil:
 		return []bot.Cell{name, {Text: "unavailable"}, {}, {}, {}}
 	}
-	commit := bot.Cell{Text: short(s.dep.SHA), Code: true, URL: "https://github.com/" + s.comp.Repo + "/commit/" + s.dep.SHA}
+	commit := bot.Cell{Text: say.Short(s.dep.SHA), Code: true, URL: "https://github.com/" + s.comp.Repo + "/commit/" + s.dep.SHA}
 	committed, behind := bot.Cell{Text: "?"}, bot.Cell{Text: "?"}
 	if s.cerr == nil {
-		committed = bot.Cell{Text: ago(now, s.cmp.Base.Date)}
+		committed = bot.Cell{Text: say.Ago(now, s.cmp.Base.Date)}
 		behind = bot.Cell{Text: fmt.Sprintf("%d", s.cmp.Behind), URL: s.cmp.URL}
 	}
-	asOf := ago(now, s.dep.AsOf)
+	asOf := say.Ago(now, s.dep.AsOf)
 	if s.dep.Stale {
 		asOf += " (stale)"
 	}

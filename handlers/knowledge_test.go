@@ -98,19 +98,3 @@ func TestContactGolden(t *testing.T) {
 	golden.Check(t, "contact.golden", render(without))
 	golden.Check(t, "contact-list.golden", render(run(t, Contact(cat, "image-builder@example.org"))))
 }
-
-func TestDeployAnnouncementGolden(t *testing.T) {
-	comp, _ := catalog.Default().Find("composer")
-	cmp := &prodhash.Comparison{
-		Behind: 12, URL: "https://github.com/osbuild/osbuild-composer/compare/abc1234...def5678",
-		Pending: []prodhash.Commit{
-			{SHA: "1111111", Title: "worker: retry uploads <for @room>", PR: 4512},
-			{SHA: "2222222", Title: "fixup"},
-			{SHA: "3333333", Title: "cloudapi: add GCE image family", PR: 4520},
-			{SHA: "4444444", Title: "deps: bump golang.org/x/net", PR: 4521},
-		},
-	}
-	golden.Check(t, "deploy.golden", render(RenderDeploy(comp, "abc1234000", "def5678000", cmp, 2)))
-	golden.Check(t, "deploy-no-details.golden", render(RenderDeploy(comp, "abc1234000", "def5678000", nil, 2)))
-	golden.Check(t, "rollback.golden", render(RenderRollback(comp, "def5678000", "abc1234000", 12, cmp, 2)))
-}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/handlers/say"
 	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/store"
 )
@@ -28,7 +29,7 @@ func Status(src StatusSource, parts *health.Board, started time.Time, now func()
 				return bot.Reply{}, fmt.Errorf("reading the queue depth: %w", err)
 			}
 			t := now()
-			msg := new(bot.Msg).Textf("up %s; %s waiting to be sent", formatUptime(t.Sub(started)), plural(pending, "message"))
+			msg := new(bot.Msg).Textf("up %s; %s waiting to be sent", say.Uptime(t.Sub(started)), say.Plural(pending, "message"))
 			for _, r := range parts.Reports() {
 				msg.Line().Text(healthLine(r, t))
 			}
@@ -61,7 +62,7 @@ func healthLine(r health.Report, now time.Time) string {
 		return fmt.Sprintf("… %s: %s", r.Part, r.Detail)
 	}
 	if !r.OK {
-		line := fmt.Sprintf("✗ %s: failing for %s: %s", r.Part, formatUptime(now.Sub(r.Since)), r.Detail)
+		line := fmt.Sprintf("✗ %s: failing for %s: %s", r.Part, say.Uptime(now.Sub(r.Since)), r.Detail)
 		if !r.Last.IsZero() {
 			line += fmt.Sprintf(" (last worked %s)", sinceShort(now, r.Last))
 		}
@@ -78,5 +79,5 @@ func sinceShort(now, t time.Time) string {
 	if now.Sub(t) < time.Second {
 		return "just now"
 	}
-	return formatUptime(now.Sub(t)) + " ago"
+	return say.Uptime(now.Sub(t)) + " ago"
 }

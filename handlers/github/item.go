@@ -1,6 +1,3 @@
-// Package github relays GitHub activity (issues, pull requests, releases,
-// comments) into rooms, from webhooks and from polling, with the filters
-// people ask every such integration for. It also answers issue links in chat.
 package github
 
 import (

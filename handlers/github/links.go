@@ -16,7 +16,6 @@ import (
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
-	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/roomscope"
 )
 
@@ -186,42 +185,6 @@ func FetchItem(ctx context.Context, c *gh.Client, r Ref) (Item, error) {
 		return Item{}, err
 	}
 	return issueItem(repoFromURL(is.GetHTMLURL(), r.Repo), is), nil
-}
-
-func joinReplies(rs []bot.Reply) bot.Reply {
-	out := rs[0]
-	for _, r := range rs[1:] {
-		out.Plain += "\n" + r.Plain
-		out.HTML += "<br>" + r.HTML
-	}
-	return out
-}
-
-// IssueCommand is !issue repo#123: the same preview, on demand.
-func IssueCommand(c *gh.Client, links *Links) bot.Command {
-	return bot.Command{
-		Name: "issue", Aliases: []string{"pr"}, Args: "OWNER/REPO#NUMBER", MinArgs: 1, MaxArgs: 1,
-		Summary: "show an issue or pull request: title, state, author, link",
-		Example: "issue osbuild/osbuild-composer#4512",
-		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
-			refs := ParseRefs(" "+req.Args[0], links.DefaultRepo(req.RoomID))
-			if len(refs) == 0 {
-				return bot.TextReply("%q is not an issue reference; write OWNER/REPO#NUMBER.", req.Args[0]), nil
-			}
-			if !links.MayRead(req.RoomID, refs[0].Repo) {
-				return bot.TextReply("I look up issues only of the repositories this room follows (%sgh subscriptions lists them); %s is not one.",
-					req.Prefix, refs[0].Repo), nil
-			}
-			it, err := FetchItem(ctx, c, refs[0])
-			if ghclient.IsNotFound(err) {
-				return bot.TextReply("%s has no issue or pull request #%d (or it is private).", refs[0].Repo, refs[0].Number), nil
-			}
-			if err != nil {
-				return bot.Reply{}, bot.Errorf(err, "I could not read %s#%d: %s", refs[0].Repo, refs[0].Number, ghclient.Explain(err))
-			}
-			return RenderLink(it), nil
-		},
-	}
 }
 
 func describeRule(m *bot.Msg, repos []string, s Filter) {

@@ -1,10 +1,17 @@
 package github
 
 import (
+	"context"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/roomscope"
 )
 
@@ -151,4 +158,54 @@ func anyLabel(have, want []string) bool {
 		}
 	}
 	return false
+}
+
+// RepoLookup asks GitHub about a repository.
+type RepoLookup func(ctx context.Context, repo string) (RepoFacts, error)
+
+// RepoFacts are what a subscription needs to know of a repository.
+type RepoFacts struct {
+	Private bool
+}
+
+// LookupRepo is a RepoLookup on the GitHub API.
+func LookupRepo(c *gh.Client) RepoLookup {
+	return func(ctx context.Context, repo string) (RepoFacts, error) {
+		owner, name, _ := strings.Cut(repo, "/")
+		r, resp, err := c.Repositories.Get(ctx, owner, name)
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return RepoFacts{}, fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
+		}
+		if err != nil {
+			return RepoFacts{}, bot.Errorf(err, "I could not ask GitHub about %s: %s; nothing changed", repo, ghclient.Explain(err))
+		}
+		return RepoFacts{Private: r.GetPrivate()}, nil
+	}
+}
+
+// Scope bounds what chat may reach of GitHub, by the operator's word
+// (github.allowed_repos): a room admin cannot pull into a room what the
+// operator did not mean the bot to follow, private repositories least.
+type Scope struct {
+	Allowed []string // globs chat may subscribe to and preview
+	Named   []string // repositories the config names outright; only these may be private
+}
+
+// Allows reports whether chat may reach repo.
+func (s Scope) Allows(repo string) bool { return anyGlob(s.Allowed, repo) || s.named(repo) }
+
+func (s Scope) named(repo string) bool {
+	return slices.ContainsFunc(s.Named, func(n string) bool { return strings.EqualFold(n, repo) })
+}
+
+// refusal says why a room may not follow repo, or "" if it may.
+func (s Scope) refusal(repo string, facts RepoFacts) string {
+	switch {
+	case !s.Allows(repo):
+		return fmt.Sprintf("this bot follows only the repositories its operator allows (%s), and %s is not one of them; "+
+			"the operator can add it to github.allowed_repos", strings.Join(s.Allowed, ", "), repo)
+	case facts.Private && !s.named(repo):
+		return fmt.Sprintf("%s is private: only the operator can have it followed, by naming it in the config", repo)
+	}
+	return ""
 }

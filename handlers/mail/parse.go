@@ -1,7 +1,3 @@
-// Package mail relays a mailing list into rooms: an IMAP watcher feeds
-// mails to a parser that turns real list traffic (charsets, Mailman
-// footers, quotes, HTML-only mail) into readable announcements, and a relay
-// that threads them, one Matrix thread per mail thread, exactly once.
 package mail
 
 import (

@@ -17,6 +17,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
+	"github.com/osbuild/ibbot/handlers/deploys"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
@@ -79,7 +80,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return err
 	}
 	lead := newLeadership(cfg, st, reg, log)
-	table, err := commands(cfg, st, board, know, gh, lists, deploysToggle(scopes.Settings(), opts.Now), opts.Now)
+	table, err := commands(cfg, st, board, know, gh, lists, deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
 	if err != nil {
 		return err
 	}
@@ -111,13 +112,16 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
 func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, lists *mail.Lists,
-	deploys handlers.RoomToggle, now func() time.Time) (*bot.Table, error) {
+	toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
-		DeploysToggle: deploys,
 	})
 	if err != nil {
+		return nil, err
+	}
+	live := &deploys.Live{Catalog: know.Catalog, Deploys: know.Deployments, Compare: know.Comparisons, Pulls: know.Pulls, History: know.History, Now: now}
+	if err := table.Add(deploys.Command(know.Catalog, know.History, now, toggle), live.Command()); err != nil {
 		return nil, err
 	}
 	if err := table.Add(gh.commands(now)...); err != nil {

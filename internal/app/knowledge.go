@@ -12,6 +12,7 @@ import (
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
+	"github.com/osbuild/ibbot/handlers/deploys"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/ghclient"
@@ -24,7 +25,9 @@ import (
 // share, and the GitHub client everything shares.
 type knowledge struct {
 	handlers.Knowledge
-	github *github.Client
+	History deploys.History      // the deploys seen, for !deploys and the status page
+	Pulls   deploys.PullRequests // for !deployed
+	github  *github.Client
 }
 
 // Check finds what the config alone cannot tell: a catalogue file that does
@@ -95,9 +98,8 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 	return &knowledge{github: gh, Knowledge: handlers.Knowledge{
 		Catalog: cat, Diagram: diagram, Newcomers: finder,
 		Deployments: prodhash.NewService(diagram, sources, now), Comparisons: prodhash.NewComparer(gh, p.CacheTTL, now),
-		NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList, Pulls: gh.PullRequests,
-		PageURL: cfg.Status.PublicURL,
-	}}, nil
+		NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList, PageURL: cfg.Status.PublicURL,
+	}, Pulls: gh.PullRequests}, nil
 }
 
 // startDeploys runs the deploy announcements when they are on.
@@ -107,9 +109,9 @@ func startDeploys(s *services, cfg config.ProdHash, k *knowledge) {
 	if cfg.CheckInterval <= 0 {
 		return
 	}
-	w := &handlers.DeployWatcher{
+	w := &deploys.Watcher{
 		Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, Store: s.store, History: s.store, Poster: s.bot,
-		RoomsNow: func() []string { return s.settings.RoomsOn(cfg.Rooms, "deploys") },
+		RoomsNow: deploys.Rooms(s.settings, cfg.Rooms),
 		Interval: cfg.CheckInterval, MaxChanges: cfg.MaxChanges,
 		Log: s.log.With().Str("component", "deploys").Logger(), Now: s.now,
 	}

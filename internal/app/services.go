@@ -92,16 +92,5 @@ func roomMoved(scopes *roomscope.Registry, log zerolog.Logger) func(ctx context.
 	}
 }
 
-// deploysToggle is !deploys on|off: the room's setting, said by whom.
-func deploysToggle(settings *roomscope.Settings, now func() time.Time) func(ctx context.Context, room id.RoomID, on bool, by id.UserID) error {
-	return func(ctx context.Context, room id.RoomID, on bool, by id.UserID) error {
-		value := "off"
-		if on {
-			value = "on"
-		}
-		return settings.Set(ctx, room, "deploys", value, by, now())
-	}
-}
-
 // roomDefaults are the config's per-room settings.
 func roomDefaults(cfg *config.Config) roomscope.Defaults { return ghrelay.Defaults(cfg.GitHub.Rooms) }

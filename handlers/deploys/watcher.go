@@ -1,8 +1,7 @@
-package handlers
+package deploys
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -20,6 +19,16 @@ import (
 	"github.com/osbuild/ibbot/internal/worker"
 )
 
+// Deployments tells which commit of a component runs in production.
+type Deployments interface {
+	Get(ctx context.Context, comp *catalog.Component) (prodhash.Deployment, error)
+}
+
+// Comparisons tells how far a commit is behind a branch.
+type Comparisons interface {
+	Compare(ctx context.Context, repo, base, head string) (*prodhash.Comparison, error)
+}
+
 // Poster queues an announcement for a room (id or alias). The key makes it
 // idempotent: the same key is posted at most once, even across restarts.
 type Poster interface {
@@ -32,15 +41,15 @@ type KV interface {
 	Put(ctx context.Context, key, value string) error
 }
 
-// DeployWatcher tells rooms when a component's production commit changes.
+// Watcher tells rooms when a component's production commit changes.
 // The last commit seen is stored, so a restart announces nothing twice, and
 // the very first check only records.
-type DeployWatcher struct {
+type Watcher struct {
 	Catalog *catalog.Catalog
 	Deploys Deployments
 	Compare Comparisons
 	Store   KV
-	History DeployRecorder // nil: no deploy history
+	History Recorder // nil: no deploy history
 	Poster  Poster
 	Rooms   []string
 	// RoomsNow, when set, gives the rooms at each deploy instead (the
@@ -54,17 +63,17 @@ type DeployWatcher struct {
 	state health.State
 }
 
-// DeployRecorder keeps the history of deploys (for !deploys).
-type DeployRecorder interface {
+// Recorder keeps the history of deploys (for !deploys).
+type Recorder interface {
 	RecordDeploy(ctx context.Context, d store.DeployRow) error
 }
 
 // Health says how the last deploy check went, for !status.
-func (w *DeployWatcher) Health() health.Report {
+func (w *Watcher) Health() health.Report {
 	return w.state.Report("deploy announcements", "not checked yet")
 }
 
-func (w *DeployWatcher) now() time.Time {
+func (w *Watcher) now() time.Time {
 	if w.Now == nil {
 		return time.Now()
 	}
@@ -73,7 +82,7 @@ func (w *DeployWatcher) now() time.Time {
 
 // Run checks at once and then every Interval until ctx ends; a failed
 // check is tried again sooner.
-func (w *DeployWatcher) Run(ctx context.Context) error {
+func (w *Watcher) Run(ctx context.Context) error {
 	loop := &worker.Loop{
 		Name: "Deploy check", Interval: w.Interval, Retry: backoff.Policy{Min: 10 * time.Second, Max: w.Interval},
 		Health: &w.state, Now: w.now, Log: w.Log,
@@ -87,7 +96,7 @@ func (w *DeployWatcher) Run(ctx context.Context) error {
 // Check compares every component's production commit with the last one
 // seen and announces changes. It revalidates every cached document first
 // (a conditional request each), so it never announces from stale data.
-func (w *DeployWatcher) Check(ctx context.Context) error {
+func (w *Watcher) Check(ctx context.Context) error {
 	ctx = prodhash.Revalidating(ctx)
 	var errs []error
 	for _, comp := range w.Catalog.Services() {
@@ -106,7 +115,7 @@ type deployState struct {
 	SHA string
 }
 
-func (w *DeployWatcher) loadState(ctx context.Context, compID string) (deployState, bool, error) {
+func (w *Watcher) loadState(ctx context.Context, compID string) (deployState, bool, error) {
 	raw, known, err := w.Store.Get(ctx, "prodhash.seen."+compID)
 	if err != nil || !known {
 		return deployState{}, known, err
@@ -121,11 +130,11 @@ func (w *DeployWatcher) loadState(ctx context.Context, compID string) (deploySta
 	return deployState{SHA: raw}, true, nil
 }
 
-func (w *DeployWatcher) saveState(ctx context.Context, compID string, st deployState) error {
+func (w *Watcher) saveState(ctx context.Context, compID string, st deployState) error {
 	return w.Store.Put(ctx, "prodhash.seen."+compID, fmt.Sprintf("%d %s", st.N, st.SHA))
 }
 
-func (w *DeployWatcher) checkOne(ctx context.Context, comp *catalog.Component) error {
+func (w *Watcher) checkOne(ctx context.Context, comp *catalog.Component) error {
 	dep, err := w.Deploys.Get(ctx, comp)
 	if errors.Is(err, prodhash.ErrNoHash) {
 		return nil
@@ -177,7 +186,7 @@ type deployFacts struct {
 // describe renders a deploy from one commit to another: forward with the
 // changes it brings, or a rollback with the changes it takes out; and
 // returns the facts the history keeps.
-func (w *DeployWatcher) describe(ctx context.Context, comp *catalog.Component, from, to string) (bot.Reply, deployFacts) {
+func (w *Watcher) describe(ctx context.Context, comp *catalog.Component, from, to string) (bot.Reply, deployFacts) {
 	facts := deployFacts{DeployRow: store.DeployRow{From: from, To: to, Commits: -1, Changes: "[]"}}
 	cmp, err := w.Compare.Compare(ctx, comp.Repo, from, to)
 	if err != nil {
@@ -200,59 +209,4 @@ func (w *DeployWatcher) describe(ctx context.Context, comp *catalog.Component, f
 		facts.Changes = changesJSON(undone.Merged())
 	}
 	return RenderRollback(comp, from, to, cmp.Removed, undone, w.MaxChanges), facts
-}
-
-// Change is a merged pull request a deploy brought (or took out).
-type Change struct {
-	PR    int    `json:"pr"`
-	Title string `json:"title"`
-}
-
-func changesJSON(merged []prodhash.Commit) string {
-	out := make([]Change, 0, len(merged))
-	for _, c := range merged {
-		out = append(out, Change{PR: c.PR, Title: strings.TrimSuffix(c.Title, fmt.Sprintf(" (#%d)", c.PR))})
-	}
-	b, _ := json.Marshal(out)
-	return string(b)
-}
-
-// RenderDeploy is the announcement of one deploy.
-func RenderDeploy(comp *catalog.Component, from, to string, cmp *prodhash.Comparison, maxChanges int) bot.Reply {
-	m := new(bot.Msg).Bold(comp.Name+" deployed").Text(": ").
-		Link(short(from), "https://github.com/"+comp.Repo+"/commit/"+from).Text(" → ").
-		Link(short(to), "https://github.com/"+comp.Repo+"/commit/"+to)
-	if cmp == nil {
-		return m.Text(".").Reply()
-	}
-	m.Textf(", %s. ", plural(cmp.Behind, "commit")).Link("Compare", cmp.URL)
-	listChanges(m, comp, cmp.Merged(), maxChanges)
-	return m.Reply()
-}
-
-// RenderRollback is the announcement of a return to an older commit: how
-// many commits it takes out of production, and which merged changes.
-func RenderRollback(comp *catalog.Component, from, to string, removed int, undone *prodhash.Comparison, maxChanges int) bot.Reply {
-	m := new(bot.Msg).Bold(comp.Name+" rolled back").Text(": ").
-		Link(short(from), "https://github.com/"+comp.Repo+"/commit/"+from).Text(" → ").
-		Link(short(to), "https://github.com/"+comp.Repo+"/commit/"+to).
-		Textf(", %s taken out of production.", plural(removed, "commit"))
-	if undone == nil {
-		return m.Reply()
-	}
-	m.Text(" ").Link("Compare", undone.URL)
-	listChanges(m, comp, undone.Merged(), maxChanges)
-	return m.Reply()
-}
-
-func listChanges(m *bot.Msg, comp *catalog.Component, merged []prodhash.Commit, maxChanges int) {
-	for i, c := range merged {
-		if i == maxChanges {
-			m.Line().Textf("…and %d more", len(merged)-maxChanges)
-			break
-		}
-		// A squash merge's title ends in "(#N)", which the link says already.
-		title := strings.TrimSuffix(c.Title, fmt.Sprintf(" (#%d)", c.PR))
-		m.Line().Text("• ").Link(fmt.Sprintf("#%d", c.PR), fmt.Sprintf("https://github.com/%s/pull/%d", comp.Repo, c.PR)).Text(" " + title)
-	}
 }

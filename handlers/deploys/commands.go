@@ -1,4 +1,4 @@
-package handlers
+package deploys
 
 import (
 	"context"
@@ -9,14 +9,69 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/handlers/say"
 	"github.com/osbuild/ibbot/internal/catalog"
 	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/prodhash"
 	"github.com/osbuild/ibbot/internal/store"
 )
+
+// History is what !deploys reads: the deploys the deploy checks saw.
+type History interface {
+	Deploys(ctx context.Context, component string, since time.Time, limit int) ([]store.DeployRow, error)
+}
+
+// deployWindow is the span of the DORA measures !deploys reports.
+const deployWindow = 30 * 24 * time.Hour
+
+// maxDeploysListed bounds the deploys !deploys lists one by one.
+const maxDeploysListed = 8
+
+// RoomToggle turns something on or off for a room, said by whom.
+type RoomToggle func(ctx context.Context, room id.RoomID, on bool, by id.UserID) error
+
+// Command is !deploys [COMPONENT]: the latest deploys with their lead
+// times (from the oldest newly deployed commit to the deploy being seen),
+// and per component two of the DORA measures over 30 days: how often it
+// is deployed, and the median lead time.
+func Command(cat *catalog.Catalog, h History, now func() time.Time, toggle RoomToggle) bot.Command {
+	return bot.Command{
+		Name: "deploys", Aliases: []string{"history"}, Args: "[COMPONENT | on | off]", MaxArgs: 1,
+		Summary: "recent deploys with their lead times, and deploy frequency per component; room admins turn announcements on or off here",
+		Help:    "`deploys on` announces deploys in this room from now on, `deploys off` stops them (room admins).",
+		Example: "deploys composer",
+		AdminIf: func(args []string) bool { return len(args) == 1 && (args[0] == "on" || args[0] == "off") },
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			if len(req.Args) == 1 && (req.Args[0] == "on" || req.Args[0] == "off") && toggle != nil {
+				if err := toggle(ctx, req.RoomID, req.Args[0] == "on", req.Sender); err != nil {
+					return bot.Reply{}, fmt.Errorf("storing the setting: %w", err)
+				}
+				if req.Args[0] == "on" {
+					return bot.TextReply("%s turned deploy announcements on in this room.", req.Sender), nil
+				}
+				return bot.TextReply("%s turned deploy announcements off in this room.", req.Sender), nil
+			}
+			id, name := "", ""
+			if len(req.Args) == 1 {
+				comp, ok := cat.Find(req.Args[0])
+				if !ok {
+					return say.UnknownComponent(cat, req, req.Args[0]), nil
+				}
+				id, name = comp.ID, comp.Name
+			}
+			t := now()
+			rows, err := h.Deploys(ctx, id, t.Add(-deployWindow), 500)
+			if err != nil {
+				return bot.Reply{}, fmt.Errorf("reading the deploy history: %w", err)
+			}
+			return RenderLog(cat, name, rows, t), nil
+		},
+	}
+}
 
 // PullRequests reads a pull request (go-github's PullRequestsService).
 type PullRequests interface {
@@ -30,7 +85,7 @@ type Live struct {
 	Deploys Deployments
 	Compare Comparisons
 	Pulls   PullRequests
-	History DeployHistory // nil: the deploy that brought it is not named
+	History History // nil: the deploy that brought it is not named
 	Now     func() time.Time
 }
 
@@ -114,7 +169,7 @@ func (l *Live) commit(ctx context.Context, sha string) (bot.Reply, error) {
 		if err != nil {
 			continue // not a commit of this repository
 		}
-		return l.verdict(ctx, comp, "commit "+short(sha), sha, time.Time{}, dep, cmp), nil
+		return l.verdict(ctx, comp, "commit "+say.Short(sha), sha, time.Time{}, dep, cmp), nil
 	}
 	return bot.TextReply("No repository a component is built from has a commit %s.", sha), nil
 }
@@ -137,13 +192,13 @@ func (l *Live) answer(ctx context.Context, comp *catalog.Component, what, sha st
 // ahead).
 func (l *Live) verdict(ctx context.Context, comp *catalog.Component, what, sha string, merged time.Time, dep prodhash.Deployment, cmp *prodhash.Comparison) bot.Reply {
 	m := new(bot.Msg)
-	prod := func() { m.Link(short(dep.SHA), "https://github.com/"+comp.Repo+"/commit/"+dep.SHA) }
+	prod := func() { m.Link(say.Short(dep.SHA), "https://github.com/"+comp.Repo+"/commit/"+dep.SHA) }
 	if cmp.Removed > 0 {
 		m.Textf("✗ %s is not in production yet: %s runs ", what, comp.Name)
 		prod()
-		m.Textf(", which lacks %s of it.", plural(cmp.Removed, "commit"))
+		m.Textf(", which lacks %s of it.", say.Plural(cmp.Removed, "commit"))
 		if !merged.IsZero() {
-			m.Textf(" Merged %s.", ago(l.Now(), merged))
+			m.Textf(" Merged %s.", say.Ago(l.Now(), merged))
 		}
 		return m.Reply()
 	}
@@ -154,15 +209,15 @@ func (l *Live) verdict(ctx context.Context, comp *catalog.Component, what, sha s
 		m.Textf(" Deployed %s UTC", d.SeenAt.UTC().Format("2006-01-02 15:04"))
 		if d.To != dep.SHA { // a later deploy runs now: say which one brought it
 			m.Text(" with ")
-			m.Link(short(d.To), "https://github.com/"+comp.Repo+"/commit/"+d.To)
+			m.Link(say.Short(d.To), "https://github.com/"+comp.Repo+"/commit/"+d.To)
 		}
 		if !merged.IsZero() {
-			m.Textf(", %s after the merge.", formatUptime(d.SeenAt.Sub(merged)))
+			m.Textf(", %s after the merge.", say.Uptime(d.SeenAt.Sub(merged)))
 		} else {
 			m.Text(".")
 		}
 	} else if !merged.IsZero() {
-		m.Textf(" Merged %s; it went live before ibbot saw a deploy of it.", ago(l.Now(), merged))
+		m.Textf(" Merged %s; it went live before ibbot saw a deploy of it.", say.Ago(l.Now(), merged))
 	}
 	return m.Reply()
 }

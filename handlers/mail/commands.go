@@ -7,79 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"maunium.net/go/mautrix/id"
-
 	"github.com/osbuild/ibbot/bot"
-	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/suggest"
 )
-
-// Lists say which rooms get which lists' mail: the config's (every list in
-// mail.list_id to every room in mail.rooms), and what rooms chose in chat:
-// a list of their own (!ml subscribe), or a config list muted there (!ml
-// mute). List-Ids are the targets; there is no filter.
-type Lists = roomscope.Scope[NoFilter]
-
-// NoFilter is the filter of a list subscription: all of its mail.
-type NoFilter struct{}
-
-// Source is the mailing list in the room scope.
-func Source(cfg config.Mail) roomscope.Source[NoFilter] {
-	src := roomscope.Source[NoFilter]{Kind: "mail"}
-	if len(cfg.ListID) > 0 && len(cfg.Rooms) > 0 {
-		src.Config = []roomscope.Rule[NoFilter]{{Rooms: cfg.Rooms, Targets: cfg.ListID}}
-	}
-	return src
-}
-
-// listOf is the List-Id, of a mail's, that some room follows (through the
-// config or its own), lowercase; "" if none.
-func listOf(lists *Lists, listIDs []string) string {
-	for _, l := range listIDs {
-		if lists.Known(l) {
-			return strings.ToLower(l)
-		}
-	}
-	return ""
-}
-
-// roomsFor lists the rooms a mail with these List-Ids goes to.
-func roomsFor(lists *Lists, listIDs []string) []string {
-	var out []string
-	for _, l := range listIDs {
-		for _, m := range lists.Matches(l) {
-			if !slices.Contains(out, m.Room) {
-				out = append(out, m.Room)
-			}
-		}
-	}
-	return out
-}
-
-// listsOf is what a room follows: the config's lists (unless muted there)
-// if the config sends it them, and its own.
-func listsOf(lists *Lists, room id.RoomID) []string {
-	view := lists.InRoom(room)
-	var out []string
-	for _, r := range view.FromConfig {
-		for _, l := range r.Targets {
-			if !view.Muted(l) {
-				out = append(out, strings.ToLower(l))
-			}
-		}
-	}
-	for _, c := range view.Own {
-		if !slices.Contains(out, c.Target) {
-			out = append(out, c.Target)
-		}
-	}
-	return out
-}
-
-func hasList(ids []string, list string) bool {
-	return slices.ContainsFunc(ids, func(l string) bool { return strings.EqualFold(l, list) })
-}
 
 // ListSubscriber changes which lists rooms receive, from chat.
 type ListSubscriber struct {
@@ -199,4 +130,84 @@ func (s *ListSubscriber) listArg(req bot.Request) (string, string) {
 		return "", msg
 	}
 	return list, ""
+}
+
+// Threads is !ml: the latest threads with reply counts and links, or a
+// search of their subjects.
+func Threads(st Store, now func() time.Time, subs *ListSubscriber) bot.Command {
+	return bot.Command{
+		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | subscribe|unsubscribe|mute|unmute LIST-ID]", MaxArgs: -1,
+		Summary: "the latest threads of the mailing lists this room follows, or search their subjects; room admins route lists here",
+		Help: "`ml subscribe LIST-ID` brings a mailing list the operator allows to this room (its List-Id header, e.g. " +
+			"image-builder.lists.example.org); `ml unsubscribe LIST-ID` takes it back. `ml mute LIST-ID` mutes here a list the " +
+			"operator's config sends (`ml unmute` lifts it). These are for room admins. In a direct chat, `ml` answers about " +
+			"the lists the operator's config relays.",
+		Example: "ml search blueprint",
+		AdminIf: func(args []string) bool {
+			return len(args) > 0 && slices.Contains([]string{"subscribe", "unsubscribe", "mute", "unmute"}, args[0])
+		},
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			if len(req.Args) > 0 {
+				switch req.Args[0] {
+				case "subscribe":
+					return subs.subscribe(ctx, req), nil
+				case "unsubscribe":
+					return subs.unsubscribe(ctx, req), nil
+				case "mute":
+					return subs.mute(ctx, req), nil
+				case "unmute":
+					return subs.unmute(ctx, req), nil
+				}
+				if req.Args[0] != "search" || len(req.Args) < 2 {
+					return bot.TextReply("usage: %sml, %sml search WORDS, or (room admins) %sml subscribe|unsubscribe|mute|unmute LIST-ID",
+						req.Prefix, req.Prefix, req.Prefix), nil
+				}
+			}
+			return listThreads(ctx, st, subs.Lists, req)
+		},
+	}
+}
+
+// listThreads answers !ml and !ml search about the lists the room follows
+// (in a direct chat, the config's), never another room's.
+func listThreads(ctx context.Context, st Store, lists *Lists, req bot.Request) (bot.Reply, error) {
+	query := ""
+	if len(req.Args) > 1 {
+		query = strings.Join(req.Args[1:], " ")
+	}
+	followed := listsOf(lists, req.RoomID)
+	if req.Direct {
+		followed = lists.ConfigTargets()
+	}
+	if len(followed) == 0 {
+		return bot.TextReply("This room follows no mailing list. Room admins bring one here with %sml subscribe LIST-ID.", req.Prefix), nil
+	}
+	scope := followed
+	if slices.ContainsFunc(lists.ConfigTargets(), func(l string) bool { return hasList(followed, l) }) {
+		scope = append(slices.Clone(followed), "") // threads relayed before their list was kept came through the config's
+	}
+	rows, err := st.MailThreads(ctx, query, scope, 10)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("listing threads: %w", err)
+	}
+	if len(rows) == 0 {
+		if query != "" {
+			return bot.TextReply("No relayed thread of %s has %q in its subject.", strings.Join(followed, ", "), query), nil
+		}
+		return bot.TextReply("No thread of %s has been relayed yet.", strings.Join(followed, ", ")), nil
+	}
+	m := new(bot.Msg).Bold("Mailing-list threads")
+	if query != "" {
+		m.Textf(" matching %q", query)
+	}
+	for _, t := range rows {
+		m.Line().Text("• ")
+		if t.ArchiveURL != "" {
+			m.Link(t.Subject, t.ArchiveURL)
+		} else {
+			m.Text(t.Subject)
+		}
+		m.Textf(" — %s, %s, %s", t.Author, t.SentAt.UTC().Format("2006-01-02"), plural(t.Replies, "reply", "replies"))
+	}
+	return m.Reply(), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -134,59 +133,9 @@ func splitQuoted(s string) []string {
 	return out
 }
 
-// RepoLookup asks GitHub about a repository.
-type RepoLookup func(ctx context.Context, repo string) (RepoFacts, error)
-
-// RepoFacts are what a subscription needs to know of a repository.
-type RepoFacts struct {
-	Private bool
-}
-
 // ErrNoSuchRepo is GitHub saying a repository does not exist (or is
 // private to the bot's token).
 var ErrNoSuchRepo = errors.New("no such repository")
-
-// LookupRepo is a RepoLookup on the GitHub API.
-func LookupRepo(c *gh.Client) RepoLookup {
-	return func(ctx context.Context, repo string) (RepoFacts, error) {
-		owner, name, _ := strings.Cut(repo, "/")
-		r, resp, err := c.Repositories.Get(ctx, owner, name)
-		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return RepoFacts{}, fmt.Errorf("%w: %s", ErrNoSuchRepo, repo)
-		}
-		if err != nil {
-			return RepoFacts{}, bot.Errorf(err, "I could not ask GitHub about %s: %s; nothing changed", repo, ghclient.Explain(err))
-		}
-		return RepoFacts{Private: r.GetPrivate()}, nil
-	}
-}
-
-// Scope bounds what chat may reach of GitHub, by the operator's word
-// (github.allowed_repos): a room admin cannot pull into a room what the
-// operator did not mean the bot to follow, private repositories least.
-type Scope struct {
-	Allowed []string // globs chat may subscribe to and preview
-	Named   []string // repositories the config names outright; only these may be private
-}
-
-// Allows reports whether chat may reach repo.
-func (s Scope) Allows(repo string) bool { return anyGlob(s.Allowed, repo) || s.named(repo) }
-
-func (s Scope) named(repo string) bool {
-	return slices.ContainsFunc(s.Named, func(n string) bool { return strings.EqualFold(n, repo) })
-}
-
-// refusal says why a room may not follow repo, or "" if it may.
-func (s Scope) refusal(repo string, facts RepoFacts) string {
-	switch {
-	case !s.Allows(repo):
-		return fmt.Sprintf("this bot follows only the repositories its operator allows (%s), and %s is not one of them; "+
-			"the operator can add it to github.allowed_repos", strings.Join(s.Allowed, ", "), repo)
-	case facts.Private && !s.named(repo):
-		return fmt.Sprintf("%s is private: only the operator can have it followed, by naming it in the config", repo)
-	}
-	return ""
-}
 
 // Subscriber changes what rooms receive, from chat.
 type Subscriber struct {
@@ -454,4 +403,40 @@ func (s *Subscriber) notFound(repo, refusal string, req bot.Request, err error) 
 		m.Text("; check the name on github.com.")
 	}
 	return m.Reply(), nil
+}
+
+func joinReplies(rs []bot.Reply) bot.Reply {
+	out := rs[0]
+	for _, r := range rs[1:] {
+		out.Plain += "\n" + r.Plain
+		out.HTML += "<br>" + r.HTML
+	}
+	return out
+}
+
+// IssueCommand is !issue repo#123: the same preview, on demand.
+func IssueCommand(c *gh.Client, links *Links) bot.Command {
+	return bot.Command{
+		Name: "issue", Aliases: []string{"pr"}, Args: "OWNER/REPO#NUMBER", MinArgs: 1, MaxArgs: 1,
+		Summary: "show an issue or pull request: title, state, author, link",
+		Example: "issue osbuild/osbuild-composer#4512",
+		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			refs := ParseRefs(" "+req.Args[0], links.DefaultRepo(req.RoomID))
+			if len(refs) == 0 {
+				return bot.TextReply("%q is not an issue reference; write OWNER/REPO#NUMBER.", req.Args[0]), nil
+			}
+			if !links.MayRead(req.RoomID, refs[0].Repo) {
+				return bot.TextReply("I look up issues only of the repositories this room follows (%sgh subscriptions lists them); %s is not one.",
+					req.Prefix, refs[0].Repo), nil
+			}
+			it, err := FetchItem(ctx, c, refs[0])
+			if ghclient.IsNotFound(err) {
+				return bot.TextReply("%s has no issue or pull request #%d (or it is private).", refs[0].Repo, refs[0].Number), nil
+			}
+			if err != nil {
+				return bot.Reply{}, bot.Errorf(err, "I could not read %s#%d: %s", refs[0].Repo, refs[0].Number, ghclient.Explain(err))
+			}
+			return RenderLink(it), nil
+		},
+	}
 }

@@ -1,4 +1,4 @@
-package handlers
+package deploys
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func pullJSON(t *testing.T, number int, state string, merged bool, mergeSHA stri
 	return b
 }
 
-func newLive(t *testing.T, history DeployHistory) (*Live, *testenv.GitHub, time.Time) {
+func newLive(t *testing.T, history History) (*Live, *testenv.GitHub, time.Time) {
 	fake := testenv.NewGitHub()
 	t.Cleanup(fake.Close)
 	gh, _ := ghclient.New(ghclient.Options{BaseURL: fake.URL})
