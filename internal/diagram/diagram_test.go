@@ -2,6 +2,7 @@ package diagram
 
 import (
 	"bytes"
+	"encoding/xml"
 	"io/fs"
 	"slices"
 	"strings"
@@ -136,4 +137,45 @@ func FuzzParse(f *testing.F) {
 		d.BoxOf("x")
 		assertRoundTrip(t, d)
 	})
+}
+
+// BenchmarkParse reads the current diagram into the model; its baseline,
+// BenchmarkTokenWalk, is the bare encoding/xml walk each of the three
+// readers it replaced made on its own.
+func BenchmarkParse(b *testing.B) {
+	data := fixtures.Read(fixtures.DiagramNewest)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTokenWalk(b *testing.B) {
+	data := fixtures.Read(fixtures.DiagramNewest)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		dec := xml.NewDecoder(bytes.NewReader(data))
+		dec.Strict = false
+		for {
+			if _, err := dec.Token(); err != nil {
+				break
+			}
+		}
+	}
+}
+
+// BenchmarkViews answers the three readers' questions from one model.
+func BenchmarkViews(b *testing.B) {
+	d, err := Parse(fixtures.Read(fixtures.DiagramNewest))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		d.Anchors()
+		d.Labels()
+		d.StyleSheet()
+		d.BoxOf("a403")
+	}
 }
