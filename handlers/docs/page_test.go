@@ -34,13 +34,13 @@ func TestAddressesAsPublished(t *testing.T) {
 
 func TestAnchorsAsDocusaurusMakesThem(t *testing.T) {
 	for heading, want := range map[string]string{
-		"Getting Started":                        "getting-started",
-		"Using `composer-cli`":                   "using-composer-cli",
-		"What's new in 2.0?":                     "whats-new-in-20",
+		"Getting Started":                         "getting-started",
+		"Using `composer-cli`":                    "using-composer-cli",
+		"What's new in 2.0?":                      "whats-new-in-20",
 		"Upload to [AWS](https://aws.amazon.com)": "upload-to-aws",
-		"Custom {#my-id}":                        "my-id",
-		"image_type and disk_size":               "image_type-and-disk_size",
-		"Partitioning: LVM & Btrfs":              "partitioning-lvm--btrfs",
+		"Custom {#my-id}":                         "my-id",
+		"image_type and disk_size":                "image_type-and-disk_size",
+		"Partitioning: LVM & Btrfs":               "partitioning-lvm--btrfs",
 	} {
 		if _, got := Anchor(heading); got != want {
 			t.Errorf("Anchor(%q) = %q, want %q", heading, got, want)
