@@ -1,0 +1,298 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+)
+
+// Query is what a room asks.
+type Query struct {
+	Text  string
+	Kinds []Kind // none: every kind
+	// Scopes are what the room follows, per kind (List-Ids for Mail,
+	// owner/repo for Issue); a kind with none finds nothing. Docs have no
+	// scope.
+	Scopes map[Kind][]string
+	Limit  int // default 3
+}
+
+// Hit is one answer.
+type Hit struct {
+	Doc     Doc
+	Score   float64
+	Context []Segment // a line around the matched words
+}
+
+// Segment is a piece of a context line; Match marks the words the query
+// found.
+type Segment struct {
+	Text  string
+	Match bool
+}
+
+// Result is the answers, best first, and what the index did not know.
+type Result struct {
+	Hits    []Hit
+	Unknown []string // words of the query the index does not know
+}
+
+// ranking is how a query's words are weighed.
+type ranking struct {
+	// fields and their weights: a word in a page's title or a section's
+	// heading says more about the document than one in its text.
+	fields map[string]float64
+	phrase float64 // the weight of the query's words in a row, against one word
+	typos  bool    // look for words the index does not know with a typo or two
+	others float64 // the weight of the vocabulary's other words for a query's word
+}
+
+var defaultRanking = ranking{
+	fields: map[string]float64{"title": 2, "heading": 2, "body": 1, "extra": 0.5},
+	phrase: 2,
+	typos:  true,
+	others: 0.5,
+}
+
+// Search answers a query.
+func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
+	terms, err := x.analyze(q.Text)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	if len(terms) == 0 {
+		return res, nil
+	}
+	match := bleve.NewBooleanQuery()
+	asked := 0
+	for _, t := range terms {
+		known, err := x.known(t)
+		if err != nil {
+			return res, err
+		}
+		if !known {
+			res.Unknown = append(res.Unknown, t)
+			if !x.ranking.typos {
+				continue
+			}
+		}
+		match.AddShould(x.ranking.termQuery(t, known))
+		asked++
+	}
+	if asked == 0 {
+		return res, nil
+	}
+	if err := x.addOthers(match, q.Text, terms); err != nil {
+		return res, err
+	}
+	if len(terms) > 1 && x.ranking.phrase > 0 {
+		for _, field := range []string{"title", "heading", "body"} {
+			if w := x.ranking.fields[field]; w > 0 {
+				p := bleve.NewMatchPhraseQuery(q.Text)
+				p.SetField(field)
+				p.SetBoost(x.ranking.phrase * w)
+				match.AddShould(p)
+			}
+		}
+	}
+	match.SetMinShould(1)
+	whole := bleve.NewBooleanQuery()
+	whole.AddMust(match, scopeFilter(q))
+	req := bleve.NewSearchRequestOptions(whole, limit(q.Limit), 0, false)
+	req.Fields = []string{"*"}
+	req.PreSearchData = map[string]any{bsearch.BM25PreSearchDataKey: x.bm25Stats()}
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.AddField("body")
+	req.Highlight.AddField("title")
+	found, err := x.bleve.SearchInContext(ctx, req)
+	if err != nil {
+		return res, fmt.Errorf("searching: %w", err)
+	}
+	for _, h := range found.Hits {
+		res.Hits = append(res.Hits, hitOf(h))
+	}
+	return res, nil
+}
+
+// addOthers adds the vocabulary's other words for the query's words,
+// weighed less: a word, or words in a row (a phrase).
+func (x *Index) addOthers(match *query.BooleanQuery, text string, asked []string) error {
+	if x.ranking.others <= 0 {
+		return nil
+	}
+	for _, other := range expansions(text) {
+		terms, err := x.analyze(other)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(terms) == 1 && !slices.Contains(asked, terms[0]):
+			q := x.ranking.termQuery(terms[0], true).(*query.DisjunctionQuery)
+			q.SetBoost(x.ranking.others)
+			match.AddShould(q)
+		case len(terms) > 1:
+			for field, w := range x.ranking.fields {
+				p := bleve.NewMatchPhraseQuery(other)
+				p.SetField(field)
+				p.SetBoost(x.ranking.others * w)
+				match.AddShould(p)
+			}
+		}
+	}
+	return nil
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return 3
+	}
+	return n
+}
+
+// termQuery finds one term in every text field, weighted; a term the
+// index does not know is looked for with a typo or two (fuzziness by
+// length), weighted less.
+func (r ranking) termQuery(term string, known bool) query.Query {
+	var qs []query.Query
+	for field, w := range r.fields {
+		if w <= 0 {
+			continue
+		}
+		if known {
+			tq := bleve.NewTermQuery(term)
+			tq.SetField(field)
+			tq.SetBoost(w)
+			qs = append(qs, tq)
+			continue
+		}
+		fq := bleve.NewFuzzyQuery(term)
+		fq.SetField(field)
+		fq.SetFuzziness(fuzziness(term))
+		fq.SetBoost(0.7 * w)
+		qs = append(qs, fq)
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+func fuzziness(term string) int {
+	if len([]rune(term)) <= 5 {
+		return 1
+	}
+	return 2
+}
+
+// scopeFilter keeps the kinds asked for, and of mail and issues only what
+// the room follows.
+func scopeFilter(q Query) query.Query {
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = []Kind{Docs, Mail, Issue}
+	}
+	var either []query.Query
+	for _, k := range kinds {
+		kind := keywordQuery("kind", string(k))
+		if k == Docs {
+			either = append(either, kind)
+			continue
+		}
+		var scopes []query.Query
+		for _, s := range q.Scopes[k] {
+			scopes = append(scopes, keywordQuery("scope", strings.ToLower(s)))
+		}
+		if len(scopes) > 0 {
+			either = append(either, bleve.NewConjunctionQuery(kind, bleve.NewDisjunctionQuery(scopes...)))
+		}
+	}
+	if len(either) == 0 {
+		return bleve.NewMatchNoneQuery()
+	}
+	return bleve.NewDisjunctionQuery(either...)
+}
+
+func keywordQuery(field, value string) query.Query {
+	t := bleve.NewTermQuery(value)
+	t.SetField(field)
+	return t
+}
+
+// analyze turns text into the index's terms, as its fields were.
+func (x *Index) analyze(text string) ([]string, error) {
+	a := x.bleve.Mapping().AnalyzerNamed(analyzer)
+	if a == nil {
+		return nil, fmt.Errorf("the search analyzer is missing")
+	}
+	var terms []string
+	seen := map[string]bool{}
+	for _, tok := range a.Analyze([]byte(text)) {
+		t := string(tok.Term)
+		if !seen[t] {
+			seen[t] = true
+			terms = append(terms, t)
+		}
+	}
+	return terms, nil
+}
+
+// known reports whether some document has the term in a text field.
+func (x *Index) known(term string) (bool, error) {
+	qs := make([]query.Query, 0, len(x.ranking.fields))
+	for field := range x.ranking.fields {
+		qs = append(qs, keywordQuery(field, term))
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), 0, 0, false)
+	res, err := x.bleve.Search(req)
+	if err != nil {
+		return false, err
+	}
+	return res.Total > 0, nil
+}
+
+func hitOf(h *bsearch.DocumentMatch) Hit {
+	str := func(name string) string { s, _ := h.Fields[name].(string); return s }
+	d := Doc{ID: h.ID, Kind: Kind(str("kind")), Scope: str("scope"), Title: str("title"), Heading: str("heading"),
+		Body: str("body"), Extra: str("extra"), URL: str("url")}
+	if t, err := time.Parse(time.RFC3339, str("date")); err == nil && t.Year() > 1 {
+		d.Date = t
+	}
+	ctx := fragment(h.Fragments["body"])
+	if ctx == nil {
+		ctx = fragment(h.Fragments["title"])
+	}
+	return Hit{Doc: d, Score: h.Score, Context: ctx}
+}
+
+var mark = regexp.MustCompile(`<mark>(.*?)</mark>`)
+
+// fragment reads the highlighter's first fragment (HTML with <mark>) as
+// one line of segments.
+func fragment(frags []string) []Segment {
+	if len(frags) == 0 {
+		return nil
+	}
+	line := strings.Join(strings.Fields(frags[0]), " ")
+	var out []Segment
+	for {
+		loc := mark.FindStringSubmatchIndex(line)
+		if loc == nil {
+			break
+		}
+		if loc[0] > 0 {
+			out = append(out, Segment{Text: html.UnescapeString(line[:loc[0]])})
+		}
+		out = append(out, Segment{Text: html.UnescapeString(line[loc[2]:loc[3]]), Match: true})
+		line = line[loc[1]:]
+	}
+	if line != "" {
+		out = append(out, Segment{Text: html.UnescapeString(line)})
+	}
+	return out
+}
