@@ -47,16 +47,16 @@ var small = []Doc{
 func TestWordsAsPeopleWriteThem(t *testing.T) {
 	x := indexed(t, small)
 	for q, want := range map[string]string{
-		"users":              "users",      // stems: users finds user
-		"partitions":         "partitions", // partitions finds partitioning
-		"qcow2":              "types",      // a word with digits stays one
-		"x86_64":             "types",
-		"customizations":     "users", // customizations.user is two words
-		"bluprint users":     "users", // a typo the index does not know
-		"partioning":         "partitions",
-		"root file system":   "partitions", // the words in a row beat the words apart
-		"root filesystem":    "partitions", // the vocabulary: filesystem is file system
-		"azure":              "types",
+		"users":            "users",      // stems: users finds user
+		"partitions":       "partitions", // partitions finds partitioning
+		"qcow2":            "types",      // a word with digits stays one
+		"x86_64":           "types",
+		"customizations":   "users", // customizations.user is two words
+		"bluprint users":   "users", // a typo the index does not know
+		"partioning":       "partitions",
+		"root file system": "partitions", // the words in a row beat the words apart
+		"root filesystem":  "partitions", // the vocabulary: filesystem is file system
+		"azure":            "types",
 	} {
 		if got := first(t, x, q); got != want {
 			t.Errorf("%q found %q first, want %q", q, got, want)
