@@ -109,6 +109,9 @@ func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
 	whole.AddMust(match, scopeFilter(q))
 	req := bleve.NewSearchRequestOptions(whole, limit(q.Limit), 0, false)
 	req.Fields = []string{"*"}
+	// Equal scores in the id's order: the index's own order of documents
+	// differs between replicas, which must give the same answers.
+	req.SortBy([]string{"-_score", "_id"})
 	req.PreSearchData = map[string]any{bsearch.BM25PreSearchDataKey: x.bm25Stats()}
 	req.Highlight = bleve.NewHighlightWithStyle("html")
 	req.Highlight.AddField("body")

@@ -523,3 +523,53 @@ func TestMoveRoom(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchDocsAreFollowedBySeq: a follower reading past the last seq it
+// saw learns every change once, in order: new documents, changed ones,
+// deletions; a document written again unchanged is no change.
+func TestSearchDocsAreFollowedBySeq(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+		a := store.SearchDoc{ID: "docs:a", Kind: "docs", Title: "A", Body: "alpha", URL: "https://x/a/"}
+		b := store.SearchDoc{ID: "mail:b", Kind: "mail", Scope: "List.Example.Org", Title: "B", Body: "beta", Dated: at}
+		if err := s.PutSearchDocs(ctx, a, b); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.SearchDocsSince(ctx, 0, 10)
+		if err != nil || len(all) != 2 || all[0].ID != "docs:a" || all[1].Scope != "list.example.org" || !all[1].Dated.Equal(at) {
+			t.Fatalf("first read: %+v %v", all, err)
+		}
+		last := all[1].Seq
+		if err := s.PutSearchDocs(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := s.SearchDocsSince(ctx, last, 10); len(again) != 0 {
+			t.Errorf("an unchanged document came again: %+v", again)
+		}
+		a.Body = "alpha, changed"
+		if err := s.PutSearchDocs(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSearchDocs(ctx, "mail:b", "mail:unknown"); err != nil {
+			t.Fatal(err)
+		}
+		changes, _ := s.SearchDocsSince(ctx, last, 10)
+		if len(changes) != 2 || changes[0].Body != "alpha, changed" || !changes[1].Deleted || changes[1].Body != "" || changes[0].Seq >= changes[1].Seq {
+			t.Errorf("changes after %d: %+v", last, changes)
+		}
+		if ids, _ := s.SearchDocIDs(ctx, "docs", "docs:"); !slices.Equal(ids, []string{"docs:a"}) {
+			t.Errorf("live docs: %v", ids)
+		}
+		if ids, _ := s.SearchDocIDs(ctx, "mail", "mail:"); len(ids) != 0 {
+			t.Errorf("a deleted document is live: %v", ids)
+		}
+		if err := s.PutSearchDocs(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if d, ok, _ := s.SearchDoc(ctx, "mail:b"); !ok || d.Deleted || d.Body != "beta" {
+			t.Errorf("a document written again after its deletion: %+v", d)
+		}
+	})
+}

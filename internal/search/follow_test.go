@@ -1,0 +1,71 @@
+package search
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// TestTwoReplicasAnswerAlike: two followers of one store, one of them
+// started after the writes, give the same answers; a change and a
+// deletion reach both; an index rebuilt from nothing is the same again.
+func TestTwoReplicasAnswerAlike(t *testing.T) {
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ibbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var docs []store.SearchDoc
+	for _, d := range testPages(t) {
+		docs = append(docs, store.SearchDoc{ID: d.ID, Kind: string(d.Kind), Title: d.Title, Heading: d.Heading, Body: d.Body, URL: d.URL})
+	}
+	if err := st.PutSearchDocs(ctx, docs...); err != nil {
+		t.Fatal(err)
+	}
+	follower := func() *Follower {
+		x, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		f := &Follower{Store: st, Index: x, Interval: time.Minute, Log: zerolog.Nop(), Now: time.Now}
+		if _, err := f.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	a, b := follower(), follower()
+	for _, q := range questions(t) {
+		if ra, rb := a.Index.rank(t, q.Q), b.Index.rank(t, q.Q); !equal(ra, rb) {
+			t.Errorf("%q: replicas differ:\n%v\n%v", q.Q, ra, rb)
+		}
+	}
+	users := "docs:" + docsBase + "user-guide/blueprint-reference/#users"
+	if err := st.DeleteSearchDocs(ctx, users); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*Follower{a, b} {
+		if n, err := f.CatchUp(ctx); err != nil || n != 1 {
+			t.Fatalf("caught up %d changes (%v), want 1", n, err)
+		}
+		if got := f.Index.rank(t, "add a user to the wheel group"); len(got) > 0 && got[0] == users[len("docs:"):] {
+			t.Error("a deleted section is still found")
+		}
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
