@@ -26,6 +26,7 @@ type Config struct {
 	Mail       Mail       `yaml:"mail"`
 	Retention  Retention  `yaml:"retention"`
 	Status     Status     `yaml:"status"`
+	Search     Search     `yaml:"search"`
 }
 
 // Enum-like settings are typed, so a consumer cannot compare against a
@@ -133,6 +134,7 @@ func Defaults() Config {
 			Replies: RepliesThread, MaxMailBytes: 10 << 20, ExcerptChars: 400,
 		},
 		Retention: Retention{Outbox: 7 * 24 * time.Hour, Relations: 365 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour},
+		Search:    Search{Refresh: 6 * time.Hour},
 	}
 }
 

@@ -484,3 +484,35 @@ func TestPlaceholdersRefused(t *testing.T) {
 		t.Error("a placeholder from the environment passes")
 	}
 }
+
+func TestSearchDocsAreChecked(t *testing.T) {
+	_, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+search:
+  refresh: 10s
+  docs:
+    - {repo: osbuild/osbuild.github.io, dir: /srv/docs, url: "https://osbuild.org/docs/"}
+    - {url: "https://osbuild.org/docs/"}
+    - {repo: not-a-repo, url: "https://osbuild.org/docs/"}
+    - {dir: /srv/docs, path: docs, url: "https://osbuild.org/docs/"}
+    - {repo: osbuild/osbuild.github.io, url: osbuild.org}
+    - {repo: osbuild/osbuild.github.io, path: docs/, url: "https://osbuild.org/docs/"}
+`), noEnv)
+	for _, key := range []string{"search.refresh", "search.docs[0] (line 6): give either", "search.docs[1] (line 7): give either",
+		"search.docs[2].repo", "search.docs[3] (line 9): ref and path", "search.docs[4].url", "search.docs[5] (line 11): osbuild/osbuild.github.io/docs is listed twice"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+	c, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+search:
+  docs: [{repo: osbuild/osbuild.github.io, url: "https://osbuild.org/docs/"}, {dir: ./site/docs, url: "http://localhost:3000/docs/"}]
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Search.Docs; d[0].Folder() != "docs" || d[0].Name() != "osbuild/osbuild.github.io/docs" || d[1].Name() != "dir:site/docs" || c.Search.Refresh != 6*time.Hour {
+		t.Errorf("docs %+v, refresh %s", d, c.Search.Refresh)
+	}
+}
