@@ -42,7 +42,8 @@ type GitHub struct {
 	issues         map[string][]json.RawMessage // repo -> issues and PRs, as the issues API lists them
 	runs           map[string][]json.RawMessage // repo -> workflow runs, newest first
 	releases       map[string][]json.RawMessage
-	backend        http.Handler // answers the API before the recordings (SetBackend)
+	backend        http.Handler         // answers the API before the recordings (SetBackend)
+	docs           map[string]*docsRepo // repo -> documentation served through the git data API
 }
 
 type failure struct {
@@ -70,6 +71,8 @@ func NewGitHub() *GitHub {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", g.getPull)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/releases", g.listReleases)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs", g.listRuns)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/git/trees/{sha}", g.getTree)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/git/blobs/{sha}", g.getBlob)
 	mux.HandleFunc("GET "+DiagramPath, g.serveDiagram)
 	g.Server = httptest.NewServer(g.gate(g.backendFirst(mux)))
 	return g
@@ -340,6 +343,10 @@ func (g *GitHub) compare(w http.ResponseWriter, r *http.Request) {
 // listCommits answers the "last commit of a path" query with the recorded
 // commit, dated as the diagram was last changed.
 func (g *GitHub) listCommits(w http.ResponseWriter, r *http.Request) {
+	if d := g.docsOf(r); d != nil {
+		g.docsCommits(w, r, d)
+		return
+	}
 	var c map[string]any
 	json.Unmarshal(fixtures.Read("github/rest/repos-commits-sha.get.body.json"), &c)
 	g.mu.Lock()
