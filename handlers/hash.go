@@ -93,7 +93,7 @@ func (h *hashCmd) one(ctx context.Context, comp *catalog.Component) (bot.Reply, 
 	m.Bold(comp.Name).Text(" runs ").Link(say.Short(s.dep.SHA), commitURL).Text(" in production")
 	if s.cmp != nil {
 		b := s.cmp.Base
-		m.Text(": ").Text(quote(b.Title)).Textf(" by %s, %s (%s)", b.Author, say.Day(b.Date), say.Ago(now, b.Date))
+		m.Text(": ").Text(say.Quote(b.Title)).Textf(" by %s, %s (%s)", b.Author, say.Day(b.Date), say.Ago(now, b.Date))
 	}
 	m.Line()
 	switch {
@@ -105,7 +105,7 @@ func (h *hashCmd) one(ctx context.Context, comp *catalog.Component) (bot.Reply, 
 		m.Bold(say.Plural(s.cmp.Behind, "commit")).Textf(" behind %s", comp.Branch)
 		if len(s.cmp.Pending) > 0 {
 			oldest := s.cmp.Pending[0]
-			m.Text("; oldest not deployed: ").Link(say.Short(oldest.SHA), oldest.URL).Textf(" %s (%s)", quote(oldest.Title), say.Day(oldest.Date))
+			m.Text("; oldest not deployed: ").Link(say.Short(oldest.SHA), oldest.URL).Textf(" %s (%s)", say.Quote(oldest.Title), say.Day(oldest.Date))
 		}
 		m.Text(". ").Link("Compare", s.cmp.URL).Line()
 	}
@@ -182,7 +182,6 @@ func (h *hashCmd) row(s status, now time.Time) []bot.Cell {
 	return []bot.Cell{name, commit, committed, behind, {Text: asOf}}
 }
 
-func quote(s string) string { return "“" + s + "”" }
 
 func firstLine(err error) string {
 	line, _, _ := strings.Cut(err.Error(), "\n")

@@ -1,4 +1,4 @@
-package search
+package search_test
 
 import (
 	"database/sql"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/osbuild/ibbot/internal/search"
 )
 
 // The engines the index was chosen against, measured on the same
@@ -21,7 +23,7 @@ type fts5 struct {
 	sections bool
 }
 
-func newFTS5(t testing.TB, docs []Doc, sections bool) *fts5 {
+func newFTS5(t testing.TB, docs []search.Doc, sections bool) *fts5 {
 	t.Helper()
 	db, err := sql.Open("sqlite", ":memory:")
 	if err != nil {
@@ -36,7 +38,7 @@ func newFTS5(t testing.TB, docs []Doc, sections bool) *fts5 {
 	if _, err := db.Exec(`CREATE VIRTUAL TABLE d USING fts5(url UNINDEXED, title, heading, body, tokenize='` + tokenize + `')`); err != nil {
 		t.Fatal(err)
 	}
-	pages := map[string]*Doc{}
+	pages := map[string]*search.Doc{}
 	var order []string
 	for _, d := range docs {
 		if sections {
@@ -47,7 +49,7 @@ func newFTS5(t testing.TB, docs []Doc, sections bool) *fts5 {
 		}
 		page, _, _ := strings.Cut(d.URL, "#")
 		if pages[page] == nil {
-			pages[page] = &Doc{URL: page, Title: d.Title}
+			pages[page] = &search.Doc{URL: page, Title: d.Title}
 			order = append(order, page)
 		}
 		pages[page].Body += d.Heading + "\n" + d.Body + "\n"
@@ -96,8 +98,8 @@ func TestEngines(t *testing.T) {
 	sections := newFTS5(t, docs, true)
 	fts, _ := measure(t, false, func(q string) []string { return sections.rank(t, q) })
 	x := indexed(t, docs)
-	oursByPage, _ := measure(t, true, func(q string) []string { return x.rank(t, q) })
-	ours, _ := measure(t, false, func(q string) []string { return x.rank(t, q) })
+	oursByPage, _ := measure(t, true, func(q string) []string { return rank(t, x, q) })
+	ours, _ := measure(t, false, func(q string) []string { return rank(t, x, q) })
 	t.Logf("by page:    FTS5 BM25 over whole pages %s; the index %s", plain, oursByPage)
 	t.Logf("by section: FTS5 BM25, stems, weights  %s; the index %s", fts, ours)
 	if oursByPage.mrr <= plain.mrr || ours.mrr <= fts.mrr {

@@ -1,4 +1,4 @@
-package search
+package search_test
 
 import (
 	"path/filepath"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/internal/search"
 	"github.com/osbuild/ibbot/internal/store"
 )
 
@@ -26,13 +27,13 @@ func TestTwoReplicasAnswerAlike(t *testing.T) {
 	if err := st.PutSearchDocs(ctx, docs...); err != nil {
 		t.Fatal(err)
 	}
-	follower := func() *Follower {
-		x, err := New()
+	follower := func() *search.Follower {
+		x, err := search.New()
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { x.Close() })
-		f := &Follower{Store: st, Index: x, Interval: time.Minute, Log: zerolog.Nop(), Now: time.Now}
+		f := &search.Follower{Store: st, Index: x, Interval: time.Minute, Log: zerolog.Nop(), Now: time.Now}
 		if _, err := f.CatchUp(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +41,7 @@ func TestTwoReplicasAnswerAlike(t *testing.T) {
 	}
 	a, b := follower(), follower()
 	for _, q := range questions(t) {
-		if ra, rb := a.Index.rank(t, q.Q), b.Index.rank(t, q.Q); !equal(ra, rb) {
+		if ra, rb := rank(t, a.Index, q.Q), rank(t, b.Index, q.Q); !equal(ra, rb) {
 			t.Errorf("%q: replicas differ:\n%v\n%v", q.Q, ra, rb)
 		}
 	}
@@ -48,11 +49,11 @@ func TestTwoReplicasAnswerAlike(t *testing.T) {
 	if err := st.DeleteSearchDocs(ctx, users); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []*Follower{a, b} {
+	for _, f := range []*search.Follower{a, b} {
 		if n, err := f.CatchUp(ctx); err != nil || n != 1 {
 			t.Fatalf("caught up %d changes (%v), want 1", n, err)
 		}
-		if got := f.Index.rank(t, "add a user to the wheel group"); len(got) > 0 && got[0] == users[len("docs:"):] {
+		if got := rank(t, f.Index, "add a user to the wheel group"); len(got) > 0 && got[0] == users[len("docs:"):] {
 			t.Error("a deleted section is still found")
 		}
 	}

@@ -13,13 +13,20 @@ package search
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
+
+	"github.com/osbuild/ibbot/internal/suggest"
 )
+
+var wordPattern = regexp.MustCompile(words)
 
 // Kind is what a document is.
 type Kind string
@@ -55,7 +62,13 @@ type Index struct {
 	mu      sync.Mutex
 	lengths map[string]map[string]int
 	totals  map[string]int
+	// words are the words the documents are written with, for "did you
+	// mean" (the index itself knows only stems).
+	words map[string]bool
 }
+
+// maxWords bounds the words kept for "did you mean".
+const maxWords = 200_000
 
 // New makes an empty index in memory.
 func New() (*Index, error) {
@@ -67,7 +80,7 @@ func New() (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the search index: %w", err)
 	}
-	return &Index{bleve: idx, ranking: defaultRanking, lengths: map[string]map[string]int{}, totals: map[string]int{}}, nil
+	return &Index{bleve: idx, ranking: defaultRanking, lengths: map[string]map[string]int{}, totals: map[string]int{}, words: map[string]bool{}}, nil
 }
 
 // Close releases the index.
@@ -92,7 +105,35 @@ func (x *Index) Put(ctx context.Context, docs ...Doc) error {
 	for id, l := range lengths {
 		x.count(id, l)
 	}
+	for _, d := range docs {
+		x.learnWords(d.Title, d.Heading, d.Body)
+	}
 	return nil
+}
+
+// learnWords keeps the words of texts, lower case.
+func (x *Index) learnWords(texts ...string) {
+	for _, t := range texts {
+		for _, w := range wordPattern.FindAllString(strings.ToLower(t), -1) {
+			if len(x.words) >= maxWords {
+				return
+			}
+			x.words[w] = true
+		}
+	}
+}
+
+// Closest is the word of the documents nearest to word (a typo's likely
+// meaning), or "".
+func (x *Index) Closest(word string) string {
+	x.mu.Lock()
+	known := make([]string, 0, len(x.words))
+	for w := range x.words {
+		known = append(known, w)
+	}
+	x.mu.Unlock()
+	slices.Sort(known) // ties go to the same word every time
+	return suggest.Closest(strings.ToLower(word), known)
 }
 
 // count records a document's field lengths (nil: it is gone).
@@ -126,9 +167,16 @@ func (x *Index) bm25Stats() *search.BM25Stats {
 	for field, n := range x.totals {
 		s.FieldCardinality[field] = n
 	}
-	// The keyword fields hold one term each.
+	// The keyword fields hold one term each; the composite field (a
+	// query without a field, as a filter's may be) everything.
 	s.FieldCardinality["kind"] = len(x.lengths)
 	s.FieldCardinality["scope"] = len(x.lengths)
+	all := 0
+	for _, n := range x.totals {
+		all += n
+	}
+	s.FieldCardinality["*"] = all
+	s.FieldCardinality["_all"] = all
 	return s
 }
 

@@ -1,4 +1,4 @@
-package search
+package search_test
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/osbuild/ibbot/internal/search"
 )
 
 var ctx = context.Background()
 
-func ask(t *testing.T, x *Index, q Query) []string {
+func ask(t *testing.T, x *search.Index, q search.Query) []string {
 	t.Helper()
 	res, err := x.Search(ctx, q)
 	if err != nil {
@@ -23,23 +25,23 @@ func ask(t *testing.T, x *Index, q Query) []string {
 	return ids
 }
 
-func first(t *testing.T, x *Index, text string) string {
+func first(t *testing.T, x *search.Index, text string) string {
 	t.Helper()
-	ids := ask(t, x, Query{Text: text, Limit: 1})
+	ids := ask(t, x, search.Query{Text: text, Limit: 1})
 	if len(ids) == 0 {
 		return ""
 	}
 	return ids[0]
 }
 
-var small = []Doc{
-	{ID: "users", Kind: Docs, Title: "Blueprint reference", Heading: "Users", Body: "Add a user with [[customizations.user]]; a user in the wheel group can use sudo."},
-	{ID: "partitions", Kind: Docs, Title: "Partitioning", Heading: "Add mount points", Body: "Partitioning adds mount points; the root file system moves to LVM."},
-	{ID: "types", Kind: Docs, Title: "Image types", Heading: "", Body: "qcow2 for QEMU, ami for AWS, vhd for Azure, x86_64 and aarch64."},
-	{ID: "scattered", Kind: Docs, Title: "Notes", Heading: "", Body: "The root of the tree. A file. Another system entirely."},
-	{ID: "mail:1", Kind: Mail, Scope: "image-builder.lists.example.org", Title: "Composer release 120", Body: "The release brings a faster depsolver.", Date: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)},
-	{ID: "mail:2", Kind: Mail, Scope: "secret.lists.example.org", Title: "Embargoed depsolver fix", Body: "Do not share the depsolver fix yet."},
-	{ID: "issue:osbuild/images#1", Kind: Issue, Scope: "osbuild/images", Title: "depsolver is slow", Body: "Depsolving takes minutes.", Extra: "bug open"},
+var small = []search.Doc{
+	{ID: "users", Kind: search.Docs, Title: "Blueprint reference", Heading: "Users", Body: "Add a user with [[customizations.user]]; a user in the wheel group can use sudo."},
+	{ID: "partitions", Kind: search.Docs, Title: "Partitioning", Heading: "Add mount points", Body: "Partitioning adds mount points; the root file system moves to LVM."},
+	{ID: "types", Kind: search.Docs, Title: "Image types", Heading: "", Body: "qcow2 for QEMU, ami for AWS, vhd for Azure, x86_64 and aarch64."},
+	{ID: "scattered", Kind: search.Docs, Title: "Notes", Heading: "", Body: "The root of the tree. A file. Another system entirely."},
+	{ID: "mail:1", Kind: search.Mail, Scope: "image-builder.lists.example.org", Title: "Composer release 120", Body: "The release brings a faster depsolver.", Date: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)},
+	{ID: "mail:2", Kind: search.Mail, Scope: "secret.lists.example.org", Title: "Embargoed depsolver fix", Body: "Do not share the depsolver fix yet."},
+	{ID: "issue:osbuild/images#1", Kind: search.Issue, Scope: "osbuild/images", Title: "depsolver is slow", Body: "Depsolving takes minutes.", Extra: "bug open"},
 }
 
 // TestWordsAsPeopleWriteThem: English stems, the project's words whole,
@@ -68,16 +70,16 @@ func TestWordsAsPeopleWriteThem(t *testing.T) {
 // the lists and repositories given; documentation always.
 func TestRoomsFindOnlyWhatTheyFollow(t *testing.T) {
 	x := indexed(t, small)
-	follows := map[Kind][]string{Mail: {"Image-Builder.lists.example.org"}, Issue: {"osbuild/images"}}
-	got := ask(t, x, Query{Text: "depsolver", Scopes: follows, Limit: 10})
+	follows := map[search.Kind][]string{search.Mail: {"Image-Builder.lists.example.org"}, search.Issue: {"osbuild/*"}}
+	got := ask(t, x, search.Query{Text: "depsolver", Scopes: follows, Limit: 10})
 	slices.Sort(got)
 	if want := []string{"issue:osbuild/images#1", "mail:1"}; !slices.Equal(got, want) {
 		t.Errorf("found %v, want %v (never the list the room does not follow)", got, want)
 	}
-	if got := ask(t, x, Query{Text: "depsolver", Limit: 10}); len(got) != 0 {
+	if got := ask(t, x, search.Query{Text: "depsolver", Limit: 10}); len(got) != 0 {
 		t.Errorf("a room that follows nothing found %v", got)
 	}
-	if got := ask(t, x, Query{Text: "depsolver users", Kinds: []Kind{Docs}, Scopes: follows, Limit: 10}); !slices.Equal(got, []string{"users"}) {
+	if got := ask(t, x, search.Query{Text: "depsolver users", Kinds: []search.Kind{search.Docs}, Scopes: follows, Limit: 10}); !slices.Equal(got, []string{"users"}) {
 		t.Errorf("documentation only: %v", got)
 	}
 }
@@ -92,7 +94,7 @@ func TestReplaceAndDelete(t *testing.T) {
 	if n, _ := x.Count(); n != uint64(len(small)) {
 		t.Errorf("%d documents after a replace, want %d", n, len(small))
 	}
-	res, _ := x.Search(ctx, Query{Text: "depsolver", Kinds: []Kind{Issue}, Scopes: map[Kind][]string{Issue: {"osbuild/images"}}})
+	res, _ := x.Search(ctx, search.Query{Text: "depsolver", Kinds: []search.Kind{search.Issue}, Scopes: map[search.Kind][]string{search.Issue: {"osbuild/images"}}})
 	if len(res.Hits) != 1 || res.Hits[0].Doc.Title != "depsolver is fast now" || res.Hits[0].Doc.Extra != "bug open" {
 		t.Errorf("the replaced issue: %+v", res.Hits)
 	}
@@ -108,7 +110,7 @@ func TestReplaceAndDelete(t *testing.T) {
 // around the matched words, the matches marked.
 func TestAnswersCarryTheirContext(t *testing.T) {
 	x := indexed(t, small)
-	res, err := x.Search(ctx, Query{Text: "faster depsolver", Kinds: []Kind{Mail}, Scopes: map[Kind][]string{Mail: {"image-builder.lists.example.org"}}})
+	res, err := x.Search(ctx, search.Query{Text: "faster depsolver", Kinds: []search.Kind{search.Mail}, Scopes: map[search.Kind][]string{search.Mail: {"image-builder.lists.example.org"}}})
 	if err != nil || len(res.Hits) != 1 {
 		t.Fatalf("%v %+v", err, res)
 	}
@@ -130,19 +132,24 @@ func TestAnswersCarryTheirContext(t *testing.T) {
 
 func TestUnknownWordsAreNamed(t *testing.T) {
 	x := indexed(t, small)
-	res, err := x.Search(ctx, Query{Text: "bluprint users"})
+	res, err := x.Search(ctx, search.Query{Text: "bluprint users"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(res.Unknown, []string{"bluprint"}) {
 		t.Errorf("unknown %v", res.Unknown)
 	}
+	for typo, want := range map[string]string{"Bluprint": "blueprint", "partioning": "partitioning", "xyzzyplugh": ""} {
+		if got := x.Closest(typo); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", typo, got, want)
+		}
+	}
 }
 
 func TestEmptyQueriesFindNothing(t *testing.T) {
 	x := indexed(t, small)
 	for _, q := range []string{"", "   ", "the of and", "!!!"} {
-		if got := ask(t, x, Query{Text: q}); len(got) != 0 {
+		if got := ask(t, x, search.Query{Text: q}); len(got) != 0 {
 			t.Errorf("%q found %v", q, got)
 		}
 	}
@@ -156,12 +163,12 @@ func FuzzSearch(f *testing.F) {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		res, err := x.Search(ctx, Query{Text: q, Scopes: map[Kind][]string{Mail: {"image-builder.lists.example.org"}}, Limit: 10})
+		res, err := x.Search(ctx, search.Query{Text: q, Scopes: map[search.Kind][]string{search.Mail: {"image-builder.lists.example.org"}}, Limit: 10})
 		if err != nil {
 			t.Fatalf("%q: %v", q, err)
 		}
 		for _, h := range res.Hits {
-			if h.Doc.Kind == Issue || h.Doc.Scope == "secret.lists.example.org" {
+			if h.Doc.Kind == search.Issue || h.Doc.Scope == "secret.lists.example.org" {
 				t.Fatalf("%q found %s, which the room does not follow", q, h.Doc.ID)
 			}
 		}

@@ -42,7 +42,7 @@ type Segment struct {
 // Result is the answers, best first, and what the index did not know.
 type Result struct {
 	Hits    []Hit
-	Unknown []string // words of the query the index does not know
+	Unknown []string // words of the query the index does not know, as written
 }
 
 // ranking is how a query's words are weighed.
@@ -64,7 +64,7 @@ var defaultRanking = ranking{
 
 // Search answers a query.
 func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
-	terms, err := x.analyze(q.Text)
+	terms, written, err := x.analyzeWords(q.Text)
 	if err != nil {
 		return Result{}, err
 	}
@@ -73,22 +73,23 @@ func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
 		return res, nil
 	}
 	match := bleve.NewBooleanQuery()
-	asked := 0
-	for _, t := range terms {
+	var asked []query.Query // each of the query's words, anywhere
+	for i, t := range terms {
 		known, err := x.known(t)
 		if err != nil {
 			return res, err
 		}
 		if !known {
-			res.Unknown = append(res.Unknown, t)
+			res.Unknown = append(res.Unknown, written[i])
 			if !x.ranking.typos {
 				continue
 			}
 		}
-		match.AddShould(x.ranking.termQuery(t, known))
-		asked++
+		q := x.ranking.termQuery(t, known)
+		match.AddShould(q)
+		asked = append(asked, q)
 	}
-	if asked == 0 {
+	if len(asked) == 0 {
 		return res, nil
 	}
 	if err := x.addOthers(match, q.Text, terms); err != nil {
@@ -105,8 +106,13 @@ func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 	match.SetMinShould(1)
+	// A long question's answer has more than one of its words: a third
+	// of them at least. Filters weigh nothing in the ranking.
+	coverage := bleve.NewDisjunctionQuery(asked...)
+	coverage.SetMin(float64((len(asked) + 2) / 3))
 	whole := bleve.NewBooleanQuery()
-	whole.AddMust(match, scopeFilter(q))
+	whole.AddMust(match)
+	whole.AddFilter(bleve.NewConjunctionQuery(scopeFilter(q), coverage))
 	req := bleve.NewSearchRequestOptions(whole, limit(q.Limit), 0, false)
 	req.Fields = []string{"*"}
 	// Equal scores in the id's order: the index's own order of documents
@@ -209,7 +215,7 @@ func scopeFilter(q Query) query.Query {
 		}
 		var scopes []query.Query
 		for _, s := range q.Scopes[k] {
-			scopes = append(scopes, keywordQuery("scope", strings.ToLower(s)))
+			scopes = append(scopes, scopeQuery(strings.ToLower(s)))
 		}
 		if len(scopes) > 0 {
 			either = append(either, bleve.NewConjunctionQuery(kind, bleve.NewDisjunctionQuery(scopes...)))
@@ -221,6 +227,16 @@ func scopeFilter(q Query) query.Query {
 	return bleve.NewDisjunctionQuery(either...)
 }
 
+// scopeQuery matches a scope, or scopes by a glob ("osbuild/*").
+func scopeQuery(scope string) query.Query {
+	if !strings.ContainsAny(scope, "*?") {
+		return keywordQuery("scope", scope)
+	}
+	w := bleve.NewWildcardQuery(scope)
+	w.SetField("scope")
+	return w
+}
+
 func keywordQuery(field, value string) query.Query {
 	t := bleve.NewTermQuery(value)
 	t.SetField(field)
@@ -229,20 +245,26 @@ func keywordQuery(field, value string) query.Query {
 
 // analyze turns text into the index's terms, as its fields were.
 func (x *Index) analyze(text string) ([]string, error) {
+	terms, _, err := x.analyzeWords(text)
+	return terms, err
+}
+
+// analyzeWords is analyze, with the words of text each term came from.
+func (x *Index) analyzeWords(text string) (terms, written []string, err error) {
 	a := x.bleve.Mapping().AnalyzerNamed(analyzer)
 	if a == nil {
-		return nil, fmt.Errorf("the search analyzer is missing")
+		return nil, nil, fmt.Errorf("the search analyzer is missing")
 	}
-	var terms []string
 	seen := map[string]bool{}
 	for _, tok := range a.Analyze([]byte(text)) {
 		t := string(tok.Term)
 		if !seen[t] {
 			seen[t] = true
 			terms = append(terms, t)
+			written = append(written, text[tok.Start:tok.End])
 		}
 	}
-	return terms, nil
+	return terms, written, nil
 }
 
 // known reports whether some document has the term in a text field.
@@ -276,12 +298,12 @@ func hitOf(h *bsearch.DocumentMatch) Hit {
 var mark = regexp.MustCompile(`<mark>(.*?)</mark>`)
 
 // fragment reads the highlighter's first fragment (HTML with <mark>) as
-// one line of segments.
+// one line of segments, without the halves of words it was cut through.
 func fragment(frags []string) []Segment {
 	if len(frags) == 0 {
 		return nil
 	}
-	line := strings.Join(strings.Fields(frags[0]), " ")
+	line := wholeWords(strings.Join(strings.Fields(frags[0]), " "))
 	var out []Segment
 	for {
 		loc := mark.FindStringSubmatchIndex(line)
@@ -298,4 +320,20 @@ func fragment(frags []string) []Segment {
 		out = append(out, Segment{Text: html.UnescapeString(line)})
 	}
 	return out
+}
+
+// wholeWords drops the part of a word a fragment starts or ends inside
+// (the highlighter cuts at a length), keeping its "…".
+func wholeWords(line string) string {
+	if rest, ok := strings.CutPrefix(line, "…"); ok {
+		if i := strings.IndexByte(rest, ' '); i >= 0 && !strings.HasPrefix(rest[:i], "<mark>") {
+			line = "…" + rest[i+1:]
+		}
+	}
+	if rest, ok := strings.CutSuffix(line, "…"); ok {
+		if i := strings.LastIndexByte(rest, ' '); i >= 0 && !strings.Contains(rest[i:], "</mark>") {
+			line = rest[:i] + "…"
+		}
+	}
+	return line
 }
