@@ -182,7 +182,6 @@ func (h *hashCmd) row(s status, now time.Time) []bot.Cell {
 	return []bot.Cell{name, commit, committed, behind, {Text: asOf}}
 }
 
-
 func firstLine(err error) string {
 	line, _, _ := strings.Cut(err.Error(), "\n")
 	return line
