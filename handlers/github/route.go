@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
@@ -208,4 +209,13 @@ func (s Scope) refusal(repo string, facts RepoFacts) string {
 		return fmt.Sprintf("%s is private: only the operator can have it followed, by naming it in the config", repo)
 	}
 	return ""
+}
+
+// FollowedRepos is the repositories (names or globs) a room's questions
+// are answered from: those it follows, or in a direct chat the config's.
+func FollowedRepos(subs *Subscriptions, room id.RoomID, direct bool) []string {
+	if direct {
+		return subs.ConfigTargets()
+	}
+	return subs.InRoom(room).Followed()
 }

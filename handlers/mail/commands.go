@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/handlers/say"
 	"github.com/osbuild/ibbot/internal/roomscope"
+	"github.com/osbuild/ibbot/internal/search"
 	"github.com/osbuild/ibbot/internal/suggest"
 )
 
@@ -134,7 +136,7 @@ func (s *ListSubscriber) listArg(req bot.Request) (string, string) {
 
 // Threads is !ml: the latest threads with reply counts and links, or a
 // search of their subjects.
-func Threads(st Store, now func() time.Time, subs *ListSubscriber) bot.Command {
+func Threads(st Store, now func() time.Time, subs *ListSubscriber, index Searcher) bot.Command {
 	return bot.Command{
 		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | subscribe|unsubscribe|mute|unmute LIST-ID]", MaxArgs: -1,
 		Summary: "the latest threads of the mailing lists this room follows, or search their subjects; room admins route lists here",
@@ -163,28 +165,28 @@ func Threads(st Store, now func() time.Time, subs *ListSubscriber) bot.Command {
 						req.Prefix, req.Prefix, req.Prefix), nil
 				}
 			}
-			return listThreads(ctx, st, subs.Lists, req)
+			return listThreads(ctx, st, subs.Lists, index, req)
 		},
 	}
 }
 
 // listThreads answers !ml and !ml search about the lists the room follows
 // (in a direct chat, the config's), never another room's.
-func listThreads(ctx context.Context, st Store, lists *Lists, req bot.Request) (bot.Reply, error) {
+func listThreads(ctx context.Context, st Store, lists *Lists, index Searcher, req bot.Request) (bot.Reply, error) {
 	query := ""
 	if len(req.Args) > 1 {
 		query = strings.Join(req.Args[1:], " ")
 	}
-	followed := listsOf(lists, req.RoomID)
-	if req.Direct {
-		followed = lists.ConfigTargets()
-	}
+	followed := Followed(lists, req.RoomID, req.Direct)
 	if len(followed) == 0 {
 		return bot.TextReply("This room follows no mailing list. Room admins bring one here with %sml subscribe LIST-ID.", req.Prefix), nil
 	}
 	scope := followed
 	if slices.ContainsFunc(lists.ConfigTargets(), func(l string) bool { return hasList(followed, l) }) {
 		scope = append(slices.Clone(followed), "") // threads relayed before their list was kept came through the config's
+	}
+	if query != "" && index != nil {
+		return searchThreads(ctx, index, followed, scope, query, req)
 	}
 	rows, err := st.MailThreads(ctx, query, scope, 10)
 	if err != nil {
@@ -210,4 +212,27 @@ func listThreads(ctx context.Context, st Store, lists *Lists, req bot.Request) (
 		m.Textf(" — %s, %s, %s", t.Author, t.SentAt.UTC().Format("2006-01-02"), plural(t.Replies, "reply", "replies"))
 	}
 	return m.Reply(), nil
+}
+
+// Searcher is the search index, as !ml search asks it.
+type Searcher interface {
+	Search(ctx context.Context, q search.Query) (search.Result, error)
+	Closest(word string) string
+}
+
+// searchThreads answers !ml search from the threads' text: subjects,
+// bodies and authors, the three that fit best.
+func searchThreads(ctx context.Context, index Searcher, followed, scope []string, query string, req bot.Request) (bot.Reply, error) {
+	scopes := slices.Clone(scope)
+	for i, s := range scopes {
+		if s == "" {
+			scopes[i] = legacyScope
+		}
+	}
+	res, err := index.Search(ctx, search.Query{Text: query, Kinds: []search.Kind{search.Mail}, Scopes: map[search.Kind][]string{search.Mail: scopes}, Limit: 3})
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("searching the threads: %w", err)
+	}
+	return say.SearchAnswer(res, say.Asked{Text: query, Where: "the threads of " + strings.Join(followed, ", "),
+		Again: req.Prefix + "ml search", Closest: index.Closest}), nil
 }

@@ -46,6 +46,16 @@ type Relay struct {
 	Metrics *Metrics // nil counts nothing
 	// Lists decide which lists go to which rooms.
 	Lists *Lists
+	// Search, when set, keeps each thread's text for !search and
+	// !ml search; Wrote (may be nil) is told after each write.
+	Search SearchDocs
+	Wrote  func()
+}
+
+// SearchDocs is where the relay gives the search its threads.
+type SearchDocs interface {
+	SearchDoc(ctx context.Context, id string) (store.SearchDoc, bool, error)
+	PutSearchDocs(ctx context.Context, docs ...store.SearchDoc) error
 }
 
 // Handle parses and relays one raw mail. Mail that is not for the relay
@@ -102,6 +112,11 @@ func (r *Relay) relay(ctx context.Context, m *Mail) error {
 		ListID: listOf(r.Lists, m.ListIDs)}
 	if root == m.MessageID {
 		row.Excerpt, row.Attachments = m.Excerpt(r.Config.ExcerptChars), encodeAttachments(m.Attachments)
+	}
+	// The search before the record: a failure leaves the mail to be
+	// handled again, and adding it to its thread twice changes nothing.
+	if err := r.index(ctx, m, root, row.ListID); err != nil {
+		return fmt.Errorf("adding the mail to the search: %w", err)
 	}
 	if _, err := r.Store.AddMail(ctx, row); err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/golden"
 	"github.com/osbuild/ibbot/internal/roomscope"
+	"github.com/osbuild/ibbot/internal/search"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -261,7 +262,7 @@ func TestThreadsCommand(t *testing.T) {
 		e.relay.Handle(ctx, fixture(t, f))
 	}
 	subs := &ListSubscriber{Lists: e.relay.Lists, Allowed: e.relay.Config.ChatLists(), Now: time.Now}
-	cmd := Threads(e.store, time.Now, subs)
+	cmd := Threads(e.store, time.Now, subs, nil)
 	runIn := func(room id.RoomID, direct bool, args ...string) string {
 		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!", RoomID: room, Direct: direct, Sender: "@admin:x"})
 		if err != nil {
@@ -295,7 +296,7 @@ func TestListScope(t *testing.T) {
 	cfg.AllowedLists = []string{testList, "devel.lists.example.org"}
 	choices := &testenv.Choices{}
 	routes := newLists(t, cfg, choices)
-	cmd := Threads(nil, time.Now, &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now})
+	cmd := Threads(nil, time.Now, &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now}, nil)
 	say := func(room id.RoomID, line string) string {
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", RoomID: room, Sender: "@admin:x"})
 		if err != nil {
@@ -669,7 +670,7 @@ func TestMLAnswersGolden(t *testing.T) {
 		AllowedLists: []string{"image-builder.lists.example.org", "devel.lists.example.org"}}
 	routes := newLists(t, cfg, &testenv.Choices{})
 	subs := &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now}
-	cmd := Threads(nil, time.Now, subs)
+	cmd := Threads(nil, time.Now, subs, nil)
 	run := func(room, line string) bot.Reply {
 		t.Helper()
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", Sender: "@alice:x", RoomID: id.RoomID(room)})
@@ -697,4 +698,61 @@ func TestMLAnswersGolden(t *testing.T) {
 	if listOf(routes, []string{"devel.lists.example.org"}) == "" || listOf(routes, []string{"other.lists.example.org"}) != "" {
 		t.Error("Accepts disagrees with the subscriptions")
 	}
+}
+
+// TestMailIsFoundByItsText: a relayed thread is found by a word of a
+// reply's body (not in any subject), in a room that follows its list,
+// and never in a room that does not.
+func TestMailIsFoundByItsText(t *testing.T) {
+	e := newMailEnv(t)
+	ctx := context.Background()
+	index, err := search.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer index.Close()
+	follower := &search.Follower{Store: e.store, Index: index, Interval: time.Minute, Log: zerolog.Nop(), Now: time.Now}
+	e.relay.Search, e.relay.Wrote = e.store, follower.Wake
+	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml"} {
+		if err := e.relay.Handle(ctx, fixture(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same mail again adds nothing to its thread.
+	e.relay.Handle(ctx, fixture(t, "ibbot-mm2-reply-inline-footer.eml"))
+	if _, err := follower.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subs := &ListSubscriber{Lists: e.relay.Lists, Allowed: e.relay.Config.ChatLists(), Now: time.Now}
+	cmd := Threads(e.store, time.Now, subs, index)
+	ask := func(room id.RoomID, words string) string {
+		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: append([]string{"search"}, strings.Fields(words)...), Prefix: "!", RoomID: room})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Plain
+	}
+	got := ask("!room:x", "hostname")
+	if !strings.HasPrefix(got, "list · ") || !strings.Contains(got, "hostname") {
+		t.Errorf("a word of a reply's body was not found:\n%s", got)
+	}
+	if n := strings.Count(got, "\nlist · "); n != 0 {
+		t.Errorf("the thread was found as %d documents:\n%s", n+1, got)
+	}
+	if got := ask("!other:x", "hostname"); !strings.Contains(got, "follows no mailing list") {
+		t.Errorf("a room without the list found: %q", got)
+	}
+	doc, _, _ := e.store.SearchDoc(ctx, "mail:"+mustParse(t, "ibbot-mm3-root.eml").MessageID)
+	if strings.Count(doc.Body, "That is [customizations] hostname.") != 1 {
+		t.Errorf("the thread's text: %q", doc.Body)
+	}
+}
+
+func mustParse(t *testing.T, name string) *Mail {
+	t.Helper()
+	m, err := Parse(fixture(t, name), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -54,22 +54,15 @@ func roomsFor(lists *Lists, listIDs []string) []string {
 
 // listsOf is what a room follows: the config's lists (unless muted there)
 // if the config sends it them, and its own.
-func listsOf(lists *Lists, room id.RoomID) []string {
-	view := lists.InRoom(room)
-	var out []string
-	for _, r := range view.FromConfig {
-		for _, l := range r.Targets {
-			if !view.Muted(l) {
-				out = append(out, strings.ToLower(l))
-			}
-		}
+func listsOf(lists *Lists, room id.RoomID) []string { return lists.InRoom(room).Followed() }
+
+// Followed is the lists a room's questions are answered from: those it
+// follows, or in a direct chat the config's.
+func Followed(lists *Lists, room id.RoomID, direct bool) []string {
+	if direct {
+		return lists.ConfigTargets()
 	}
-	for _, c := range view.Own {
-		if !slices.Contains(out, c.Target) {
-			out = append(out, c.Target)
-		}
-	}
-	return out
+	return listsOf(lists, room)
 }
 
 func hasList(ids []string, list string) bool {

@@ -18,6 +18,7 @@ import (
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
 	"github.com/osbuild/ibbot/handlers/deploys"
+	"github.com/osbuild/ibbot/handlers/docs"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
@@ -80,7 +81,12 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return err
 	}
 	lead := newLeadership(cfg, st, reg, log)
-	table, err := commands(cfg, st, board, know, gh, lists, deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
+	memory, err := newSearch(st, log, opts.Now)
+	if err != nil {
+		return err
+	}
+	defer memory.close()
+	table, err := commands(cfg, st, board, know, gh, lists, memory, deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
 	if err != nil {
 		return err
 	}
@@ -104,7 +110,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		opts.Started(b)
 	}
 	s := &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log, lead: lead,
-		settings: scopes.Settings(), lists: lists, opsMux: opsSrv.Mux}
+		settings: scopes.Settings(), lists: lists, search: memory, opsMux: opsSrv.Mux}
 	starting.built(func() (string, error) { return s.lead.ready(s.bot.Ready) })
 	return start(ctx, cfg, s, know, gh)
 }
@@ -112,7 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
 func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, lists *mail.Lists,
-	toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
+	memory *searchParts, toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
@@ -124,11 +130,19 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 	if err := table.Add(deploys.Command(know.Catalog, know.History, now, toggle), live.Command()); err != nil {
 		return nil, err
 	}
+	if len(cfg.Search.Docs) > 0 {
+		if err := table.Add(docs.Command(memory.index)); err != nil {
+			return nil, err
+		}
+	}
+	if err := table.Add(handlers.Search(memory.index, roomScopes(lists, gh.subs))); err != nil {
+		return nil, err
+	}
 	if err := table.Add(gh.commands(now)...); err != nil {
 		return nil, err
 	}
 	if cfg.Mail.IMAP.Address != "" {
-		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}))
+		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index))
 	}
 	return table, nil
 }
@@ -146,6 +160,7 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	s.board.Add(s.bot.RoomAccess())
 	g := s.begin(ctx)
 	gh.start(s, know, s.opsMux)
+	startSearch(s, cfg.Search, know.github)
 	startMail(s, cfg.Mail)
 	startDeploys(s, cfg.ProdHash, know)
 	startStatusPage(s, cfg.Status, know)

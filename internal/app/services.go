@@ -34,6 +34,8 @@ type services struct {
 	lists *mail.Lists
 	// settings are the rooms' settings (config and chat).
 	settings *roomscope.Settings
+	// search is the room's memory, which the sources write into.
+	search *searchParts
 	// opsMux serves /healthz, /readyz and /metrics (from the start, see
 	// startup); the webhook joins it unless it has a listener of its own.
 	opsMux *http.ServeMux

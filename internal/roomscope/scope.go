@@ -346,6 +346,25 @@ func (v View[F]) Follows(target string) bool {
 	return own || (v.ConfigSends(target) && !v.Muted(target))
 }
 
+// Followed lists the targets the room receives, lowercase: the config's
+// (globs as written) unless muted there, then its own subscriptions.
+func (v View[F]) Followed() []string {
+	var out []string
+	for _, r := range v.FromConfig {
+		for _, t := range r.Targets {
+			if t = strings.ToLower(t); !v.Muted(t) && !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	for _, c := range v.Own {
+		if t := strings.ToLower(c.Target); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // AnyGlob reports whether name matches one of patterns (path.Match),
 // ignoring case.
 func AnyGlob(patterns []string, name string) bool {

@@ -1,0 +1,61 @@
+package mail
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/osbuild/ibbot/internal/store"
+)
+
+// maxThreadText bounds a thread's text in the search: a long thread is
+// found by its first hundred kilobytes.
+const maxThreadText = 100_000
+
+// legacyScope is the list of mail relayed before the relay kept which list
+// a mail came through (it came through the config's).
+const legacyScope = "-"
+
+// threadID is a thread's document in the search.
+func threadID(root string) string { return "mail:" + root }
+
+// index adds a relayed mail to its thread's document in the search: the
+// root's subject and link, every mail's text and author, the last date.
+// Adding the same mail again changes nothing.
+// Wrote (may be nil) is told, so this replica's index reads it at once.
+func (r *Relay) index(ctx context.Context, m *Mail, root string, list string) error {
+	if r.Search == nil {
+		return nil
+	}
+	doc, found, err := r.Search.SearchDoc(ctx, threadID(root))
+	if err != nil {
+		return err
+	}
+	if !found || doc.Deleted {
+		doc = store.SearchDoc{ID: threadID(root), Kind: "mail", Title: m.Subject, URL: m.ArchiveURL}
+	}
+	if root == m.MessageID {
+		doc.Title, doc.URL = m.Subject, m.ArchiveURL
+	}
+	doc.Scope = list
+	if list == "" {
+		doc.Scope = legacyScope
+	}
+	if len(doc.Body) < maxThreadText && !strings.Contains(doc.Body, m.Body) {
+		doc.Body = strings.TrimSpace(doc.Body + "\n\n" + m.Body)
+	}
+	authors := strings.Split(doc.Extra, ", ")
+	if m.Author != "" && !slices.Contains(authors, m.Author) {
+		doc.Extra = strings.TrimPrefix(doc.Extra+", "+m.Author, ", ")
+	}
+	if m.Date.After(doc.Dated) {
+		doc.Dated = m.Date
+	}
+	if err := r.Search.PutSearchDocs(ctx, doc); err != nil {
+		return err
+	}
+	if r.Wrote != nil {
+		r.Wrote()
+	}
+	return nil
+}
