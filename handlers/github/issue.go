@@ -16,6 +16,11 @@ import (
 )
 
 func (r *Relay) itemChange(ctx context.Context, c Change) error {
+	// The search first: a failure leaves the delivery to be processed
+	// again, and the same snapshot written twice is no change.
+	if err := r.index(ctx, c.Item); err != nil {
+		return fmt.Errorf("adding %s to the search: %w", c.Item.Ref(), err)
+	}
 	key := c.Item.Key()
 	row, found, err := r.store.Item(ctx, key)
 	if err != nil {
@@ -163,6 +168,7 @@ func issueItem(repo string, is *gh.Issue) Item {
 		Author: is.GetUser().GetLogin(), AuthorIsBot: isBot(is.GetUser()), Labels: labelNames(is.Labels),
 		State: is.GetState(), StateReason: is.GetStateReason(),
 		CreatedAt: is.GetCreatedAt().Time, ClosedAt: is.GetClosedAt().Time,
+		Body: is.GetBody(), Updated: is.GetUpdatedAt().Time,
 	}
 	if is.IsPullRequest() {
 		it.Kind = KindPull
@@ -179,6 +185,7 @@ func pullItem(repo string, pr *gh.PullRequest) Item {
 		Repo: repo, Number: pr.GetNumber(), Kind: KindPull, Title: pr.GetTitle(), URL: pr.GetHTMLURL(),
 		Author: pr.GetUser().GetLogin(), AuthorIsBot: isBot(pr.GetUser()), Labels: labelNames(pr.Labels),
 		Draft: pr.GetDraft(), State: pr.GetState(), CreatedAt: pr.GetCreatedAt().Time, ClosedAt: pr.GetClosedAt().Time,
+		Body: pr.GetBody(), Updated: pr.GetUpdatedAt().Time,
 	}
 	if pr.GetMerged() || !pr.GetMergedAt().IsZero() {
 		it.State = "merged"

@@ -47,6 +47,10 @@ type Item struct {
 	// History marks an item first seen by the poller as already old; a
 	// webhook "opened" for it is still news.
 	History bool `json:"history,omitempty"`
+	// Body and Updated are for the search only: the relay's state keeps
+	// neither (the search's document does).
+	Body    string    `json:"-"`
+	Updated time.Time `json:"-"`
 }
 
 // Key names the item in the store and in message keys.

@@ -80,6 +80,8 @@ type Relay struct {
 	keepDeliveries time.Duration
 	now            func() time.Time
 	log            zerolog.Logger
+	search         SearchDocs
+	wrote          func()
 
 	wake       chan struct{}
 	lastDigest time.Time
@@ -105,6 +107,10 @@ type RelayOptions struct {
 	KeepDeliveries time.Duration
 	Now            func() time.Time
 	Log            zerolog.Logger
+	// Search, when set, keeps the issues and pull requests for !search;
+	// Wrote (may be nil) is told after each write.
+	Search SearchDocs
+	Wrote  func()
 }
 
 // NewRelay builds the relay.
@@ -118,7 +124,7 @@ func NewRelay(o RelayOptions) *Relay {
 	return &Relay{keepDeliveries: o.KeepDeliveries,
 		store: o.Store, poster: o.Poster, subs: o.Subs, settings: o.Settings,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
-		wake: make(chan struct{}, 1), lastDigest: o.Now(),
+		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote,
 	}
 }
 

@@ -58,6 +58,7 @@ func (p *githubParts) commands(now func() time.Time) []bot.Command {
 func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	log := s.log.With().Str("component", "github").Logger()
 	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Subs: p.subs, Config: p.cfg, Settings: p.settings,
+		Search: s.store, Wrote: s.search.wrote,
 		KeepDeliveries: p.keep, Now: s.now, Log: log})
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
