@@ -1,6 +1,8 @@
 package search_test
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/osbuild/ibbot/internal/search"
 	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/testenv"
 )
 
 // TestTwoReplicasAnswerAlike: two followers of one store, one of them
@@ -69,4 +72,59 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestSameAnswersOnSQLiteAndPostgreSQL: the same documents in either
+// database give every question of the relevance set the same answers, in
+// the same order: the ranking is the index's, not the database's.
+func TestSameAnswersOnSQLiteAndPostgreSQL(t *testing.T) {
+	pg, err := testenv.StartPostgres()
+	if err != nil {
+		if errors.Is(err, testenv.ErrNoPostgres) && os.Getenv("CI") != "true" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	dsn, err := pg.NewDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onPG, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onPG.Close()
+	onSQLite, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ibbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onSQLite.Close()
+	var answers [2][][]string
+	for i, st := range []*store.DB{onSQLite, onPG} {
+		var docs []store.SearchDoc
+		for _, d := range testPages(t) {
+			docs = append(docs, store.SearchDoc{ID: d.ID, Kind: string(d.Kind), Title: d.Title, Heading: d.Heading, Body: d.Body, URL: d.URL})
+		}
+		if err := st.PutSearchDocs(ctx, docs...); err != nil {
+			t.Fatal(err)
+		}
+		x, err := search.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		f := &search.Follower{Store: st, Index: x, Interval: time.Minute, Log: zerolog.Nop(), Now: time.Now}
+		if _, err := f.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range questions(t) {
+			answers[i] = append(answers[i], rank(t, x, q.Q))
+		}
+	}
+	for i, q := range questions(t) {
+		if !equal(answers[0][i], answers[1][i]) {
+			t.Errorf("%q: SQLite and PostgreSQL answer differently:\n%v\n%v", q.Q, answers[0][i], answers[1][i])
+		}
+	}
 }
