@@ -23,6 +23,9 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
 
+	"github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/english"
+
 	"github.com/osbuild/ibbot/internal/suggest"
 )
 
@@ -63,8 +66,10 @@ type Index struct {
 	lengths map[string]map[string]int
 	totals  map[string]int
 	// words are the words the documents are written with, for "did you
-	// mean" (the index itself knows only stems).
+	// mean" (the index itself knows only stems); stems are their terms in
+	// the index, so a query's word is known without asking the index.
 	words map[string]bool
+	stems map[string]bool
 }
 
 // maxWords bounds the words kept for "did you mean".
@@ -80,7 +85,7 @@ func New() (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the search index: %w", err)
 	}
-	return &Index{bleve: idx, ranking: defaultRanking, lengths: map[string]map[string]int{}, totals: map[string]int{}, words: map[string]bool{}}, nil
+	return &Index{bleve: idx, ranking: defaultRanking, lengths: map[string]map[string]int{}, totals: map[string]int{}, words: map[string]bool{}, stems: map[string]bool{}}, nil
 }
 
 // Close releases the index.
@@ -115,10 +120,14 @@ func (x *Index) Put(ctx context.Context, docs ...Doc) error {
 func (x *Index) learnWords(texts ...string) {
 	for _, t := range texts {
 		for _, w := range wordPattern.FindAllString(strings.ToLower(t), -1) {
+			if x.words[w] {
+				continue
+			}
 			if len(x.words) >= maxWords {
 				return
 			}
 			x.words[w] = true
+			x.stems[stem(w)] = true
 		}
 	}
 }
@@ -215,4 +224,11 @@ type fields struct {
 func fieldsOf(d Doc) fields {
 	return fields{Kind: string(d.Kind), Scope: d.Scope, Title: d.Title, Heading: d.Heading, Body: d.Body,
 		Extra: d.Extra, URL: d.URL, Date: d.Date}
+}
+
+// stem is a word's term in the index (the analyzer's Snowball stemmer).
+func stem(word string) string {
+	env := snowballstem.NewEnv(word)
+	english.Stem(env)
+	return env.Current()
 }

@@ -75,10 +75,7 @@ func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
 	match := bleve.NewBooleanQuery()
 	var asked []query.Query // each of the query's words, anywhere
 	for i, t := range terms {
-		known, err := x.known(t)
-		if err != nil {
-			return res, err
-		}
+		known := x.known(t)
 		if !known {
 			res.Unknown = append(res.Unknown, written[i])
 			if !x.ranking.typos {
@@ -267,18 +264,14 @@ func (x *Index) analyzeWords(text string) (terms, written []string, err error) {
 	return terms, written, nil
 }
 
-// known reports whether some document has the term in a text field.
-func (x *Index) known(term string) (bool, error) {
-	qs := make([]query.Query, 0, len(x.ranking.fields))
-	for field := range x.ranking.fields {
-		qs = append(qs, keywordQuery(field, term))
-	}
-	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), 0, 0, false)
-	res, err := x.bleve.Search(req)
-	if err != nil {
-		return false, err
-	}
-	return res.Total > 0, nil
+// known reports whether some document has the term: its words are
+// learnt as they are indexed. (A word only in deleted documents stays
+// known until the index is built again, which costs it only its typo
+// tolerance.)
+func (x *Index) known(term string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.stems[term]
 }
 
 func hitOf(h *bsearch.DocumentMatch) Hit {
