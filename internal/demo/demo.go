@@ -34,6 +34,9 @@ type Options struct {
 	Keep bool
 }
 
+// docsRepo is where the demo's documentation is read from.
+const docsRepo = "osbuild/osbuild.github.io"
+
 // script is the conversation the demo plays; later features add lines.
 var script = []string{
 	"!help", "!ping", "!hsah composer", "ibbot: version",
@@ -113,6 +116,9 @@ func (st *stack) start(ctx context.Context, out io.Writer) error {
 	st.gh.SetDiagram(fixtures.Read(fixtures.DiagramNewest), time.Now().Add(-20*time.Hour))
 	st.world = NewWorld(time.Now())
 	st.gh.SetBackend(st.world)
+	// The documentation: test pages in the layout of osbuild.org's
+	// repository, read through the git data API like the real one.
+	st.gh.SetDocs(docsRepo, testenv.DocsFromFS(fixtures.FS, "docs/docs", "docs"), time.Now().Add(-48*time.Hour))
 	// The list's mailbox: go-imap's in-process IMAP server.
 	if st.mailbox, err = testenv.StartMemIMAP(); err != nil {
 		return err
@@ -200,6 +206,8 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		func() error { return showRoomSubscriptions(ctx, out, st.human, st.room, st.hook) },
 		func() error { return showMail(ctx, out, st.human, st.mailbox) },
 		func() error { return exchange(ctx, out, st.human, st.room, "!ml") },
+		func() error { return exchange(ctx, out, st.human, st.room, "!docs how do I add a user to a blueprint") },
+		func() error { return exchange(ctx, out, st.human, st.room, "!search build RHEL 10 images for Azure") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!status") },
 		func() error { return showWelcome(ctx, out, st.hs, st.human, st.room) },
 		func() error { return showPage(ctx, out, st.pageURL) },
@@ -235,6 +243,7 @@ func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string
 	cfg.GitHub.PollInterval = 0
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents, Bots: config.BotsDigest, Drafts: config.DraftsHide}}
 	cfg.GitHub.Rooms = map[string]config.GitHubRoom{room.String(): {DefaultRepo: demoRepo}}
+	cfg.Search = config.Search{Refresh: time.Hour, Docs: []config.DocsSource{{Repo: docsRepo, Path: "docs", URL: "https://osbuild.org/docs/"}}}
 	return &cfg
 }
 

@@ -71,6 +71,8 @@ func checkTranscript(t *testing.T, transcript string, w *World) {
 		"✉ Building RHEL 10 images for Azure — Ana Silva", "(in its thread) ibbot: Ondrej Novak: Yes: image-builder build vhd",
 		"(in its thread) ibbot: Ana Silva: That worked, thank you!",
 		"demo: !ml", "Building RHEL 10 images for Azure — Ana Silva", "2 replies",
+		"demo: !docs how do I add a user to a blueprint", "Blueprint reference › Users (https://osbuild.org/docs/user-guide/blueprint-reference/#users)",
+		"demo: !search build RHEL 10 images for Azure", "list · Building RHEL 10 images for Azure", "docs · Uploading to Azure",
 		"demo: !status", "messages waiting", "✓ mail: watching INBOX", "✓ sending",
 		"(a newcomer joins the room)", "newcomer",
 		"(the bot also serves the live architecture page: http://127.0.0.1:",
@@ -172,6 +174,9 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 	says("!ping", "pong")
 	says("!contact", "#image-builder:fedoraproject.org")
 	says("!ml search Azure", "Building RHEL 10 images for Azure")
+	says("!docs build an ISO from a bootc container", "https://osbuild.org/docs/bootc/building-isos/")
+	says("!search partioning with lvm", "Partitioning and file systems") // a typo
+	says("!search kubernetes zeppelin", "Nothing in the documentation, the list or the issues matches")
 	says("!gh subscriptions", "osbuild/*")
 	says("!status", "✓ sending")
 

@@ -343,7 +343,7 @@ func (g *GitHub) compare(w http.ResponseWriter, r *http.Request) {
 // listCommits answers the "last commit of a path" query with the recorded
 // commit, dated as the diagram was last changed.
 func (g *GitHub) listCommits(w http.ResponseWriter, r *http.Request) {
-	if d := g.docsOf(r); d != nil {
+	if d := g.docsOf(r); d != nil && d.hasFolder(r.URL.Query().Get("path")) {
 		g.docsCommits(w, r, d)
 		return
 	}

@@ -60,6 +60,18 @@ func blobID(b []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// hasFolder reports whether folder holds some of the files (the commits
+// API asked for a file, such as the diagram, is answered as before).
+func (d *docsRepo) hasFolder(folder string) bool {
+	prefix := strings.Trim(folder, "/") + "/"
+	for p := range d.files {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 func (g *GitHub) docsOf(r *http.Request) *docsRepo {
 	g.mu.Lock()
 	defer g.mu.Unlock()
