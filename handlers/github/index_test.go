@@ -2,9 +2,12 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	gh "github.com/google/go-github/v60/github"
 
 	"github.com/rs/zerolog"
 
@@ -50,5 +53,26 @@ func TestIssuesAreFoundByTheirText(t *testing.T) {
 	docs, _ := e.store.SearchDocsSince(context.Background(), 0, 10)
 	if len(docs) != 1 {
 		t.Errorf("%d documents for one issue: %+v", len(docs), docs)
+	}
+}
+
+// TestPolledIssuesKeepTheirText: an issue the poller finds reaches the
+// search with its text (the recorded change carries it), while the
+// relay's own state of the item does not keep it.
+func TestPolledIssuesKeepTheirText(t *testing.T) {
+	e := newRelayEnv(t, sub(nil))
+	e.relay.search = e.store
+	is := &gh.Issue{Number: gh.Int(7), Title: gh.String("Polled"), Body: gh.String("The frobnicator stalls."), State: gh.String("open"),
+		HTMLURL: gh.String("https://github.com/Codertocat/Hello-World/issues/7"), User: &gh.User{Login: gh.String("ana")},
+		CreatedAt: &gh.Timestamp{Time: e.now.Add(-time.Hour)}, UpdatedAt: &gh.Timestamp{Time: e.now}}
+	payload, _ := json.Marshal(snapshot("Codertocat/Hello-World", is, e.now.Add(-24*time.Hour)))
+	e.deliver(t, PollEvent, payload)
+	doc, ok, err := e.store.SearchDoc(context.Background(), "issue:codertocat/hello-world#7")
+	if err != nil || !ok || doc.Body != "The frobnicator stalls." || !doc.Dated.Equal(e.now) {
+		t.Fatalf("the polled issue in the search: %+v %v %v", doc, ok, err)
+	}
+	row, _, _ := e.store.Item(context.Background(), "codertocat/hello-world#7")
+	if strings.Contains(row.Data, "frobnicator") {
+		t.Errorf("the relay's state keeps the text: %s", row.Data)
 	}
 }

@@ -47,10 +47,11 @@ type Item struct {
 	// History marks an item first seen by the poller as already old; a
 	// webhook "opened" for it is still news.
 	History bool `json:"history,omitempty"`
-	// Body and Updated are for the search only: the relay's state keeps
-	// neither (the search's document does).
-	Body    string    `json:"-"`
-	Updated time.Time `json:"-"`
+	// Body and Updated travel with a change (a poll's recorded delivery
+	// too) for the search; the relay's state keeps neither (encodeItem),
+	// the search's document does.
+	Body    string    `json:"body,omitempty"`
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // Key names the item in the store and in message keys.
@@ -179,6 +180,7 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 }
 
 func encodeItem(it Item) string {
+	it.Body, it.Updated = "", time.Time{}
 	b, _ := json.Marshal(it)
 	return string(b)
 }
