@@ -59,3 +59,36 @@ func (r *Relay) index(ctx context.Context, m *Mail, root string, list string) er
 	}
 	return nil
 }
+
+// Unsearched is what the backfill reads: threads relayed before the
+// search kept them.
+type Unsearched interface {
+	MailThreadsUnsearched(ctx context.Context, limit int) ([]store.MailRow, error)
+	PutSearchDocs(ctx context.Context, docs ...store.SearchDoc) error
+}
+
+// Backfill gives the search the threads relayed before it existed, from
+// what their notices showed (subject, author, excerpt, link); their later
+// mails add their text as they come. It returns how many it added.
+func Backfill(ctx context.Context, st Unsearched) (int, error) {
+	total := 0
+	for {
+		rows, err := st.MailThreadsUnsearched(ctx, 500)
+		if err != nil || len(rows) == 0 {
+			return total, err
+		}
+		docs := make([]store.SearchDoc, 0, len(rows))
+		for _, r := range rows {
+			scope := r.ListID
+			if scope == "" {
+				scope = legacyScope
+			}
+			docs = append(docs, store.SearchDoc{ID: threadID(r.MessageID), Kind: "mail", Scope: scope, Title: r.Subject,
+				Body: r.Excerpt, Extra: r.Author, URL: r.ArchiveURL, Dated: r.SentAt})
+		}
+		if err := st.PutSearchDocs(ctx, docs...); err != nil {
+			return total, err
+		}
+		total += len(docs)
+	}
+}

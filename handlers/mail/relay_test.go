@@ -756,3 +756,27 @@ func mustParse(t *testing.T, name string) *Mail {
 	}
 	return m
 }
+
+// TestThreadsRelayedBeforeTheSearchAreBackfilled: threads relayed with no
+// search are given to it once, from what their notices showed.
+func TestThreadsRelayedBeforeTheSearchAreBackfilled(t *testing.T) {
+	e := newMailEnv(t)
+	ctx := context.Background()
+	for _, f := range []string{"ibbot-mm3-root.eml", "ibbot-mm2-reply-inline-footer.eml", "ibbot-html-only.eml"} {
+		if err := e.relay.Handle(ctx, fixture(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := Backfill(ctx, e.store)
+	if err != nil || n != 2 {
+		t.Fatalf("backfilled %d threads (%v), want the 2 roots", n, err)
+	}
+	if again, _ := Backfill(ctx, e.store); again != 0 {
+		t.Errorf("a second backfill added %d", again)
+	}
+	root := mustParse(t, "ibbot-mm3-root.eml")
+	doc, ok, _ := e.store.SearchDoc(ctx, "mail:"+root.MessageID)
+	if !ok || doc.Title != root.Subject || doc.Scope != testList || doc.Body == "" {
+		t.Errorf("the backfilled thread: %+v", doc)
+	}
+}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers/mail"
 )
@@ -17,5 +19,13 @@ func startMail(s *services, cfg config.Mail) {
 	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: s.store, Log: log,
 		Metrics: metrics, MaxMailBytes: cfg.MaxMailBytes, Now: s.now}
 	s.board.Add(w)
-	s.afterReady(w.Run)
+	s.afterReady(func(ctx context.Context) error {
+		if n, err := mail.Backfill(ctx, s.store); err != nil {
+			log.Warn().Err(err).Msg("Giving the search the threads relayed before it failed; the next start tries again")
+		} else if n > 0 {
+			log.Info().Int("threads", n).Msg("Gave the search the threads relayed before it")
+			s.search.wrote()
+		}
+		return w.Run(ctx)
+	})
 }

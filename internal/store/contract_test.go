@@ -573,3 +573,29 @@ func TestSearchDocsAreFollowedBySeq(t *testing.T) {
 		}
 	})
 }
+
+func TestMailThreadsUnsearched(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		for _, r := range []store.MailRow{
+			{MessageID: "a@x", RootID: "a@x", Subject: "A", SentAt: time.UnixMilli(1000), Excerpt: "first"},
+			{MessageID: "b@x", RootID: "a@x", Subject: "Re: A", SentAt: time.UnixMilli(2000)},
+			{MessageID: "c@x", RootID: "c@x", Subject: "C", SentAt: time.UnixMilli(3000), ListID: "L.example.org"},
+		} {
+			if _, err := s.AddMail(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.MailThreadsUnsearched(ctx, 10)
+		if err != nil || len(got) != 2 || got[0].MessageID != "a@x" || got[0].Excerpt != "first" || got[1].ListID != "l.example.org" {
+			t.Fatalf("unsearched: %+v %v", got, err)
+		}
+		if err := s.PutSearchDocs(ctx, store.SearchDoc{ID: "mail:a@x", Kind: "mail", Title: "A"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.MailThreadsUnsearched(ctx, 10); len(got) != 1 || got[0].MessageID != "c@x" {
+			t.Errorf("after one was searched: %+v", got)
+		}
+	})
+}

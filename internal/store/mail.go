@@ -109,3 +109,28 @@ func (s *DB) MailThreads(ctx context.Context, words string, lists []string, limi
 	}
 	return out, rows.Err()
 }
+
+// MailThreadsUnsearched lists thread roots that have no document in the
+// search yet (relayed before the search existed), oldest first, with
+// what their notice showed.
+func (s *DB) MailThreadsUnsearched(ctx context.Context, limit int) ([]MailRow, error) {
+	rows, err := s.query(ctx,
+		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, list_id, excerpt FROM mail_messages m
+		 WHERE message_id = root_id AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = 'mail:' || m.message_id)
+		 ORDER BY sent_at, message_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MailRow
+	for rows.Next() {
+		var r MailRow
+		var at int64
+		if err := rows.Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.ListID, &r.Excerpt); err != nil {
+			return nil, err
+		}
+		r.SentAt = time.UnixMilli(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
