@@ -20,16 +20,10 @@ type SearchDocs interface {
 // search: its title, text, kind, state, labels and author, scoped to its
 // repository. Writing the same snapshot again is no change.
 func (r *Relay) index(ctx context.Context, it Item) error {
-	if r.search == nil || (it.Kind != KindIssue && it.Kind != KindPull) {
+	doc, ok := searchDoc(it)
+	if r.search == nil || !ok {
 		return nil
 	}
-	kind := "issue"
-	if it.Kind == KindPull {
-		kind = "pull request"
-	}
-	extra := strings.Join(append([]string{kind, it.State, it.Author}, it.Labels...), " ")
-	doc := store.SearchDoc{ID: "issue:" + it.Key(), Kind: "issue", Scope: strings.ToLower(it.Repo), Title: it.Title,
-		Body: truncate(it.Body, maxIssueText), Extra: extra, URL: it.URL, Dated: it.Updated}
 	if err := r.search.PutSearchDocs(ctx, doc); err != nil {
 		return err
 	}
@@ -37,6 +31,21 @@ func (r *Relay) index(ctx context.Context, it Item) error {
 		r.wrote()
 	}
 	return nil
+}
+
+// searchDoc is an issue's or a pull request's document in the search;
+// false for other items.
+func searchDoc(it Item) (store.SearchDoc, bool) {
+	if it.Kind != KindIssue && it.Kind != KindPull {
+		return store.SearchDoc{}, false
+	}
+	kind := "issue"
+	if it.Kind == KindPull {
+		kind = "pull request"
+	}
+	extra := strings.Join(append([]string{kind, it.State, it.Author}, it.Labels...), " ")
+	return store.SearchDoc{ID: "issue:" + it.Key(), Kind: "issue", Scope: strings.ToLower(it.Repo), Title: it.Title,
+		Body: truncate(it.Body, maxIssueText), Extra: extra, URL: it.URL, Dated: it.Updated}, true
 }
 
 func truncate(s string, n int) string {

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/internal/ghclient"
 	"github.com/osbuild/ibbot/internal/search"
+	"github.com/osbuild/ibbot/internal/testenv"
 )
 
 // TestIssuesAreFoundByTheirText: a delivered issue is in the search with
@@ -74,5 +77,40 @@ func TestPolledIssuesKeepTheirText(t *testing.T) {
 	row, _, _ := e.store.Item(context.Background(), "codertocat/hello-world#7")
 	if strings.Contains(row.Data, "frobnicator") {
 		t.Errorf("the relay's state keeps the text: %s", row.Data)
+	}
+}
+
+// TestBackfillGivesTheSearchOlderIssuesOnce: the issues of a followed
+// repository that the relay never received are written with their text,
+// once; a repository done is not asked again.
+func TestBackfillGivesTheSearchOlderIssuesOnce(t *testing.T) {
+	fake := testenv.NewGitHub()
+	t.Cleanup(fake.Close)
+	var items []json.RawMessage
+	for i, body := range []string{"The depsolver hangs on aarch64.", "Add WSL images.", "Old bug about grub."} {
+		items = append(items, testenv.ItemOf(testenv.FreshDelivery("issues.opened.payload.json", func(o map[string]any) {
+			o["number"], o["title"], o["body"] = 10+i, fmt.Sprintf("Issue %d", i), body
+			o["html_url"] = fmt.Sprintf("https://github.com/osbuild/images/issues/%d", 10+i)
+		})))
+	}
+	fake.SetIssues("osbuild/images", items...)
+	client, err := ghclient.New(ghclient.Options{BaseURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newRelayEnv(t)
+	b := &Backfill{GitHub: client, Store: e.store, Repos: func() []string { return []string{"osbuild/images"} },
+		Interval: time.Hour, Log: zerolog.Nop(), Now: time.Now}
+	added, waiting, err := b.Once(context.Background())
+	if err != nil || added != 3 || waiting != 0 {
+		t.Fatalf("backfilled %d (%d waiting, %v), want 3", added, waiting, err)
+	}
+	doc, ok, _ := e.store.SearchDoc(context.Background(), "issue:osbuild/images#10")
+	if !ok || doc.Body != "The depsolver hangs on aarch64." || doc.Scope != "osbuild/images" {
+		t.Errorf("a backfilled issue: %+v", doc)
+	}
+	before := len(fake.Requests())
+	if added, _, _ := b.Once(context.Background()); added != 0 || len(fake.Requests()) != before {
+		t.Errorf("a repository done was asked again (%d added, %d requests)", added, len(fake.Requests())-before)
 	}
 }

@@ -78,6 +78,10 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	}
 	s.board.Add(relay)
 	s.afterReady(relay.Run)
+	backfill := &ghrelay.Backfill{GitHub: know.github, Store: s.store, Repos: func() []string { return p.subs.Targets(nil) },
+		Interval: time.Hour, Wrote: s.search.wrote, Now: s.now, Log: log}
+	s.board.Add(backfill)
+	s.afterReady(backfill.Run)
 	if p.cfg.PollInterval > 0 {
 		poller := &ghrelay.Poller{GitHub: know.github, Store: s.store, Wake: relay.Poke, Repos: func() []string { return p.subs.Targets(nil) },
 			CIRepos:  func() []string { return ghrelay.ReposWith(p.subs, config.EventCI) },
