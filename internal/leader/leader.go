@@ -30,7 +30,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// lockKey is the advisory lock that makes a replica the leader.
+// lockKey is the advisory lock that makes a replica the leader (the
+// store's are 0x1bb07_0001 and 0x1bb07_0003: each key one purpose).
 const lockKey = 0x1bb07_0002
 
 // Options configure an Elector.

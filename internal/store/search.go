@@ -24,8 +24,9 @@ type SearchDoc struct {
 
 // searchLock serialises the writers of search documents on PostgreSQL, so
 // seq grows in the order changes commit and a follower reading past its
-// last seq misses none.
-const searchLock = 0x1bb07_0002
+// last seq misses none. ibbot's advisory locks: 0x1bb07_0001 migrations
+// (migrationLock), 0x1bb07_0002 leadership (internal/leader), this one.
+const searchLock = 0x1bb07_0003
 
 // PutSearchDocs writes documents, replacing those with the same ids; a
 // document written again unchanged keeps its seq (followers have it).
