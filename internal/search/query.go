@@ -55,6 +55,10 @@ type ranking struct {
 	others float64 // the weight of the vocabulary's other words for a query's word
 }
 
+// fieldOrder is the text fields in the order queries name them: a fixed
+// order, so that scores are summed alike on every replica.
+var fieldOrder = []string{"title", "heading", "body", "extra"}
+
 var defaultRanking = ranking{
 	fields: map[string]float64{"title": 2, "heading": 2, "body": 1, "extra": 0.5},
 	phrase: 2,
@@ -64,52 +68,11 @@ var defaultRanking = ranking{
 
 // Search answers a query.
 func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
-	terms, written, err := x.analyzeWords(q.Text)
-	if err != nil {
-		return Result{}, err
-	}
-	var res Result
-	if len(terms) == 0 {
-		return res, nil
-	}
-	match := bleve.NewBooleanQuery()
-	var asked []query.Query // each of the query's words, anywhere
-	for i, t := range terms {
-		known := x.known(t)
-		if !known {
-			res.Unknown = append(res.Unknown, written[i])
-			if !x.ranking.typos {
-				continue
-			}
-		}
-		q := x.ranking.termQuery(t, known)
-		match.AddShould(q)
-		asked = append(asked, q)
-	}
-	if len(asked) == 0 {
-		return res, nil
-	}
-	if err := x.addOthers(match, q.Text, terms); err != nil {
+	whole, unknown, err := x.build(q)
+	res := Result{Unknown: unknown}
+	if err != nil || whole == nil {
 		return res, err
 	}
-	if len(terms) > 1 && x.ranking.phrase > 0 {
-		for _, field := range []string{"title", "heading", "body"} {
-			if w := x.ranking.fields[field]; w > 0 {
-				p := bleve.NewMatchPhraseQuery(q.Text)
-				p.SetField(field)
-				p.SetBoost(x.ranking.phrase * w)
-				match.AddShould(p)
-			}
-		}
-	}
-	match.SetMinShould(1)
-	// A long question's answer has more than one of its words: a third
-	// of them at least. Filters weigh nothing in the ranking.
-	coverage := bleve.NewDisjunctionQuery(asked...)
-	coverage.SetMin(float64((len(asked) + 2) / 3))
-	whole := bleve.NewBooleanQuery()
-	whole.AddMust(match)
-	whole.AddFilter(bleve.NewConjunctionQuery(scopeFilter(q), coverage))
 	req := bleve.NewSearchRequestOptions(whole, limit(q.Limit), 0, false)
 	req.Fields = []string{"*"}
 	// Equal scores in the id's order: the index's own order of documents
@@ -129,6 +92,65 @@ func (x *Index) Search(ctx context.Context, q Query) (Result, error) {
 	return res, nil
 }
 
+// build makes the engine's query of a room's: each word weighed by field
+// (with a typo or two when the index does not know it), the vocabulary's
+// other words, the words in a row; within what the room may see, and with
+// a third of a long question's words at least. It also returns the words
+// the index does not know; nil when nothing is left to ask.
+func (x *Index) build(q Query) (query.Query, []string, error) {
+	terms, written, err := x.analyzeWords(q.Text)
+	if err != nil {
+		return nil, nil, err
+	}
+	var unknown []string
+	match := bleve.NewBooleanQuery()
+	var asked []query.Query // each of the query's words, anywhere
+	for i, t := range terms {
+		known := x.known(t)
+		if !known {
+			unknown = append(unknown, written[i])
+			if !x.ranking.typos {
+				continue
+			}
+		}
+		q := x.ranking.termQuery(t, known)
+		match.AddShould(q)
+		asked = append(asked, q)
+	}
+	if len(asked) == 0 {
+		return nil, unknown, nil
+	}
+	if err := x.addOthers(match, q.Text, terms); err != nil {
+		return nil, unknown, err
+	}
+	if len(terms) > 1 {
+		x.ranking.addPhrase(match, q.Text)
+	}
+	match.SetMinShould(1)
+	// Filters weigh nothing in the ranking.
+	coverage := bleve.NewDisjunctionQuery(asked...)
+	coverage.SetMin(float64((len(asked) + 2) / 3))
+	whole := bleve.NewBooleanQuery()
+	whole.AddMust(match)
+	whole.AddFilter(bleve.NewConjunctionQuery(scopeFilter(q), coverage))
+	return whole, unknown, nil
+}
+
+// addPhrase ranks up the words in a row, in the fields that weigh.
+func (r ranking) addPhrase(match *query.BooleanQuery, text string) {
+	if r.phrase <= 0 {
+		return
+	}
+	for _, field := range fieldOrder {
+		if w := r.fields[field]; w > 0 && field != "extra" {
+			p := bleve.NewMatchPhraseQuery(text)
+			p.SetField(field)
+			p.SetBoost(r.phrase * w)
+			match.AddShould(p)
+		}
+	}
+}
+
 // addOthers adds the vocabulary's other words for the query's words,
 // weighed less: a word, or words in a row (a phrase).
 func (x *Index) addOthers(match *query.BooleanQuery, text string, asked []string) error {
@@ -146,11 +168,13 @@ func (x *Index) addOthers(match *query.BooleanQuery, text string, asked []string
 			q.SetBoost(x.ranking.others)
 			match.AddShould(q)
 		case len(terms) > 1:
-			for field, w := range x.ranking.fields {
-				p := bleve.NewMatchPhraseQuery(other)
-				p.SetField(field)
-				p.SetBoost(x.ranking.others * w)
-				match.AddShould(p)
+			for _, field := range fieldOrder {
+				if w := x.ranking.fields[field]; w > 0 {
+					p := bleve.NewMatchPhraseQuery(other)
+					p.SetField(field)
+					p.SetBoost(x.ranking.others * w)
+					match.AddShould(p)
+				}
 			}
 		}
 	}
@@ -169,7 +193,8 @@ func limit(n int) int {
 // length), weighted less.
 func (r ranking) termQuery(term string, known bool) query.Query {
 	var qs []query.Query
-	for field, w := range r.fields {
+	for _, field := range fieldOrder {
+		w := r.fields[field]
 		if w <= 0 {
 			continue
 		}
