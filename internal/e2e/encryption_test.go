@@ -17,6 +17,7 @@ import (
 
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/app"
+	"github.com/osbuild/ibbot/internal/fixtures"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -148,6 +149,9 @@ func TestDirectMessage(t *testing.T) {
 	s.human = s.hs.NewCryptoUser(t, "dana")
 	cfg := s.config(s.hs.URL)
 	cfg.Matrix.Invites.Allow = []string{s.hs.ServerName}
+	s.github.SetDocs("osbuild/osbuild.github.io", testenv.DocsFromFS(fixtures.FS, "docs/docs", "docs"), time.Now())
+	cfg.Search = config.Search{Refresh: time.Hour, Docs: []config.DocsSource{
+		{Repo: "osbuild/osbuild.github.io", Path: "docs", URL: "https://osbuild.org/docs/"}}}
 	startBot(t, cfg)
 	dm, err := s.human.CreateDM(context.Background(), s.botUser.UserID)
 	if err != nil {
@@ -169,6 +173,17 @@ func TestDirectMessage(t *testing.T) {
 	}
 	bang := s.human.MustSay(t, dm, "!ping")
 	s.human.MustWait(t, wait, "an answer to !ping in the direct chat", decryptedReplyTo(bang))
+	// The documentation is read at start: ask until it is in.
+	var got string
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		docs := s.human.MustSay(t, dm, "docs how do I add a user to a blueprint")
+		if got = testenv.Body(s.human.MustWait(t, wait, "the answer to docs", decryptedReplyTo(docs))); !strings.HasPrefix(got, "Nothing") {
+			break
+		}
+	}
+	if !strings.Contains(got, "blueprint-reference/#users") {
+		t.Errorf("docs in an encrypted direct chat answered:\n%s", got)
+	}
 }
 
 // TestLostCryptoStoreIsRecovered: when the crypto tables are lost while
