@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -165,20 +166,8 @@ func (w *Watcher) dropPage(ctx context.Context, rel string, keep map[string]bool
 func (w *Watcher) pagePrefix(rel string) string { return "docs:" + w.Name + ":" + rel + "#" }
 
 func (w *Watcher) sectionID(rel string, s Section) string {
-	_, anchor, _ := cutAnchor(s.Address)
+	_, anchor, _ := strings.Cut(s.Address, "#") // a page's address has none
 	return w.pagePrefix(rel) + anchor
-}
-
-func cutAnchor(addr string) (string, string, bool) {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == '#' {
-			return addr[:i], addr[i+1:], true
-		}
-		if addr[i] == '/' {
-			break
-		}
-	}
-	return addr, "", false
 }
 
 func (w *Watcher) stateKey() string { return "docs.state." + w.Name }
