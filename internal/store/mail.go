@@ -78,7 +78,7 @@ func (s *DB) MailThreads(ctx context.Context, words string, lists []string, limi
 	if len(lists) == 0 {
 		return nil, nil
 	}
-	query := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, list_id FROM mail_messages WHERE message_id = root_id`
+	query := `SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, list_id, excerpt FROM mail_messages WHERE message_id = root_id`
 	var args []any
 	marks := make([]string, len(lists))
 	for i, l := range lists {
@@ -92,32 +92,13 @@ func (s *DB) MailThreads(ctx context.Context, words string, lists []string, limi
 	}
 	query += fmt.Sprintf(` ORDER BY sent_at DESC LIMIT $%d`, len(args)+1)
 	args = append(args, limit)
-	rows, err := s.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []MailRow
-	for rows.Next() {
-		var r MailRow
-		var at int64
-		if err := rows.Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.ListID); err != nil {
-			return nil, err
-		}
-		r.SentAt = time.UnixMilli(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return s.threadRoots(ctx, query, args...)
 }
 
-// MailThreadsUnsearched lists thread roots that have no document in the
-// search yet (relayed before the search existed), oldest first, with
-// what their notice showed.
-func (s *DB) MailThreadsUnsearched(ctx context.Context, limit int) ([]MailRow, error) {
-	rows, err := s.query(ctx,
-		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, list_id, excerpt FROM mail_messages m
-		 WHERE message_id = root_id AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = 'mail:' || m.message_id)
-		 ORDER BY sent_at, message_id LIMIT $1`, limit)
+// threadRoots runs a query of thread roots' columns (those of
+// MailThreads) and reads its rows.
+func (s *DB) threadRoots(ctx context.Context, query string, args ...any) ([]MailRow, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -133,4 +114,14 @@ func (s *DB) MailThreadsUnsearched(ctx context.Context, limit int) ([]MailRow, e
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// MailThreadsUnsearched lists thread roots that have no document in the
+// search yet (relayed before the search existed), oldest first, with
+// what their notice showed.
+func (s *DB) MailThreadsUnsearched(ctx context.Context, limit int) ([]MailRow, error) {
+	return s.threadRoots(ctx,
+		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, list_id, excerpt FROM mail_messages m
+		 WHERE message_id = root_id AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = 'mail:' || m.message_id)
+		 ORDER BY sent_at, message_id LIMIT $1`, limit)
 }
