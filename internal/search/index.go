@@ -173,8 +173,8 @@ func (x *Index) bm25Stats() *search.BM25Stats {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	s := &search.BM25Stats{DocCount: float64(len(x.lengths)), FieldCardinality: map[string]int{}}
-	for field, n := range x.totals {
-		s.FieldCardinality[field] = n
+	for _, field := range fieldOrder { // every field, even with no document yet
+		s.FieldCardinality[field] = x.totals[field]
 	}
 	// The keyword fields hold one term each; the composite field (a
 	// query without a field, as a filter's may be) everything.

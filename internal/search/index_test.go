@@ -146,6 +146,16 @@ func TestUnknownWordsAreNamed(t *testing.T) {
 	}
 }
 
+// TestAnEmptyIndexAnswersNothingFound: before the documentation is read,
+// a question is answered, with nothing.
+func TestAnEmptyIndexAnswersNothingFound(t *testing.T) {
+	x := indexed(t, nil)
+	res, err := x.Search(ctx, search.Query{Text: "how do I add a user to a blueprint"})
+	if err != nil || len(res.Hits) != 0 {
+		t.Errorf("an empty index: %+v, %v", res, err)
+	}
+}
+
 func TestEmptyQueriesFindNothing(t *testing.T) {
 	x := indexed(t, small)
 	for _, q := range []string{"", "   ", "the of and", "!!!"} {
