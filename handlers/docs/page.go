@@ -3,6 +3,7 @@ package docs
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -108,11 +109,15 @@ func isFolderIndex(name string, segs []string) bool {
 	return n == "index" || n == "readme" || (len(segs) > 0 && n == strings.ToLower(segs[len(segs)-1]))
 }
 
+// joinAddress is base and the segments, each escaped as a path segment
+// (a file name may hold a space), ending in a slash.
 func joinAddress(base string, segs []string) string {
 	out := strings.TrimSuffix(base, "/") + "/"
 	for _, s := range segs {
-		if s != "" {
-			out += s + "/"
+		for _, part := range strings.Split(s, "/") {
+			if part != "" {
+				out += url.PathEscape(part) + "/"
+			}
 		}
 	}
 	return out

@@ -25,6 +25,7 @@ func TestAddressesAsPublished(t *testing.T) {
 		{"10-faq.mdx", "", "", "faq/"},
 		{"2024-notes.md", "", "", "notes/"},
 		{"2021-01-release.md", "", "", "2021-01-release/"},
+		{"user-guide/my page.md", "", "", "user-guide/my%20page/"},
 	} {
 		if got := PageAddress(base, c.rel, c.id, c.slug); got != base+c.want {
 			t.Errorf("%s (id %q, slug %q): %s, want %s", c.rel, c.id, c.slug, got, base+c.want)
