@@ -3,6 +3,9 @@ package alerts
 import (
 	"strings"
 	"testing"
+
+	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/internal/golden"
 )
 
 const firing = `{"version":"4","groupKey":"{}:{alertname=\"ComposerDown\"}","truncatedAlerts":0,"status":"firing","receiver":"ibbot",
@@ -47,4 +50,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted %+v", g)
 		}
 	})
+}
+
+func TestRenderGolden(t *testing.T) {
+	g, err := Parse([]byte(firing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(r bot.Reply) string { return "plain:\n" + r.Plain + "\n\nhtml:\n" + r.HTML + "\n" }
+	golden.Check(t, "firing.golden", render(Render(g)))
+	g.Status, g.Alerts[0].Status = "resolved", "resolved"
+	golden.Check(t, "resolved.golden", render(Render(g)))
 }
