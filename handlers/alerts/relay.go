@@ -7,11 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/bot"
+	"github.com/osbuild/ibbot/internal/backoff"
+	"github.com/osbuild/ibbot/internal/health"
 	"github.com/osbuild/ibbot/internal/store"
+	"github.com/osbuild/ibbot/internal/worker"
 )
 
 // Store is what the relay keeps: the notifications to handle and each
@@ -37,6 +42,38 @@ type Relay struct {
 	Poster Poster
 	Routes []Route
 	Log    zerolog.Logger
+	Now    func() time.Time
+
+	once  sync.Once
+	wake  chan struct{}
+	state health.State
+}
+
+// Health says how the relay fares, for !status.
+func (r *Relay) Health() health.Report { return r.state.Report("alerts", "no notification yet") }
+
+// Wake tells the relay a notification waits.
+func (r *Relay) Wake() {
+	select {
+	case r.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Relay) wakeCh() chan struct{} {
+	r.once.Do(func() { r.wake = make(chan struct{}, 1) })
+	return r.wake
+}
+
+// Run handles notifications as they are recorded (and every few seconds,
+// for those another replica recorded) until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	loop := &worker.Loop{
+		Name: "Alerts relay", Interval: 2 * time.Second, Retry: backoff.Policy{Min: time.Second, Max: time.Minute},
+		Wake: r.wakeCh(), Health: &r.state, Now: r.Now, Log: r.Log,
+		Round: func(ctx context.Context) (string, error) { return "relaying Alertmanager's notifications", r.Step(ctx) },
+	}
+	return loop.Run(ctx)
 }
 
 // groupState is what the room was last told of a group: each alert's
