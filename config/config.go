@@ -27,6 +27,7 @@ type Config struct {
 	Retention  Retention  `yaml:"retention"`
 	Status     Status     `yaml:"status"`
 	Search     Search     `yaml:"search"`
+	Alerts     Alerts     `yaml:"alerts"`
 }
 
 // Enum-like settings are typed, so a consumer cannot compare against a
@@ -158,6 +159,9 @@ func (c *Config) AllRooms() []string {
 	add(c.Matrix.Rooms...)
 	add(c.Welcome.Rooms...)
 	add(c.ProdHash.Rooms...)
+	for _, r := range c.Alerts.Routes {
+		add(r.Rooms...)
+	}
 	add(c.Mail.Rooms...)
 	for _, s := range c.GitHub.Subscriptions {
 		add(s.Rooms...)

@@ -516,3 +516,33 @@ search:
 		t.Errorf("docs %+v, refresh %s", d, c.Search.Refresh)
 	}
 }
+
+func TestAlertsAreChecked(t *testing.T) {
+	_, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+http: {listen: "127.0.0.1:9090"}
+alerts:
+  webhook: {path: alertmanager}
+  routes: [{rooms: []}]
+`), noEnv)
+	for _, key := range []string{"alerts.webhook.path", "alerts.webhook.token", "alerts.routes[0].rooms"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+	c, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+alerts:
+  webhook: {path: /alertmanager}
+  routes: [{rooms: ["!ops:hs"], match: {severity: "critical|warning"}}]
+`), func(k string) (string, bool) {
+		v, ok := map[string]string{"IBBOT_ALERTS_TOKEN": "t0k3n-from-env"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Alerts.Webhook.Token.Value() != "t0k3n-from-env" || !slices.Contains(c.AllRooms(), "!ops:hs") {
+		t.Errorf("alerts %+v", c.Alerts)
+	}
+}

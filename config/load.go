@@ -42,6 +42,7 @@ var secretEnv = []struct {
 	{"IBBOT_GITHUB_TOKEN", "github.token", func(c *Config) *Secret { return &c.GitHub.Token }},
 	{"IBBOT_IMAP_PASSWORD", "mail.imap.password", func(c *Config) *Secret { return &c.Mail.IMAP.Password }},
 	{"IBBOT_GITHUB_WEBHOOK_SECRET", "github.webhook.secret", func(c *Config) *Secret { return &c.GitHub.Webhook.Secret }},
+	{"IBBOT_ALERTS_TOKEN", "alerts.webhook.token", func(c *Config) *Secret { return &c.Alerts.Webhook.Token }},
 	{"IBBOT_IMAP_OAUTH2_CLIENT_SECRET", "mail.imap.oauth2.client_secret", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.ClientSecret }},
 	{"IBBOT_IMAP_OAUTH2_REFRESH_TOKEN", "mail.imap.oauth2.refresh_token", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.RefreshToken }},
 	{"IBBOT_PICKLE_KEY", "encryption.pickle_key", func(c *Config) *Secret { return &c.Encryption.PickleKey }},

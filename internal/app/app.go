@@ -162,6 +162,7 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	gh.start(s, know, s.opsMux)
 	startSearch(s, cfg.Search, know.github)
 	startMail(s, cfg.Mail)
+	startAlerts(s, cfg.Alerts, s.opsMux)
 	startDeploys(s, cfg.ProdHash, know)
 	startStatusPage(s, cfg.Status, know)
 	s.runLeader()

@@ -599,3 +599,26 @@ func TestMailThreadsUnsearched(t *testing.T) {
 		}
 	})
 }
+
+func TestAlertNoticesAreRecordedOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		for i, id := range []string{"am:1", "am:2", "am:1"} {
+			added, err := s.RecordAlert(ctx, id, []byte(`{"n":"`+id+`"}`), time.UnixMilli(int64(1000+i)))
+			if err != nil || added != (i < 2) {
+				t.Fatalf("record %d (%s): %v %v", i, id, added, err)
+			}
+		}
+		pending, _ := s.PendingAlerts(ctx, 10)
+		if len(pending) != 2 || pending[0].ID != "am:1" || string(pending[1].Body) != `{"n":"am:2"}` {
+			t.Fatalf("pending %+v", pending)
+		}
+		if err := s.AlertDone(ctx, "am:1"); err != nil {
+			t.Fatal(err)
+		}
+		if pending, _ := s.PendingAlerts(ctx, 10); len(pending) != 1 || pending[0].ID != "am:2" {
+			t.Errorf("after one was done: %+v", pending)
+		}
+	})
+}

@@ -25,18 +25,30 @@ import (
 // in tools/dendrite/go.mod.
 const DendriteVersion = "v0.13.8"
 
-var dendriteTools = []string{"dendrite", "generate-keys", "generate-config"}
-
 // BuildDendrite returns a directory holding the dendrite, generate-keys and
 // generate-config binaries. It builds them from tools/dendrite (its own
 // go.mod, so Dendrite's dependencies stay out of ibbot's) into the user's
 // cache directory, once per version of that go.mod; later calls reuse them.
 // IBBOT_DENDRITE_BIN names a directory of ready binaries instead.
-func BuildDendrite(ctx context.Context) (string, error) {
-	if dir := os.Getenv("IBBOT_DENDRITE_BIN"); dir != "" {
+func BuildDendrite(ctx context.Context) (string, error) { return buildTool(ctx, dendriteTool) }
+
+// tool is a server the tests run, built from its own module under tools/.
+type tool struct {
+	name    string   // its folder under tools/
+	version string   // pinned in its go.mod
+	env     string   // names a directory of ready binaries instead
+	pkgs    []string // the commands built
+}
+
+var dendriteTool = tool{name: "dendrite", version: DendriteVersion, env: "IBBOT_DENDRITE_BIN", pkgs: []string{
+	"github.com/matrix-org/dendrite/cmd/dendrite", "github.com/matrix-org/dendrite/cmd/generate-keys",
+	"github.com/matrix-org/dendrite/cmd/generate-config"}}
+
+func buildTool(ctx context.Context, t tool) (string, error) {
+	if dir := os.Getenv(t.env); dir != "" {
 		return dir, nil
 	}
-	src, err := findToolsDir()
+	src, err := findToolsDir(t)
 	if err != nil {
 		return "", err
 	}
@@ -48,8 +60,8 @@ func BuildDendrite(ctx context.Context) (string, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	final := filepath.Join(cache, "ibbot", "dendrite-"+DendriteVersion+"-"+sum)
-	if haveAll(final) {
+	final := filepath.Join(cache, "ibbot", t.name+"-"+t.version+"-"+sum)
+	if t.haveAll(final) {
 		return final, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
@@ -60,46 +72,42 @@ func BuildDendrite(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	args := []string{"build", "-o", tmp + string(filepath.Separator)}
-	for _, t := range dendriteTools {
-		args = append(args, "github.com/matrix-org/dendrite/cmd/"+t)
-	}
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", tmp + string(filepath.Separator)}, t.pkgs...)...)
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building Dendrite %s (needs the Go toolchain and the module proxy): %w\n%s", DendriteVersion, err, out)
+		return "", fmt.Errorf("building %s %s (needs the Go toolchain and the module proxy): %w\n%s", t.name, t.version, err, out)
 	}
 	// Another process may have finished the same build first; either copy is good.
-	if err := os.Rename(tmp, final); err != nil && !haveAll(final) {
+	if err := os.Rename(tmp, final); err != nil && !t.haveAll(final) {
 		return "", err
 	}
 	return final, nil
 }
 
-func haveAll(dir string) bool {
-	for _, t := range dendriteTools {
-		if _, err := os.Stat(filepath.Join(dir, t)); err != nil {
+func (t tool) haveAll(dir string) bool {
+	for _, p := range t.pkgs {
+		if _, err := os.Stat(filepath.Join(dir, filepath.Base(p))); err != nil {
 			return false
 		}
 	}
 	return true
 }
 
-// findToolsDir walks up from the working directory to tools/dendrite.
-func findToolsDir() (string, error) {
+// findToolsDir walks up from the working directory to tools/<name>.
+func findToolsDir(t tool) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		cand := filepath.Join(dir, "tools", "dendrite")
+		cand := filepath.Join(dir, "tools", t.name)
 		if _, err := os.Stat(filepath.Join(cand, "go.mod")); err == nil {
 			return cand, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("tools/dendrite/go.mod not found above the working directory: run from the ibbot checkout, or set IBBOT_DENDRITE_BIN to a directory with dendrite, generate-keys and generate-config")
+			return "", fmt.Errorf("tools/%s/go.mod not found above the working directory: run from the ibbot checkout, or set %s to a directory with %s's binaries", t.name, t.env, t.name)
 		}
 		dir = parent
 	}
