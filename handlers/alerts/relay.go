@@ -83,6 +83,19 @@ type groupState struct {
 	Changes int               `json:"changes"`
 }
 
+// firingKey keeps the groups firing now, for !alerts.
+const firingKey = "alerts.firing"
+
+// Firing is a group that fires, as !alerts lists it.
+type Firing struct {
+	Name     string    `json:"name"`
+	Severity string    `json:"severity"`
+	Summary  string    `json:"summary"`
+	Alerts   int       `json:"alerts"`
+	Rooms    []string  `json:"rooms"`
+	Since    time.Time `json:"since"`
+}
+
 // Step handles the notifications waiting, oldest first.
 func (r *Relay) Step(ctx context.Context) error {
 	notices, err := r.Store.PendingAlerts(ctx, 50)
@@ -126,6 +139,9 @@ func (r *Relay) handle(ctx context.Context, n store.AlertNotice) error {
 		if err := r.tell(ctx, id, room, g, found, st.Changes, changes); err != nil {
 			return err
 		}
+	}
+	if err := r.noteFiring(ctx, id, g); err != nil {
+		return err
 	}
 	st.Changes += len(changes)
 	st.Alerts = map[string]string{}
@@ -187,4 +203,46 @@ func compare(a, b string) int {
 func groupID(groupKey string) string {
 	sum := sha256.Sum256([]byte(groupKey))
 	return hex.EncodeToString(sum[:8])
+}
+
+// noteFiring keeps the list of groups firing now up to date.
+func (r *Relay) noteFiring(ctx context.Context, id string, g Group) error {
+	all, err := FiringNow(ctx, r.Store)
+	if err != nil {
+		return err
+	}
+	if n := g.firing(); n > 0 && g.Status == "firing" {
+		f := all[id]
+		if f.Since.IsZero() {
+			f.Since = earliest(g)
+		}
+		f.Name, f.Severity, f.Summary, f.Alerts, f.Rooms = g.name(), g.CommonLabels["severity"], g.CommonAnnotations["summary"], n, roomsFor(r.Routes, g)
+		all[id] = f
+	} else {
+		delete(all, id)
+	}
+	b, _ := json.Marshal(all)
+	return r.Store.Put(ctx, firingKey, string(b))
+}
+
+// FiringNow reads the groups firing now, by group id.
+func FiringNow(ctx context.Context, st interface {
+	Get(ctx context.Context, key string) (string, bool, error)
+}) (map[string]Firing, error) {
+	all := map[string]Firing{}
+	raw, ok, err := st.Get(ctx, firingKey)
+	if err != nil || !ok {
+		return all, err
+	}
+	return all, json.Unmarshal([]byte(raw), &all)
+}
+
+func earliest(g Group) time.Time {
+	var t time.Time
+	for _, a := range g.Alerts {
+		if a.Status == "firing" && (t.IsZero() || a.StartsAt.Before(t)) {
+			t = a.StartsAt
+		}
+	}
+	return t
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -39,8 +41,23 @@ func TestAGroupIsOneMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	cmd := Command(st, func() time.Time { return time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC) })
+	firingNow := func(room string) string {
+		t.Helper()
+		rep, err := cmd.Run(ctx, bot.Request{Command: "alerts", RoomID: id.RoomID(room)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Plain
+	}
 	deliver(firing, 1)
 	deliver(firing, 2) // repeat_interval
+	if got := firingNow("!ops:x"); got != "🔥 ComposerDown (critical): 1 alert, firing since 30 minutes ago — composer is down" {
+		t.Errorf("!alerts in a room it is routed to: %q", got)
+	}
+	if got := firingNow("!quiet:x"); got != "✓ Nothing fires." {
+		t.Errorf("!alerts in a room it is not routed to: %q", got)
+	}
 	sent := rec.All()
 	if len(sent) != 2 || sent[0].Room != "!ops:x" || sent[1].Room != "!all:x" || !strings.HasPrefix(sent[0].Plain, "🔥 ComposerDown (critical): 1 firing") {
 		t.Fatalf("after firing and a resend: %+v", sent)
@@ -48,6 +65,9 @@ func TestAGroupIsOneMessage(t *testing.T) {
 	resolved := strings.NewReplacer(`"status":"firing"`, `"status":"resolved"`).Replace(firing)
 	deliver(resolved, 3)
 	sent = rec.All()[2:]
+	if got := firingNow("!ops:x"); got != "✓ Nothing fires." {
+		t.Errorf("!alerts after the resolution: %q", got)
+	}
 	if len(sent) != 4 || sent[0].Rel != "edit" || !strings.HasPrefix(sent[0].Plain, "✓ resolved: ComposerDown") ||
 		sent[1].Rel != "thread" || sent[1].Plain != "✓ resolved: instance=composer-1" {
 		t.Errorf("after resolving: %+v", sent)

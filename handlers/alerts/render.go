@@ -15,10 +15,7 @@ import (
 func Render(g Group) bot.Reply {
 	m := new(bot.Msg)
 	firing := g.firing()
-	name := g.GroupLabels["alertname"]
-	if name == "" {
-		name = g.CommonLabels["alertname"]
-	}
+	name := g.name()
 	if g.Status == "resolved" {
 		m.Bold("✓ resolved: " + name)
 	} else {
@@ -98,4 +95,12 @@ func silenceLink(g Group) string {
 		matchers = append(matchers, fmt.Sprintf("%s=%q", k, g.GroupLabels[k]))
 	}
 	return strings.TrimSuffix(g.ExternalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(matchers, ", ")+"}")
+}
+
+// name is the group's alert name.
+func (g Group) name() string {
+	if n := g.GroupLabels["alertname"]; n != "" {
+		return n
+	}
+	return g.CommonLabels["alertname"]
 }

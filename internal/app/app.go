@@ -17,6 +17,7 @@ import (
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/handlers"
+	"github.com/osbuild/ibbot/handlers/alerts"
 	"github.com/osbuild/ibbot/handlers/deploys"
 	"github.com/osbuild/ibbot/handlers/docs"
 	"github.com/osbuild/ibbot/handlers/mail"
@@ -140,6 +141,11 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 	}
 	if err := table.Add(gh.commands(now)...); err != nil {
 		return nil, err
+	}
+	if cfg.Alerts.Webhook.Path != "" {
+		if err := table.Add(alerts.Command(st, now)); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Mail.IMAP.Address != "" {
 		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index))

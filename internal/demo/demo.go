@@ -80,10 +80,12 @@ type stack struct {
 	world   *World // what the demo's GitHub answers from
 	mailbox *testenv.IMAPServer
 	hook    string // the bot's webhook URL
-	logPath string
-	pageURL string // the status page
-	botDone chan error
-	stops   []func() // run in reverse by stop
+	// alertsURL is the bot's Alertmanager receiver.
+	alertsURL string
+	logPath   string
+	pageURL   string // the status page
+	botDone   chan error
+	stops     []func() // run in reverse by stop
 	// commandsPerMinute overrides the demo's flood limit (a test asks
 	// faster than any person); 0 keeps it.
 	commandsPerMinute int
@@ -174,6 +176,7 @@ func (st *stack) startBot(ctx context.Context, botUser *testenv.User, dir string
 		return err
 	}
 	st.hook = "http://" + opsListener.Addr().String() + cfg.GitHub.Webhook.Path
+	st.alertsURL = "http://" + opsListener.Addr().String() + cfg.Alerts.Webhook.Path
 	st.logPath = filepath.Join(dir, "ibbot.log")
 	logFile, err := os.Create(st.logPath)
 	if err != nil {
@@ -208,6 +211,8 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		func() error { return exchange(ctx, out, st.human, st.room, "!ml") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!docs how do I add a user to a blueprint") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!search build RHEL 10 images for Azure") },
+		func() error { return showAlert(ctx, out, st.human, st.alertsURL) },
+		func() error { return exchange(ctx, out, st.human, st.room, "!alerts") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!status") },
 		func() error { return showWelcome(ctx, out, st.hs, st.human, st.room) },
 		func() error { return showPage(ctx, out, st.pageURL) },
@@ -243,6 +248,8 @@ func botConfig(hs *testenv.Dendrite, u *testenv.User, room id.RoomID, dir string
 	cfg.GitHub.PollInterval = 0
 	cfg.GitHub.Subscriptions = []config.Subscription{{Rooms: []string{room.String()}, Repos: []string{"osbuild/*"}, Events: config.DefaultEvents, Bots: config.BotsDigest, Drafts: config.DraftsHide}}
 	cfg.GitHub.Rooms = map[string]config.GitHubRoom{room.String(): {DefaultRepo: demoRepo}}
+	cfg.Alerts = config.Alerts{Webhook: config.AlertsWebhook{Path: "/alertmanager", Token: config.NewSecret(demoAlertsToken)},
+		Routes: []config.AlertRoute{{Rooms: []string{room.String()}}}}
 	cfg.Search = config.Search{Refresh: time.Hour, Docs: []config.DocsSource{{Repo: docsRepo, Path: "docs", URL: "https://osbuild.org/docs/"}}}
 	return &cfg
 }

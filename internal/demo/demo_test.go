@@ -73,6 +73,8 @@ func checkTranscript(t *testing.T, transcript string, w *World) {
 		"demo: !ml", "Building RHEL 10 images for Azure — Ana Silva", "2 replies",
 		"demo: !docs how do I add a user to a blueprint", "Blueprint reference › Users (https://osbuild.org/docs/user-guide/blueprint-reference/#users)",
 		"demo: !search build RHEL 10 images for Azure", "list · Building RHEL 10 images for Azure", "docs · Uploading to Azure",
+		"🔥 ComposerSlow (warning): 1 firing — composer's API answers slowly", "runbook (https://runbooks.example.org/composer-slow)",
+		"demo: !alerts", "🔥 ComposerSlow (warning): 1 alert, firing since 12 minutes ago",
 		"demo: !status", "messages waiting", "✓ mail: watching INBOX", "✓ sending",
 		"(a newcomer joins the room)", "newcomer",
 		"(the bot also serves the live architecture page: http://127.0.0.1:",
@@ -178,6 +180,7 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 	says("!search partioning with lvm", "Partitioning and file systems") // a typo
 	says("!search kubernetes zeppelin", "Nothing in the documentation, the list or the issues matches")
 	says("!gh subscriptions", "osbuild/*")
+	says("!alerts", "ComposerSlow")
 	says("!status", "✓ sending")
 
 	for _, name := range regexp.MustCompile("`!([a-z]+)").FindAllStringSubmatch(ask("!help"), -1) {

@@ -46,6 +46,10 @@ func TestAlertmanagerFiresGroupsResolvesAndRepeats(t *testing.T) {
 	root := s.human.MustWait(t, wait, "the group's message", func(e *event.Event) bool {
 		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "🔥 ComposerDown (critical): 2 firing")
 	})
+	ask := s.human.MustSay(t, s.room, "!alerts")
+	if got := testenv.Body(s.human.MustWait(t, wait, "the answer to !alerts", testenv.ReplyTo(ask))); !strings.HasPrefix(got, "🔥 ComposerDown (critical): 2 alerts") {
+		t.Errorf("!alerts answered %q", got)
+	}
 	time.Sleep(5 * time.Second) // past repeat_interval: Alertmanager sends the group again
 	if err := am.Fire(ctx, alert("composer-1", time.Now().Add(-time.Second)), alert("composer-2", time.Time{})); err != nil {
 		t.Fatal(err)
