@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -175,7 +176,7 @@ func (r *Relay) tell(ctx context.Context, id, room string, g Group, posted bool,
 func (st groupState) changes(g Group) []string {
 	var out []string
 	alerts := slices.Clone(g.Alerts)
-	slices.SortFunc(alerts, func(a, b Alert) int { return compare(a.Fingerprint, b.Fingerprint) })
+	slices.SortFunc(alerts, func(a, b Alert) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	for _, a := range alerts {
 		if st.Alerts[a.Fingerprint] == a.Status {
 			continue
@@ -187,16 +188,6 @@ func (st groupState) changes(g Group) []string {
 		}
 	}
 	return out
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // groupID names a group in keys: its key is long and full of quotes.

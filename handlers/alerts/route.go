@@ -1,5 +1,10 @@
 package alerts
 
+import (
+	"slices"
+	"strings"
+)
+
 // Route sends a group's alerts to rooms when its labels match: every
 // label of Match equal (a value may be a list a|b), none of Exclude.
 type Route struct {
@@ -22,18 +27,7 @@ func (r Route) takes(labels map[string]string) bool {
 	return true
 }
 
-func oneOf(value, choices string) bool {
-	start := 0
-	for i := 0; i <= len(choices); i++ {
-		if i == len(choices) || choices[i] == '|' {
-			if choices[start:i] == value {
-				return true
-			}
-			start = i + 1
-		}
-	}
-	return false
-}
+func oneOf(value, choices string) bool { return slices.Contains(strings.Split(choices, "|"), value) }
 
 // roomsFor are the rooms a group goes to (by its common labels), each
 // once, in the routes' order.

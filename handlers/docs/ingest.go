@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -113,12 +114,7 @@ func (l LocalFolder) Files(ctx context.Context, since string) (string, map[strin
 		return "", nil, errors.New("the documentation folder has no markdown pages")
 	}
 	h := sha256.New()
-	keys := make([]string, 0, len(files))
-	for k := range files {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(files)) {
 		fmt.Fprintf(h, "%s %s\n", k, files[k])
 	}
 	return hex.EncodeToString(h.Sum(nil)), files, nil

@@ -185,7 +185,6 @@ func (x *Index) bm25Stats() *search.BM25Stats {
 		all += n
 	}
 	s.FieldCardinality["*"] = all
-	s.FieldCardinality["_all"] = all
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func (g *GitHub) SetDocs(repo string, files map[string][]byte, at time.Time) {
 		g.docs = map[string]*docsRepo{}
 	}
 	h := sha1.New()
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		fmt.Fprintf(h, "%s %s\n", p, blobID(files[p]))
 	}
 	g.docs[strings.ToLower(repo)] = &docsRepo{files: files, commit: hex.EncodeToString(h.Sum(nil)), at: at}
@@ -96,7 +97,7 @@ func (g *GitHub) getTree(w http.ResponseWriter, r *http.Request) {
 	}
 	var entries []map[string]any
 	dirs := map[string]bool{}
-	for _, p := range sortedKeys(d.files) {
+	for _, p := range slices.Sorted(maps.Keys(d.files)) {
 		for dir := p; strings.Contains(dir, "/"); {
 			dir = dir[:strings.LastIndex(dir, "/")]
 			if !dirs[dir] {
@@ -127,13 +128,4 @@ func (g *GitHub) getBlob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
