@@ -505,10 +505,12 @@ func TestAnswerOvertakesItsOwnRoomsBacklog(t *testing.T) {
 	asked := -1
 	runUntil(t, s, func() bool {
 		if hs.postedKeys("news-3") && asked < 0 {
+			s.enqueue(ctx, store.Outgoing{Key: "answer", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`), Urgent: true})
+			// Counted once the answer is queued: the sender cannot know of
+			// it earlier, and the one send under way then may still finish.
 			hs.mu.Lock()
 			asked = len(hs.posted)
 			hs.mu.Unlock()
-			s.enqueue(ctx, store.Outgoing{Key: "answer", RoomID: "!r:x", EventType: "m.room.message", Content: []byte(`{}`), Urgent: true})
 		}
 		return hs.postedKeys("answer")
 	})
