@@ -20,7 +20,7 @@ type Store interface {
 // components followed, their states, and the last incident resolved.
 func Command(st Store, now func() time.Time) bot.Command {
 	return bot.Command{
-		Name: "incidents", Summary: "open incidents and maintenances, from the status page",
+		Name: "incidents", Aliases: []string{"outages"}, MaxArgs: 0, Summary: "open incidents and maintenances, from the status page",
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
 			n, ok, err := ReadNow(ctx, st)
 			if err != nil {
@@ -44,7 +44,7 @@ func Answer(n Now, now time.Time) bot.Reply {
 		if i > 0 {
 			m.Line()
 		}
-		m.Text(impactIcon(b.Impact) + " ").Link(b.Name, b.Link)
+		m.Text(impactIcon(b.Impact)+" ").Link(b.Name, b.Link)
 		m.Textf(" · %s since %s", strings.ToLower(words(b.Status)), say.Ago(now, b.Since))
 		if b.Latest != "" {
 			m.Text(" — " + b.Latest)

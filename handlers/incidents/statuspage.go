@@ -28,7 +28,7 @@ type Incident struct {
 type Component struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
-	Status string `json:"status"` // operational, degraded_performance, partial_outage, major_outage, under_maintenance
+	Status string `json:"status"`          // operational, degraded_performance, partial_outage, major_outage, under_maintenance
 	Group  bool   `json:"group,omitempty"` // a heading that holds other components
 }
 
