@@ -28,6 +28,7 @@ type Config struct {
 	Status     Status     `yaml:"status"`
 	Search     Search     `yaml:"search"`
 	Alerts     Alerts     `yaml:"alerts"`
+	Incidents  Incidents  `yaml:"incidents"`
 }
 
 // Enum-like settings are typed, so a consumer cannot compare against a
@@ -136,6 +137,7 @@ func Defaults() Config {
 		},
 		Retention: Retention{Outbox: 7 * 24 * time.Hour, Relations: 365 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour},
 		Search:    Search{Refresh: 6 * time.Hour},
+		Incidents: Incidents{PollInterval: 2 * time.Minute},
 	}
 }
 
@@ -162,6 +164,7 @@ func (c *Config) AllRooms() []string {
 	for _, r := range c.Alerts.Routes {
 		add(r.Rooms...)
 	}
+	add(c.Incidents.Rooms...)
 	add(c.Mail.Rooms...)
 	for _, s := range c.GitHub.Subscriptions {
 		add(s.Rooms...)

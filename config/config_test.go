@@ -546,3 +546,25 @@ alerts:
 		t.Errorf("alerts %+v", c.Alerts)
 	}
 }
+
+func TestIncidentsAreChecked(t *testing.T) {
+	_, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+incidents: {statuspage: "status.redhat.com", poll_interval: 1s}
+`), noEnv)
+	for _, key := range []string{"incidents.statuspage", "incidents.rooms", "incidents.poll_interval"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+	c, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+incidents: {statuspage: "https://status.redhat.com", components: [Image Builder], rooms: ["#image-builder:fedoraproject.org"]}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Incidents.PollInterval != 2*time.Minute || !slices.Contains(c.AllRooms(), "#image-builder:fedoraproject.org") {
+		t.Errorf("incidents %+v", c.Incidents)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/osbuild/ibbot/handlers/alerts"
 	"github.com/osbuild/ibbot/handlers/deploys"
 	"github.com/osbuild/ibbot/handlers/docs"
+	"github.com/osbuild/ibbot/handlers/incidents"
 	"github.com/osbuild/ibbot/handlers/mail"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/health"
@@ -147,6 +148,11 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 			return nil, err
 		}
 	}
+	if cfg.Incidents.Statuspage != "" {
+		if err := table.Add(incidents.Command(st, now)); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Mail.IMAP.Address != "" {
 		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index))
 	}
@@ -170,7 +176,8 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	startMail(s, cfg.Mail)
 	startAlerts(s, cfg.Alerts, s.opsMux)
 	startDeploys(s, cfg.ProdHash, know)
-	startStatusPage(s, cfg.Status, know)
+	startIncidents(s, cfg.Incidents)
+	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents))
 	s.runLeader()
 	return g.Wait()
 }

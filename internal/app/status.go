@@ -10,13 +10,13 @@ import (
 
 // startStatusPage serves the public status page on its own listener
 // (never the one with /metrics) when status.listen is set.
-func startStatusPage(s *services, cfg config.Status, k *knowledge) {
+func startStatusPage(s *services, cfg config.Status, k *knowledge, followed func(context.Context) *statuspage.Incidents) {
 	if cfg.Listen == "" {
 		return
 	}
 	page := &statuspage.Page{
 		Source: &statuspage.Source{Catalog: k.Catalog, Deploys: k.Deployments, Compare: k.Comparisons, History: k.History,
-			Health: s.board.Reports, Now: s.now},
+			Health: s.board.Reports, Incidents: followed, Now: s.now},
 		Diagram: k.Diagram, Title: k.Catalog.Project + " hosted service",
 		Log: s.log.With().Str("component", "status-page").Logger(),
 	}

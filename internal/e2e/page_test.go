@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/statuspage"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -69,7 +70,8 @@ func artifacts(t *testing.T) string {
 
 // TestStatusPageInABrowser: headless Chromium loads the page from a
 // running bot: every component box shows its short sha, the marks link to
-// the right commits, axe-core finds nothing at phone and desk widths,
+// the right commits, the open incident and the maintenance of the status
+// page followed show, axe-core finds nothing at phone and desk widths,
 // light and dark, nothing scrolls sideways, and screenshots are saved.
 // Then a deploy: the page and /status.json follow.
 func TestStatusPageInABrowser(t *testing.T) {
@@ -79,8 +81,18 @@ func TestStatusPageInABrowser(t *testing.T) {
 	cfg := s.config(s.hs.URL)
 	cfg.Status.Listen = fmt.Sprintf("127.0.0.1:%d", port)
 	cfg.ProdHash.CacheTTL = time.Second
+	incidents := testenv.NewStatuspage(nil, "Image Builder")
+	defer incidents.Close()
+	incidents.Open("Image builds fail", "major", "Builds of every image type fail.", "Image Builder")
+	incidents.Schedule("Database upgrade", "Builds queue for a while.", time.Now().Add(24*time.Hour), time.Now().Add(26*time.Hour), "Image Builder")
+	cfg.Incidents = config.Incidents{Statuspage: incidents.URL, Rooms: []string{s.room.String()}, PollInterval: time.Minute}
 	startBot(t, cfg)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	for deadline := time.Now().Add(wait); !strings.Contains(browse(t, browser, url, ""), "Image builds fail"); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatal("the page never showed the open incident")
+		}
+	}
 
 	shot := filepath.Join(artifacts(t), "status-page.png")
 	dom := browse(t, browser, url, shot)

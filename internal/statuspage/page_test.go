@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -22,9 +23,10 @@ import (
 )
 
 type pageEnv struct {
-	fake *testenv.GitHub
-	srv  *httptest.Server
-	now  time.Time
+	fake      *testenv.GitHub
+	srv       *httptest.Server
+	now       time.Time
+	incidents *Incidents
 }
 
 func newPageEnv(t *testing.T) *pageEnv {
@@ -41,6 +43,7 @@ func newPageEnv(t *testing.T) *pageEnv {
 				{Part: "GitHub relay", Detail: "stopped", Since: e.now.Add(-time.Minute)},
 				{Part: "command descriptions (MSC4391)", OK: true, NotAllowed: true, Detail: "not allowed in !r:x (needs power level 50)"}}
 		}}
+	src.Incidents = func(context.Context) *Incidents { return e.incidents }
 	page := &Page{Source: src, Diagram: diagram, Title: "Image Builder hosted service", Log: zerolog.Nop()}
 	e.srv = httptest.NewServer(page.Handler())
 	t.Cleanup(e.srv.Close)
@@ -167,5 +170,38 @@ func TestPartsSayWhatTheyAre(t *testing.T) {
 	if states["command descriptions (MSC4391)"] != StateNotPermitted || states["GitHub polling"] != StateStarting ||
 		states["GitHub relay"] != StateFailing || states["mail"] != StateWorking {
 		t.Errorf("states %v", states)
+	}
+}
+
+// TestPageShowsOpenIncidents: with a Statuspage page followed, the page
+// and /status.json show its open incidents, maintenances and component
+// states, the page's words escaped.
+func TestPageShowsOpenIncidents(t *testing.T) {
+	e := newPageEnv(t)
+	_, body := e.get(t, "/")
+	if strings.Contains(body, "<h2>Incidents</h2>") {
+		t.Error("an incidents section with no page followed")
+	}
+	from := e.now.Add(24 * time.Hour)
+	e.now = e.now.Add(time.Minute) // past the snapshot's reuse
+	e.incidents = &Incidents{Page: "https://status.redhat.com", AsOf: e.now,
+		Components:   []IncidentComponent{{Name: "Image Builder", Status: "partial_outage"}},
+		Open:         []Incident{{Name: "Builds fail <script>", Status: "identified", Impact: "major", Link: "https://stspg.io/a", Since: e.now.Add(-time.Hour), Latest: "Rolling back."}},
+		Maintenances: []Incident{{Name: "Database upgrade", Status: "scheduled", Link: "javascript:alert(1)", ScheduledFor: &from}}}
+	e.now = e.now.Add(time.Minute)
+	_, body = e.get(t, "/")
+	for _, want := range []string{`<a href="https://stspg.io/a">Builds fail &lt;script&gt;</a>: major impact, identified since`, "Latest: Rolling back.",
+		"Maintenance: <a", "Image Builder: <span class=\"bad\">partial outage</span>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "javascript:") || strings.Contains(body, "<script>") {
+		t.Error("the page's outside words are not made safe")
+	}
+	_, raw := e.get(t, "/status.json")
+	var snap Snapshot
+	if err := json.Unmarshal([]byte(raw), &snap); err != nil || snap.Incidents == nil || len(snap.Incidents.Open) != 1 || snap.Incidents.Components[0].Status != "partial_outage" {
+		t.Errorf("/status.json incidents: %v %s", err, raw)
 	}
 }

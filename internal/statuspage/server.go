@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,7 @@ func (p *Page) template() (*template.Template, error) {
 	p.tmplOnce.Do(func() {
 		p.tmpl, p.tmplErr = template.New("page").Funcs(template.FuncMap{
 			"ago": func(t time.Time) string { return ago(p.Source.Now(), t) }, "short": short,
+			"words": func(v string) string { return strings.ReplaceAll(v, "_", " ") },
 			"commits": func(n int) string {
 				if n == 1 {
 					return "1 commit"

@@ -45,6 +45,8 @@ type Snapshot struct {
 	Components  []Component `json:"components"`
 	Deploys     []Deploy    `json:"deploys"`
 	Relays      []Relay     `json:"relays"`
+	// Incidents is the Statuspage page followed, absent when none is.
+	Incidents *Incidents `json:"incidents,omitempty"`
 	// DiagramStaleSince is set while the diagram cannot be fetched (the
 	// page shows the last one).
 	DiagramStaleSince *time.Time `json:"diagram_stale_since,omitempty"`
@@ -75,6 +77,35 @@ type Deploy struct {
 	Rollback    bool      `json:"rollback"`
 	Commits     int       `json:"commits"` // -1: unknown
 	LeadSeconds *int64    `json:"lead_seconds,omitempty"`
+}
+
+// Incidents is what the Statuspage page followed showed at its last look,
+// of the components followed.
+type Incidents struct {
+	Page         string              `json:"page"`
+	AsOf         time.Time           `json:"as_of"`
+	Components   []IncidentComponent `json:"components"`
+	Open         []Incident          `json:"open"`
+	Maintenances []Incident          `json:"maintenances"`
+}
+
+// IncidentComponent is a component's state on the page: operational,
+// degraded_performance, partial_outage, major_outage, under_maintenance.
+type IncidentComponent struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
+// Incident is an open incident or a maintenance ahead or under way.
+type Incident struct {
+	Name         string     `json:"name"`
+	Status       string     `json:"status"`
+	Impact       string     `json:"impact"`
+	Link         string     `json:"link"`
+	Since        time.Time  `json:"since"`
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+	Until        *time.Time `json:"until,omitempty"`
+	Latest       string     `json:"latest,omitempty"`
 }
 
 // Relay is how one long-running part is doing, without details.
@@ -121,8 +152,11 @@ type Source struct {
 	Compare Comparisons
 	History History // may be nil
 	Health  func() []health.Report
-	Now     func() time.Time
-	Reuse   time.Duration // how long a snapshot is served again; default 15s
+	// Incidents reads the Statuspage page followed; nil, or nil returned:
+	// none (yet).
+	Incidents func(ctx context.Context) *Incidents
+	Now       func() time.Time
+	Reuse     time.Duration // how long a snapshot is served again; default 15s
 
 	mu     sync.Mutex
 	last   *Snapshot
@@ -149,6 +183,9 @@ func (s *Source) Snapshot(ctx context.Context) *Snapshot {
 		for _, r := range s.Health() {
 			snap.Relays = append(snap.Relays, relayOf(r))
 		}
+	}
+	if s.Incidents != nil {
+		snap.Incidents = s.Incidents(ctx)
 	}
 	s.last, s.lastAt = snap, s.Now()
 	return snap

@@ -1,0 +1,18 @@
+// Package incidents is the incidents source: a Statuspage page (such as
+// status.redhat.com) read through its public v2 API, for the components
+// the operator follows.
+//
+// It is laid out as every source is (see package handlers):
+//
+//   - route.go: which incidents concern the rooms (the components
+//     followed; the rooms are the config's);
+//   - statuspage.go, feed.go: ingest: the API's incidents, maintenances
+//     and summary, bounded and parsed, read with conditional requests;
+//   - watcher.go, now.go: state and announcing: one message per incident,
+//     a thread line per update, an edit when it changes or resolves; a
+//     maintenance announced when scheduled, reminded at its start and
+//     closed when completed; the first look silent; what the page shows
+//     now kept for !incidents and the status page;
+//   - render.go: its messages;
+//   - commands.go: !incidents.
+package incidents
