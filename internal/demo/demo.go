@@ -82,6 +82,7 @@ type stack struct {
 	hook    string // the bot's webhook URL
 	// alertsURL is the bot's Alertmanager receiver.
 	alertsURL string
+	status    *testenv.Statuspage // the Statuspage page the bot follows
 	logPath   string
 	pageURL   string // the status page
 	botDone   chan error
@@ -126,6 +127,8 @@ func (st *stack) start(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	st.later(st.mailbox.Close)
+	st.status = startStatuspage()
+	st.later(st.status.Close)
 	return st.startBot(ctx, botUser, dir)
 }
 
@@ -162,6 +165,7 @@ func (st *stack) startMatrix(ctx context.Context, out io.Writer, dir string) (*t
 func (st *stack) startBot(ctx context.Context, botUser *testenv.User, dir string) error {
 	cfg := botConfig(st.hs, botUser, st.room, dir, st.gh)
 	cfg.Mail = demoMailConfig(st.mailbox, st.room)
+	cfg.Incidents = config.Incidents{Statuspage: st.status.URL, Components: []string{"Image Builder"}, Rooms: []string{st.room.String()}, PollInterval: time.Second}
 	if st.commandsPerMinute > 0 {
 		cfg.Matrix.Flood.Commands = st.commandsPerMinute
 	}
@@ -213,6 +217,8 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		func() error { return exchange(ctx, out, st.human, st.room, "!search build RHEL 10 images for Azure") },
 		func() error { return showAlert(ctx, out, st.human, st.alertsURL) },
 		func() error { return exchange(ctx, out, st.human, st.room, "!alerts") },
+		func() error { return showIncident(ctx, out, st.human, st.status) },
+		func() error { return exchange(ctx, out, st.human, st.room, "!incidents") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!status") },
 		func() error { return showWelcome(ctx, out, st.hs, st.human, st.room) },
 		func() error { return showPage(ctx, out, st.pageURL) },

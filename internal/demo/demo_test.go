@@ -75,6 +75,8 @@ func checkTranscript(t *testing.T, transcript string, w *World) {
 		"demo: !search build RHEL 10 images for Azure", "list · Building RHEL 10 images for Azure", "docs · Uploading to Azure",
 		"🔥 ComposerSlow (warning): 1 firing — composer's API answers slowly", "runbook (https://runbooks.example.org/composer-slow)",
 		"demo: !alerts", "🔥 ComposerSlow (warning): 1 alert, firing since 12 minutes ago",
+		"🟠 Incident: Image builds fail for some image types · major impact · Investigating", "(in its thread) ibbot: Identified: A configuration change",
+		"demo: !incidents", "🟠 Image builds fail for some image types", "Last resolved: Image exports to AWS delayed",
 		"demo: !status", "messages waiting", "✓ mail: watching INBOX", "✓ sending",
 		"(a newcomer joins the room)", "newcomer",
 		"(the bot also serves the live architecture page: http://127.0.0.1:",
@@ -181,6 +183,7 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 	says("!search kubernetes zeppelin", "Nothing in the documentation, the list or the issues matches")
 	says("!gh subscriptions", "osbuild/*")
 	says("!alerts", "ComposerSlow")
+	says("!incidents", "Image builds fail for some image types")
 	says("!status", "✓ sending")
 
 	for _, name := range regexp.MustCompile("`!([a-z]+)").FindAllStringSubmatch(ask("!help"), -1) {
