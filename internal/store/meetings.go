@@ -229,6 +229,13 @@ func (s *DB) MailSent(ctx context.Context, messageID string, at time.Time, failu
 	return err
 }
 
+// MailRefused records a mail the server refused for good (a 5xx): it is
+// not tried again, and its error is kept for the operator.
+func (s *DB) MailRefused(ctx context.Context, messageID string, failure error) error {
+	_, err := s.exec(ctx, `UPDATE mail_outbox SET attempts = attempts + 1, sent_at = -1, last_error = $2 WHERE message_id = $1`, messageID, failure.Error())
+	return err
+}
+
 // SentMail reads a mail ibbot sent (or queued) by its Message-ID.
 func (s *DB) SentMail(ctx context.Context, messageID string) (OutgoingMail, bool, error) {
 	var m OutgoingMail
@@ -243,7 +250,7 @@ func (s *DB) SentMail(ctx context.Context, messageID string) (OutgoingMail, bool
 		return OutgoingMail{}, false, err
 	}
 	m.Rooms, m.CreatedAt = splitList(rooms), time.UnixMilli(created)
-	if sent > 0 {
+	if sent > 0 { // -1: refused for good
 		m.SentAt = time.UnixMilli(sent)
 	}
 	return m, true, nil
