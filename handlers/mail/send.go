@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	gomail "github.com/emersion/go-message/mail"
 	"github.com/rs/zerolog"
 
 	"github.com/osbuild/ibbot/config"
