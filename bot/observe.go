@@ -24,11 +24,12 @@ type Seen struct {
 	RoomID     id.RoomID
 	EventID    id.EventID
 	Sender     id.UserID
-	Body       string     // a message's text; an edit's new text
-	Target     id.EventID // the message an edit or a redaction changes
-	ThreadRoot id.EventID // set for a message in a thread
-	At         time.Time  // when the homeserver received it
-	Direct     bool       // in a direct chat with the bot
+	Body       string      // a message's text; an edit's new text
+	Target     id.EventID  // the message an edit or a redaction changes
+	ThreadRoot id.EventID  // set for a message in a thread
+	Mentions   []id.UserID // whom a message mentions (m.mentions)
+	At         time.Time   // when the homeserver received it
+	Direct     bool        // in a direct chat with the bot
 	// PowerLevel asks the room for the sender's power level (a request:
 	// ask only when it matters).
 	PowerLevel func(ctx context.Context) (int, error)
@@ -86,6 +87,9 @@ func seenOf(evt *event.Event) (Seen, bool) {
 			return s, true
 		}
 		s.Body, s.ThreadRoot = msg.Body, msg.RelatesTo.GetThreadParent()
+		if msg.Mentions != nil {
+			s.Mentions = msg.Mentions.UserIDs
+		}
 		return s, true
 	}
 	return Seen{}, false

@@ -30,7 +30,8 @@ type MeetingLine struct {
 	SaidAt    time.Time
 	Body      string
 	Thread    string
-	Chair     bool // the sender's power level made them a chair
+	Mentions  []string // the user ids the message mentions
+	Chair     bool     // the sender's power level made them a chair
 	Edited    bool
 	Redacted  bool
 }
@@ -123,10 +124,10 @@ func (s *DB) MeetingPublished(ctx context.Context, id string) error {
 // AddMeetingLine records a line, once: a line seen again (a replayed
 // sync) changes nothing.
 func (s *DB) AddMeetingLine(ctx context.Context, l MeetingLine) error {
-	_, err := s.exec(ctx, `INSERT INTO meeting_lines (meeting_id, event_id, seq, sender, said_at, body, thread, chair)
-		VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM meeting_lines WHERE meeting_id = $1), $3, $4, $5, $6, $7)
+	_, err := s.exec(ctx, `INSERT INTO meeting_lines (meeting_id, event_id, seq, sender, said_at, body, thread, mentions, chair)
+		VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM meeting_lines WHERE meeting_id = $1), $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (meeting_id, event_id) DO NOTHING`,
-		l.MeetingID, l.EventID, l.Sender, l.SaidAt.UnixMilli(), l.Body, l.Thread, boolInt(l.Chair))
+		l.MeetingID, l.EventID, l.Sender, l.SaidAt.UnixMilli(), l.Body, l.Thread, strings.Join(l.Mentions, ","), boolInt(l.Chair))
 	return err
 }
 
@@ -155,7 +156,7 @@ func (s *DB) changeLine(ctx context.Context, q string, args ...any) (bool, error
 // MeetingLines lists a meeting's lines in the order they were seen,
 // redacted ones included (marked).
 func (s *DB) MeetingLines(ctx context.Context, meetingID string) ([]MeetingLine, error) {
-	rows, err := s.query(ctx, `SELECT event_id, seq, sender, said_at, body, thread, chair, edited, redacted
+	rows, err := s.query(ctx, `SELECT event_id, seq, sender, said_at, body, thread, mentions, chair, edited, redacted
 		FROM meeting_lines WHERE meeting_id = $1 ORDER BY seq`, meetingID)
 	if err != nil {
 		return nil, err
@@ -165,11 +166,12 @@ func (s *DB) MeetingLines(ctx context.Context, meetingID string) ([]MeetingLine,
 	for rows.Next() {
 		l := MeetingLine{MeetingID: meetingID}
 		var at int64
+		var mentions string
 		var chair, edited, redacted int
-		if err := rows.Scan(&l.EventID, &l.Seq, &l.Sender, &at, &l.Body, &l.Thread, &chair, &edited, &redacted); err != nil {
+		if err := rows.Scan(&l.EventID, &l.Seq, &l.Sender, &at, &l.Body, &l.Thread, &mentions, &chair, &edited, &redacted); err != nil {
 			return nil, err
 		}
-		l.SaidAt, l.Chair, l.Edited, l.Redacted = time.UnixMilli(at), chair == 1, edited == 1, redacted == 1
+		l.SaidAt, l.Mentions, l.Chair, l.Edited, l.Redacted = time.UnixMilli(at), splitList(mentions), chair == 1, edited == 1, redacted == 1
 		out = append(out, l)
 	}
 	return out, rows.Err()

@@ -23,6 +23,7 @@ CREATE TABLE meeting_lines (
     said_at    BIGINT  NOT NULL, -- unix milliseconds
     body       TEXT    NOT NULL,
     thread     TEXT    NOT NULL DEFAULT '',
+    mentions   TEXT    NOT NULL DEFAULT '', -- the user ids the message mentions (m.mentions), comma-separated
     chair      INTEGER NOT NULL DEFAULT 0, -- the sender's power level made them a chair
     edited     INTEGER NOT NULL DEFAULT 0,
     redacted   INTEGER NOT NULL DEFAULT 0,
