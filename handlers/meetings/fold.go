@@ -116,7 +116,9 @@ func (f *folder) count(who string) {
 	f.counts[who]++
 }
 
-func (f *folder) isChair(l store.MeetingLine) bool { return l.Chair || slices.Contains(f.chairs, l.Sender) }
+func (f *folder) isChair(l store.MeetingLine) bool {
+	return l.Chair || slices.Contains(f.chairs, l.Sender)
+}
 
 // line applies one line: a command changes the minutes, anything else is
 // only logged.

@@ -46,7 +46,7 @@ func TestMinutesFollowTheLines(t *testing.T) {
 		"ana*: !endmeeting",
 	)
 	lines[2].Edited, lines[2].Body = true, "!info composer 121 is out" // an edit
-	lines[14].Redacted = true                                         // a redaction
+	lines[14].Redacted = true                                          // a redaction
 	min := Fold(m, lines, "!")
 	if min.Name != "Image Builder weekly sync" || !min.Ended || min.EndedBy != "@ana:example.org" {
 		t.Errorf("name %q, ended %v by %q", min.Name, min.Ended, min.EndedBy)

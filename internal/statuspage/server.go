@@ -175,7 +175,9 @@ func (p *Page) json(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve answers with body, or 304 when the client has it already.
-func serve(w http.ResponseWriter, r *http.Request, contentType string, body []byte) { Serve(w, r, contentType, body) }
+func serve(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	Serve(w, r, contentType, body)
+}
 
 // Serve answers a public page's request as the status page does: an ETag
 // (304 for a client that has it), a minute of caching, no sniffing, and a
