@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
@@ -144,10 +143,9 @@ func TestTheListsEchoIsNotAnnouncedAgain(t *testing.T) {
 	defer list.Close()
 	s := &Sender{Config: config.SMTP{Address: list.Addr, TLS: config.TLSNone, From: "ibbot <ibbot@example.org>"}, Store: e.store, Log: zerolog.Nop(), Now: time.Now}
 	id := MessageIDFor("meeting $m", s.From())
+	// The room was told (the meeting's minutes, under the key the relay
+	// would use); the record of that is not what keeps the echo out.
 	room, key := Announcement(e.relay.Lists, "!room:x", id)
-	if err := e.rec.PostRoot(ctx, key, room, bot.TextReply("Minutes of the meeting")); err != nil { // as the meeting does
-		t.Fatal(err)
-	}
 	e.start(t)
 	if err := s.Queue(ctx, Letter{To: []string{"image-builder@lists.example.org"}, Subject: "Minutes: weekly", Body: "Topics: …", MessageID: id}, []string{room}); err != nil {
 		t.Fatal(err)
@@ -161,17 +159,17 @@ func TestTheListsEchoIsNotAnnouncedAgain(t *testing.T) {
 	if err := e.imap.Append([]byte(reply)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the reply relayed", func() bool { return len(e.rec.All()) >= 4 })
+	waitUntil(t, "the reply relayed", func() bool { return len(e.rec.All()) >= 3 })
 	var got []string
 	for _, m := range e.rec.All() {
 		got = append(got, m.Rel+" "+m.Room+" "+m.Key)
 	}
-	want := []string{"root !room:x " + key, "root !other:x mail:root:!other:x:" + id,
+	want := []string{"root !other:x mail:root:!other:x:" + id,
 		"thread !room:x mail:reply:!room:x:reply-1@example.org", "thread !other:x mail:reply:!other:x:reply-1@example.org"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("posted:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if all := e.rec.All(); all[2].Target != key {
+	if all := e.rec.All(); all[1].Target != key {
 		t.Errorf("the reply went into %q's thread, not the room's message %q", all[2].Target, key)
 	}
 }

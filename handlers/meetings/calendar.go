@@ -204,93 +204,58 @@ func dates(ev ical.Event, name string) []time.Time {
 	return out
 }
 
-// Reminders posts a reminder in the rooms before each meeting of an
-// iCalendar feed (as Fedora's calendar serves them), read again every
-// Refresh with conditional requests.
-type Reminders struct {
-	URL    string
-	HTTP   *http.Client
-	Poster interface {
-		Post(ctx context.Context, key, room string, r bot.Reply) error
-	}
-	Rooms   func() []string
-	Before  time.Duration // how long before the start
+// Calendar is an iCalendar feed (as Fedora's calendar serves them), read
+// again every Refresh with conditional requests (its client's).
+type Calendar struct {
+	URL     string
+	HTTP    *http.Client
 	Refresh time.Duration
-	Log     zerolog.Logger
 	Now     func() time.Time
 
 	mu     sync.Mutex
 	cal    *ical.Calendar
 	readAt time.Time
-	state  health.State
 }
 
-// Health says how reading the calendar goes, for !status.
-func (r *Reminders) Health() health.Report { return r.state.Report("meeting calendar", "not read yet") }
-
-// Run checks every 30 seconds until ctx ends.
-func (r *Reminders) Run(ctx context.Context) error {
-	loop := &worker.Loop{
-		Name: "Meeting reminders", Interval: 30 * time.Second, Retry: backoff.Policy{Min: 30 * time.Second, Max: r.Refresh},
-		Health: &r.state, Now: r.Now, Log: r.Log,
-		Round: func(ctx context.Context) (string, error) { return "reminding of the calendar's meetings", r.Check(ctx) },
-	}
-	return loop.Run(ctx)
-}
-
-// Check reads the feed when it is due, and reminds of the meetings that
-// start within Before. A reminder's key is the occurrence's, so each is
-// posted once, even across restarts.
-func (r *Reminders) Check(ctx context.Context) error {
-	now := r.Now()
-	cal, err := r.calendar(ctx, now)
+// Between lists the feed's meetings that start in [from, to).
+func (c *Calendar) Between(ctx context.Context, from, to time.Time) ([]Occurrence, error) {
+	cal, err := c.read(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, o := range Expand(cal, now, now.Add(r.Before+time.Second)) {
-		for _, room := range r.Rooms() {
-			key := fmt.Sprintf("meeting-reminder:%s:%d:%s", o.UID, o.Start.Unix(), room)
-			if err := r.Poster.Post(ctx, key, room, RenderReminder(o, now)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return Expand(cal, from, to), nil
 }
 
 // Next is the next meeting on the calendar, for !meetings.
-func (r *Reminders) Next(ctx context.Context) (Occurrence, bool) {
-	now := r.Now()
-	cal, err := r.calendar(ctx, now)
-	if err != nil {
-		return Occurrence{}, false
-	}
-	next := Expand(cal, now, now.Add(60*24*time.Hour))
-	if len(next) == 0 {
+func (c *Calendar) Next(ctx context.Context) (Occurrence, bool) {
+	now := c.Now()
+	next, err := c.Between(ctx, now, now.Add(60*24*time.Hour))
+	if err != nil || len(next) == 0 {
 		return Occurrence{}, false
 	}
 	return next[0], true
 }
 
-// calendar is the feed, read again when Refresh has passed.
-func (r *Reminders) calendar(ctx context.Context, now time.Time) (*ical.Calendar, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cal != nil && now.Sub(r.readAt) < r.Refresh {
-		return r.cal, nil
+// read is the feed, read again when Refresh has passed.
+func (c *Calendar) read(ctx context.Context) (*ical.Calendar, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.Now()
+	if c.cal != nil && now.Sub(c.readAt) < c.Refresh {
+		return c.cal, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "text/calendar")
-	resp, err := r.HTTP.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("reading the calendar: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading the calendar: %s answered %s", r.URL, resp.Status)
+		return nil, fmt.Errorf("reading the calendar: %s answered %s", c.URL, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFeedBytes+1))
 	if err != nil {
@@ -300,8 +265,55 @@ func (r *Reminders) calendar(ctx context.Context, now time.Time) (*ical.Calendar
 	if err != nil {
 		return nil, err
 	}
-	r.cal, r.readAt = cal, now
+	c.cal, c.readAt = cal, now
 	return cal, nil
+}
+
+// Reminders posts a reminder in the rooms before each meeting of the
+// calendar.
+type Reminders struct {
+	Calendar *Calendar
+	Poster   interface {
+		Post(ctx context.Context, key, room string, r bot.Reply) error
+	}
+	Rooms  func() []string
+	Before time.Duration // how long before the start
+	Log    zerolog.Logger
+	Now    func() time.Time
+
+	state health.State
+}
+
+// Health says how reading the calendar goes, for !status.
+func (r *Reminders) Health() health.Report { return r.state.Report("meeting calendar", "not read yet") }
+
+// Run checks every 30 seconds until ctx ends.
+func (r *Reminders) Run(ctx context.Context) error {
+	loop := &worker.Loop{
+		Name: "Meeting reminders", Interval: 30 * time.Second, Retry: backoff.Policy{Min: 30 * time.Second, Max: 15 * time.Minute},
+		Health: &r.state, Now: r.Now, Log: r.Log,
+		Round: func(ctx context.Context) (string, error) { return "reminding of the calendar's meetings", r.Check(ctx) },
+	}
+	return loop.Run(ctx)
+}
+
+// Check reminds of the meetings that start within Before. A reminder's
+// key is the occurrence's, so each is posted once, even across restarts.
+func (r *Reminders) Check(ctx context.Context) error {
+	now := r.Now()
+	soon, err := r.Calendar.Between(ctx, now, now.Add(r.Before+time.Second))
+	if err != nil {
+		return err
+	}
+	for _, o := range soon {
+		for _, room := range r.Rooms() {
+			key := fmt.Sprintf("meeting-reminder:%s:%d:%s", o.UID, o.Start.Unix(), room)
+			if err := r.Poster.Post(ctx, key, room, RenderReminder(o, now)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // RenderReminder is the room's reminder of a meeting.

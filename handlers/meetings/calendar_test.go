@@ -70,9 +70,10 @@ func TestRemindersBeforeEachMeeting(t *testing.T) {
 	now := time.Date(2026, 11, 3, 15, 49, 0, 0, time.UTC) // 11 minutes before, New York's DST over
 	rec := &testenv.Recorder{}
 	remind := func() *Reminders {
-		return &Reminders{URL: feed.URL, HTTP: &http.Client{Transport: httpcache.New(nil, 4)}, Poster: rec,
-			Rooms: func() []string { return []string{"#image-builder:example.org"} }, Before: 10 * time.Minute, Refresh: time.Minute,
-			Log: zerolog.Nop(), Now: func() time.Time { return now }}
+		clock := func() time.Time { return now }
+		cal := &Calendar{URL: feed.URL, HTTP: &http.Client{Transport: httpcache.New(nil, 4)}, Refresh: time.Minute, Now: clock}
+		return &Reminders{Calendar: cal, Poster: rec, Rooms: func() []string { return []string{"#image-builder:example.org"} },
+			Before: 10 * time.Minute, Log: zerolog.Nop(), Now: clock}
 	}
 	r := remind()
 	check := func() {
@@ -94,7 +95,7 @@ func TestRemindersBeforeEachMeeting(t *testing.T) {
 	if len(sent) != 1 || sent[0].Plain != "📅 Image Builder weekly starts in 9 minutes, at 16:00 UTC — agenda (https://discussion.fedoraproject.org/t/image-builder-weekly/1234)" {
 		t.Errorf("reminders %+v", sent)
 	}
-	if next, ok := r.Next(context.Background()); !ok || next.Start != time.Date(2026, 11, 3, 16, 0, 0, 0, time.UTC) {
+	if next, ok := r.Calendar.Next(context.Background()); !ok || next.Start != time.Date(2026, 11, 3, 16, 0, 0, 0, time.UTC) {
 		t.Errorf("next %+v", next)
 	}
 	now = now.Add(2 * time.Minute) // past Refresh: read again

@@ -3,7 +3,6 @@ package meetings
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,14 +34,13 @@ type Publisher struct {
 	Prefix      string
 	Pages       string // the meetings' address on the status page, ending in "/meetings/"; "" none
 	MaxDuration time.Duration
-	MinutesTo   string      // the list's address; "" mails nothing
-	Mailer      Mailer      // nil: no mail sending
-	Lists       *mail.Lists // the mail relay's rooms, so the list's echo of the minutes is known
+	MinutesTo   string          // the list's address; "" mails nothing
+	Mailer      Mailer          // nil: no mail sending
+	Lists       *mail.Lists     // the mail relay's rooms, so the list's echo of the minutes is known
+	Wake        <-chan struct{} // a meeting ended (the recorder says so); nil: the minute's look only
 	Log         zerolog.Logger
 	Now         func() time.Time
 
-	once  sync.Once
-	wake  chan struct{}
 	state health.State
 }
 
@@ -51,25 +49,12 @@ func (p *Publisher) Health() health.Report {
 	return p.state.Report("meeting minutes", "no meeting yet")
 }
 
-// Wake tells the publisher a meeting ended.
-func (p *Publisher) Wake() {
-	select {
-	case p.wakeCh() <- struct{}{}:
-	default:
-	}
-}
-
-func (p *Publisher) wakeCh() chan struct{} {
-	p.once.Do(func() { p.wake = make(chan struct{}, 1) })
-	return p.wake
-}
-
 // Run publishes as meetings end, and looks every minute (for meetings
 // left open) until ctx ends.
 func (p *Publisher) Run(ctx context.Context) error {
 	loop := &worker.Loop{
 		Name: "Meeting minutes", Interval: time.Minute, Retry: backoff.Policy{Min: 5 * time.Second, Max: 5 * time.Minute},
-		Wake: p.wakeCh(), Health: &p.state, Now: p.Now, Log: p.Log,
+		Wake: p.Wake, Health: &p.state, Now: p.Now, Log: p.Log,
 		Round: func(ctx context.Context) (string, error) { return "publishing the minutes of meetings", p.Step(ctx) },
 	}
 	return loop.Run(ctx)
