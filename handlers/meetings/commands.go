@@ -3,6 +3,7 @@ package meetings
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/osbuild/ibbot/bot"
@@ -88,9 +89,17 @@ func (c *Commands) end(ctx context.Context, req bot.Request) (bot.Reply, error) 
 	if running {
 		return c.outcome(ctx, m, req)
 	}
+	// The recorder ended the meeting at this line before the command ran.
 	last, err := c.Store.Meetings(ctx, req.RoomID.String(), 1)
-	if err != nil || len(last) == 0 || c.Now().Sub(last[0].EndedAt) > time.Minute {
+	if err != nil || len(last) == 0 {
 		return noMeeting(req), err
+	}
+	lines, err := c.Store.MeetingLines(ctx, last[0].ID)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	if !slices.ContainsFunc(lines, func(l store.MeetingLine) bool { return l.EventID == req.EventID.String() }) {
+		return noMeeting(req), nil
 	}
 	return bot.Reply{React: Done}, nil
 }
