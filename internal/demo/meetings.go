@@ -35,7 +35,9 @@ func showMeeting(ctx context.Context, out io.Writer, human *testenv.User, room i
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	minutes, err := human.WaitFor(wctx, func(e *event.Event) bool { return strings.HasPrefix(testenv.Body(e), "📝 Minutes: Image Builder weekly") })
+	minutes, err := human.WaitFor(wctx, func(e *event.Event) bool {
+		return strings.HasPrefix(testenv.Body(e), "📝 Minutes: Image Builder weekly")
+	})
 	if err != nil {
 		return fmt.Errorf("no minutes: %w", err)
 	}

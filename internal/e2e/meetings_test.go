@@ -134,13 +134,13 @@ func TestAMeetingFromStartToMinutes(t *testing.T) {
 		return e.Type == event.EventMessage && m.MsgType == event.MsgFile && strings.HasSuffix(m.Body, ".log.txt")
 	})
 	pages := fmt.Sprintf("http://127.0.0.1:%d/meetings/", port)
-	index := httpGet(t, pages)
+	index := fetchPage(t, pages)
 	if !strings.Contains(index, "Image Builder weekly sync</a>") {
 		t.Fatalf("the status page's meetings: %s", index)
 	}
 	slug := index[strings.Index(index, `<a href="20`)+len(`<a href="`):]
 	slug = slug[:strings.Index(slug, `"`)]
-	if log := httpGet(t, pages+slug+"log"); !strings.Contains(log, "said in a thread") || !strings.Contains(log, "(edited)") || strings.Contains(log, "take back") {
+	if log := fetchPage(t, pages+slug+"log"); !strings.Contains(log, "said in a thread") || !strings.Contains(log, "(edited)") || strings.Contains(log, "take back") {
 		t.Errorf("the log page: %s", log)
 	}
 
@@ -190,7 +190,7 @@ func weeklyAcrossDST(t *testing.T, now time.Time) string {
 		"SUMMARY:Image Builder weekly\r\nDESCRIPTION:Agenda: https://discussion.fedoraproject.org/t/image-builder-weekly/1234\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 }
 
-func httpGet(t *testing.T, url string) string {
+func fetchPage(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
