@@ -173,3 +173,42 @@ func TestTheListsEchoIsNotAnnouncedAgain(t *testing.T) {
 		t.Errorf("the reply went into %q's thread, not the room's message %q", all[2].Target, key)
 	}
 }
+
+// TestSTARTTLSIsNeverSkipped: with tls: starttls the mail goes only over
+// a connection secured with a certificate that verifies (here against
+// mail.smtp.ca_file); a server that offers no STARTTLS gets nothing, and
+// the error says why.
+func TestSTARTTLSIsNeverSkipped(t *testing.T) {
+	ctx := context.Background()
+	ca, err := testenv.NewTestCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ibbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secure, err := testenv.StartMailingListTLS("l@lists.example.org", "l.lists.example.org", "ibbot@example.org", "pw-over-tls", nil, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secure.Close()
+	clear, err := testenv.StartMailingList("l@lists.example.org", "l.lists.example.org", "ibbot@example.org", "pw-over-tls", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clear.Close()
+	s := &Sender{Config: config.SMTP{Address: clear.Addr, TLS: config.TLSStartTLS, CAFile: ca.CAFile, Username: "ibbot@example.org",
+		Auth: config.AuthPassword, Password: config.NewSecret("pw-over-tls"), From: "ibbot@example.org"}, Store: st, Log: zerolog.Nop(), Now: time.Now}
+	if err := s.Queue(ctx, Letter{To: []string{"l@lists.example.org"}, Subject: "s", Body: "b", MessageID: "tls@example.org"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err == nil || !strings.Contains(err.Error(), "STARTTLS") || len(clear.Received()) != 0 {
+		t.Fatalf("a server without STARTTLS: %v, %d mails taken", err, len(clear.Received()))
+	}
+	s.Config.Address = secure.Addr
+	if err := s.Flush(ctx); err != nil || len(secure.Received()) != 1 {
+		t.Fatalf("over STARTTLS: %v, %d mails taken", err, len(secure.Received()))
+	}
+}

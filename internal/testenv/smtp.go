@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -43,8 +44,23 @@ type ReceivedMail struct {
 // StartMailingList serves SMTP without TLS on loopback; with user set it
 // asks for that login (AUTH PLAIN).
 func StartMailingList(address, listID, user, pass string, deliver func(raw []byte) error) (*MailingList, error) {
+	return startMailingList(address, listID, user, pass, deliver, nil)
+}
+
+// StartMailingListTLS is StartMailingList offering STARTTLS with ca's
+// server certificate.
+func StartMailingListTLS(address, listID, user, pass string, deliver func(raw []byte) error, ca *TestCA) (*MailingList, error) {
+	cert, err := tls.LoadX509KeyPair(ca.CertFile, ca.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return startMailingList(address, listID, user, pass, deliver, &tls.Config{Certificates: []tls.Certificate{cert}})
+}
+
+func startMailingList(address, listID, user, pass string, deliver func(raw []byte) error, tlsConfig *tls.Config) (*MailingList, error) {
 	l := &MailingList{Address: address, ListID: listID, deliver: deliver, user: user, pass: pass}
 	l.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &listSession{list: l}, nil }))
+	l.srv.TLSConfig = tlsConfig
 	l.srv.Domain = "lists.example.org"
 	l.srv.AllowInsecureAuth = true // loopback, in a test
 	l.srv.ReadTimeout, l.srv.WriteTimeout = 30*time.Second, 30*time.Second
