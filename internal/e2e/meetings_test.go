@@ -144,6 +144,13 @@ func TestAMeetingFromStartToMinutes(t *testing.T) {
 		t.Errorf("the log page: %s", log)
 	}
 
+	// The pages follow the status page's rules for phones, dark mode and
+	// screen readers too.
+	browser := chromium(t)
+	for _, page := range []string{pages + slug, pages + slug + "log"} {
+		checkAxe(t, browser, page)
+	}
+
 	// The list got the minutes; its echo came back through Dovecot.
 	deadline := time.Now().Add(wait)
 	for len(list.Received()) == 0 && time.Now().Before(deadline) {
