@@ -74,6 +74,12 @@ func RenderMinutes(min *Minutes, pages string) bot.Reply {
 			}
 		}
 	}
+	if len(min.Links) > 0 {
+		m.Line().Line().Bold("Links")
+		for _, it := range min.Links {
+			m.Line().Text("• ").Link(nameOr(it.Text, it.URL), it.URL)
+		}
+	}
 	if pages != "" {
 		m.Line().Line().Text("The full log is attached; minutes and log online: ").Link(pages+Slug(min.Meeting)+"/", pages+Slug(min.Meeting)+"/")
 	} else {
@@ -165,6 +171,12 @@ func MinutesText(min *Minutes, pages string) string {
 			for _, it := range a.Items {
 				fmt.Fprintf(&b, "    * %s\n", it.Text)
 			}
+		}
+	}
+	if len(min.Links) > 0 {
+		b.WriteString("\nLinks\n")
+		for _, it := range min.Links {
+			fmt.Fprintf(&b, "  * %s\n", strings.TrimSpace(it.URL+" "+it.Text))
 		}
 	}
 	if pages != "" {
