@@ -84,7 +84,8 @@ var chairOnly = []string{"topic", "agreed", "undo", "meetingname", "chair", "unc
 // Fold reads a meeting's lines into its minutes; prefix is the command
 // prefix ("!").
 func Fold(m store.Meeting, lines []store.MeetingLine, prefix string) *Minutes {
-	f := &folder{min: &Minutes{Meeting: m, Name: m.Name, Outcomes: map[string]Outcome{}}, prefix: prefix, chairs: []string{m.StartedBy}}
+	f := &folder{min: &Minutes{Meeting: m, Name: m.Name, Outcomes: map[string]Outcome{}, Lines: make([]store.MeetingLine, 0, len(lines))},
+		prefix: prefix, chairs: []string{m.StartedBy}}
 	for _, l := range lines {
 		if l.Redacted {
 			continue
