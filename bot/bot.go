@@ -39,6 +39,7 @@ type Options struct {
 	HTTPClient      *http.Client     // default: mautrix's
 	Welcome         *WelcomeOptions  // nil: no greetings
 	Listeners       []Listener       // react to ordinary messages
+	Observers       []Observer       // see every message, edit and redaction
 	// Retention is how long sent messages and relations are kept; default
 	// 7 days and forever.
 	Retention store.Retention
@@ -90,6 +91,7 @@ type Bot struct {
 	moves      *moves
 	access     *access
 	roomMoved  func(ctx context.Context, old, replacement id.RoomID)
+	observers  []Observer
 }
 
 // New builds a bot; nothing touches the network until Run.
@@ -120,6 +122,7 @@ func New(opts Options) (*Bot, error) {
 	b.moves = newMoves(opts.Store, opts.RoomNames, opts.Log)
 	b.access = newAccess(opts.Config.UserID, opts.Store, opts.Metrics.RoomBarred, opts.Log)
 	b.roomMoved = opts.RoomMoved
+	b.observers = opts.Observers
 	b.rooms = &rooms{resolve: client.ResolveAlias, joinFn: client.JoinRoom, toJoin: opts.JoinRooms, log: opts.Log, names: opts.RoomNames,
 		left: b.access.left}
 	if b.rooms.toJoin == nil {
@@ -319,7 +322,14 @@ func (b *Bot) queueNotice(ctx context.Context, msg store.Outgoing, r Reply) erro
 		return err
 	}
 	msg.EventType, msg.Content = event.EventMessage.Type, raw
-	return b.sender.enqueue(ctx, msg)
+	if err := b.sender.enqueue(ctx, msg); err != nil || r.File == nil {
+		return err
+	}
+	room, err := b.rooms.id(ctx, msg.RoomID)
+	if err != nil {
+		return fmt.Errorf("posting %s: %w", r.File.Name, err)
+	}
+	return b.images.postFile(ctx, msg.Key+":file", room, r.File)
 }
 
 // Posted reports whether a message was ever queued under key.

@@ -15,7 +15,7 @@ import (
 	"maunium.net/go/mautrix/id"
 )
 
-// images posts pictures: each distinct image is uploaded once (its content
+// images posts pictures and files: each distinct one is uploaded once (its content
 // hash maps to the stored mxc URI), then referenced by m.image messages.
 type images struct {
 	kv      KV
@@ -30,9 +30,6 @@ type images struct {
 
 // post uploads img if needed and queues an m.image under key.
 func (m *images) post(ctx context.Context, key string, room id.RoomID, img *Image, inReplyTo, threadRoot id.EventID) error {
-	if known, err := m.known(ctx, key); err != nil || known {
-		return err
-	}
 	c := &event.MessageEventContent{
 		MsgType:  event.MsgImage,
 		Body:     cmp.Or(img.Description, img.Name),
@@ -40,6 +37,29 @@ func (m *images) post(ctx context.Context, key string, room id.RoomID, img *Imag
 		Mentions: &event.Mentions{},
 		Info:     &event.FileInfo{MimeType: img.MIME, Width: img.Width, Height: img.Height, Size: len(img.Data)},
 	}
+	return m.attach(ctx, key, room, c, img.Data, img.Name, img.MIME, inReplyTo, threadRoot)
+}
+
+// postFile uploads f if needed and queues an m.file under key.
+func (m *images) postFile(ctx context.Context, key string, room id.RoomID, f *File) error {
+	c := &event.MessageEventContent{
+		MsgType:  event.MsgFile,
+		Body:     f.Name,
+		FileName: f.Name,
+		Mentions: &event.Mentions{},
+		Info:     &event.FileInfo{MimeType: f.MIME, Size: len(f.Data)},
+	}
+	return m.attach(ctx, key, room, c, f.Data, f.Name, f.MIME, "", "")
+}
+
+// attach uploads data (once per distinct content; encrypted in encrypted
+// rooms) into c and queues c under key.
+func (m *images) attach(ctx context.Context, key string, room id.RoomID, c *event.MessageEventContent, data []byte, name, mime string,
+	inReplyTo, threadRoot id.EventID) error {
+	if known, err := m.known(ctx, key); err != nil || known {
+		return err
+	}
+	img := &Image{Data: data, Name: name, MIME: mime}
 	if m.encrypted != nil && m.encrypted(ctx, room) {
 		file, err := m.encryptedFile(ctx, img)
 		if err != nil {
@@ -73,7 +93,7 @@ func (m *images) uri(ctx context.Context, img *Image) (id.ContentURI, error) {
 	if err := m.kv.Put(ctx, cacheKey, resp.ContentURI.String()); err != nil {
 		m.log.Warn().Err(err).Msg("Remembering the upload failed; it will be uploaded again next time")
 	}
-	m.log.Info().Str("uri", resp.ContentURI.String()).Str("name", img.Name).Msg("Uploaded image")
+	m.log.Info().Str("uri", resp.ContentURI.String()).Str("name", img.Name).Msg("Uploaded media")
 	return resp.ContentURI, nil
 }
 

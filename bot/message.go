@@ -33,6 +33,19 @@ type Reply struct {
 	Plain string
 	HTML  string
 	Image *Image
+	// File, when set, is posted after the text as an attachment (a
+	// meeting's log).
+	File *File
+	// React, when set, answers a command with this reaction on it
+	// instead of a message (Plain and HTML are then unused).
+	React string
+}
+
+// File is a document to post with a message.
+type File struct {
+	Data []byte
+	Name string // e.g. "meeting-2026-12-05.log.txt"
+	MIME string // e.g. "text/plain; charset=utf-8"
 }
 
 // Image is a picture to post with a reply.

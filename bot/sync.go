@@ -194,6 +194,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 		}
 		evt = dec
 	}
+	b.observe(ctx, evt, history)
 	msg, ok := b.plainText(evt)
 	if !ok {
 		return job{}, false
@@ -309,6 +310,12 @@ func (b *Bot) answer(ctx context.Context, j job) {
 	if reply == nil {
 		return
 	}
+	if reply.React != "" {
+		if err := b.react(context.WithoutCancel(ctx), replyKey(j.in.EventID), j.in.RoomID, j.in.EventID, reply.React); err != nil {
+			log.Error().Err(err).Msg("Queueing the reaction failed")
+		}
+		return
+	}
 	content := noticeContent(*reply, j.in.EventID, j.in.ThreadRoot)
 	if err := b.enqueue(context.WithoutCancel(ctx), replyKey(j.in.EventID), j.in.RoomID, content); err != nil {
 		log.Error().Err(err).Msg("Queueing the reply failed")
@@ -318,6 +325,16 @@ func (b *Bot) answer(ctx context.Context, j job) {
 			log.Error().Err(err).Msg("Posting the reply's image failed")
 		}
 	}
+}
+
+// react queues a reaction (an m.annotation) on target: an answer that
+// keeps the room readable, as a meeting's commands get.
+func (b *Bot) react(ctx context.Context, key string, room id.RoomID, target id.EventID, emoji string) error {
+	raw, err := jsonMarshal(&event.ReactionEventContent{RelatesTo: event.RelatesTo{Type: event.RelAnnotation, EventID: target, Key: emoji}})
+	if err != nil {
+		return err
+	}
+	return b.sender.enqueue(ctx, store.Outgoing{Key: key, RoomID: room.String(), EventType: event.EventReaction.Type, Content: raw, Urgent: true})
 }
 
 // enqueue queues an answer to someone (a reply, its image, a welcome):

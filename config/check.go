@@ -142,6 +142,7 @@ func (c *Config) problems() []error {
 	c.checkSearch(ch)
 	c.checkAlerts(ch)
 	c.checkIncidents(ch)
+	c.checkMeetings(ch)
 	ch.repos("contribute.repos", c.Contribute.Repos, false)
 	ch.ints("contribute.max_issues", c.Contribute.MaxIssues, 0, 20, "no search")
 	ch.durations("contribute.cache_ttl", c.Contribute.CacheTTL, time.Minute, 7*24*time.Hour, "search every time")

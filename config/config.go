@@ -29,6 +29,7 @@ type Config struct {
 	Search     Search     `yaml:"search"`
 	Alerts     Alerts     `yaml:"alerts"`
 	Incidents  Incidents  `yaml:"incidents"`
+	Meetings   Meetings   `yaml:"meetings"`
 }
 
 // Enum-like settings are typed, so a consumer cannot compare against a
@@ -133,11 +134,14 @@ func Defaults() Config {
 		Mail: Mail{
 			IMAP: IMAP{TLS: TLSImplicit, Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute,
 				Auth: AuthPassword, OAuth2: OAuth2{Mechanism: MechXOAuth2}},
+			SMTP:    SMTP{TLS: TLSStartTLS, Auth: AuthPassword, OAuth2: OAuth2{Mechanism: MechXOAuth2}},
 			Replies: RepliesThread, MaxMailBytes: 10 << 20, ExcerptChars: 400,
 		},
 		Retention: Retention{Outbox: 7 * 24 * time.Hour, Relations: 365 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour},
 		Search:    Search{Refresh: 6 * time.Hour},
 		Incidents: Incidents{PollInterval: 2 * time.Minute},
+		Meetings: Meetings{Enabled: true, PowerLevel: 50, MaxDuration: 3 * time.Hour, RemindBefore: 10 * time.Minute,
+			Refresh: 15 * time.Minute},
 	}
 }
 
@@ -165,6 +169,9 @@ func (c *Config) AllRooms() []string {
 		add(r.Rooms...)
 	}
 	add(c.Incidents.Rooms...)
+	if c.Meetings.Calendar != "" {
+		add(c.Meetings.Rooms...)
+	}
 	add(c.Mail.Rooms...)
 	for _, s := range c.GitHub.Subscriptions {
 		add(s.Rooms...)

@@ -568,3 +568,34 @@ incidents: {statuspage: "https://status.redhat.com", components: [Image Builder]
 		t.Errorf("incidents %+v", c.Incidents)
 	}
 }
+
+func TestMeetingsAreChecked(t *testing.T) {
+	_, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+meetings: {minutes_to: "image-builder@lists.example.org", calendar: "calendar.ics", max_duration: 1m}
+`), noEnv)
+	for _, key := range []string{"meetings.minutes_to", "meetings.calendar", "meetings.max_duration", "meetings.rooms"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+	c, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x, rooms: ["#image-builder:fedoraproject.org"]}
+mail:
+  smtp: {address: "smtp.example.org:587", username: ibbot@example.org, password: s3cr3t-pass, from: "ibbot <ibbot@example.org>"}
+meetings: {minutes_to: "image-builder@lists.example.org", calendar: "https://calendar.fedoraproject.org/ical/image-builder/"}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Meetings.Enabled || c.Meetings.PowerLevel != 50 || c.Meetings.ReminderRooms(c.Matrix)[0] != "#image-builder:fedoraproject.org" || c.Mail.SMTP.TLS != TLSStartTLS {
+		t.Errorf("meetings %+v, smtp %+v", c.Meetings, c.Mail.SMTP)
+	}
+	if _, err := Parse([]byte(`
+matrix: {homeserver: "https://hs", user_id: "@b:hs", password: x}
+mail:
+  smtp: {address: "smtp.example.org:25", tls: none, from: "not an address"}
+`), noEnv); err == nil || !strings.Contains(err.Error(), "mail.smtp.tls") || !strings.Contains(err.Error(), "mail.smtp.from") {
+		t.Errorf("a clear SMTP to another host, and a bad sender: %v", err)
+	}
+}

@@ -45,6 +45,9 @@ var secretEnv = []struct {
 	{"IBBOT_ALERTS_TOKEN", "alerts.webhook.token", func(c *Config) *Secret { return &c.Alerts.Webhook.Token }},
 	{"IBBOT_IMAP_OAUTH2_CLIENT_SECRET", "mail.imap.oauth2.client_secret", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.ClientSecret }},
 	{"IBBOT_IMAP_OAUTH2_REFRESH_TOKEN", "mail.imap.oauth2.refresh_token", func(c *Config) *Secret { return &c.Mail.IMAP.OAuth2.RefreshToken }},
+	{"IBBOT_SMTP_PASSWORD", "mail.smtp.password", func(c *Config) *Secret { return &c.Mail.SMTP.Password }},
+	{"IBBOT_SMTP_OAUTH2_CLIENT_SECRET", "mail.smtp.oauth2.client_secret", func(c *Config) *Secret { return &c.Mail.SMTP.OAuth2.ClientSecret }},
+	{"IBBOT_SMTP_OAUTH2_REFRESH_TOKEN", "mail.smtp.oauth2.refresh_token", func(c *Config) *Secret { return &c.Mail.SMTP.OAuth2.RefreshToken }},
 	{"IBBOT_PICKLE_KEY", "encryption.pickle_key", func(c *Config) *Secret { return &c.Encryption.PickleKey }},
 	{"IBBOT_RECOVERY_KEY", "encryption.recovery_key", func(c *Config) *Secret { return &c.Encryption.RecoveryKey }},
 }

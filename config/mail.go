@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/mail"
 	"os"
 	"strings"
 	"time"
@@ -13,7 +14,10 @@ import (
 
 // Mail configures the mailing-list relay. Empty imap.address turns it off.
 type Mail struct {
-	IMAP   IMAP     `yaml:"imap"`
+	IMAP IMAP `yaml:"imap"`
+	// SMTP sends mail (meeting minutes, replies to the list); empty
+	// address: ibbot sends none.
+	SMTP   SMTP     `yaml:"smtp"`
 	ListID []string `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
 	// AllowedLists bound what rooms may subscribe to in chat (!ml
 	// subscribe); empty: the lists of list_id.
@@ -48,6 +52,29 @@ type IMAP struct {
 	NoopInterval time.Duration `yaml:"noop_interval"` // watchdog: how often a live connection is proven
 }
 
+// SMTP is the server ibbot sends mail through, with the same login
+// choices as the mailbox.
+type SMTP struct {
+	Address  string   `yaml:"address"` // host:port; "": no sending
+	TLS      TLSMode  `yaml:"tls"`     // starttls (default), tls, or none (loopback only)
+	CAFile   string   `yaml:"ca_file"`
+	Username string   `yaml:"username"` // empty: no login (a relay on loopback)
+	Auth     IMAPAuth `yaml:"auth"`     // password (default) or oauth2
+	Password Secret   `yaml:"password"` // or env IBBOT_SMTP_PASSWORD
+	// OAuth2 is the login through OAuth 2.0; with no token_url, the
+	// mailbox's (mail.imap.oauth2): one account that reads and sends.
+	OAuth2 OAuth2 `yaml:"oauth2"`
+	From   string `yaml:"from"` // the sender: "ibbot <ibbot@example.org>"
+}
+
+// SMTPOAuth2 is the OAuth 2.0 login the SMTP server takes.
+func (m Mail) SMTPOAuth2() OAuth2 {
+	if m.SMTP.OAuth2.TokenURL == "" {
+		return m.IMAP.OAuth2
+	}
+	return m.SMTP.OAuth2
+}
+
 // OAuth2 is a mailbox login through OAuth 2.0 (Gmail, Microsoft 365): the
 // bot trades the refresh token for access tokens and logs in with SASL.
 type OAuth2 struct {
@@ -61,6 +88,7 @@ type OAuth2 struct {
 }
 
 func (c *Config) checkMail(ch *checker) {
+	c.checkSMTP(ch)
 	m := &c.Mail
 	if m.IMAP.Address == "" {
 		return
@@ -159,4 +187,42 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
+}
+
+func (c *Config) checkSMTP(ch *checker) {
+	s := &c.Mail.SMTP
+	if s.Address == "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(s.Address)
+	if err != nil {
+		ch.bad("mail.smtp.address", "%q is not host:port", s.Address)
+	}
+	oneOf(ch, "mail.smtp.tls", s.TLS, TLSStartTLS, TLSImplicit, TLSNone)
+	if ip := net.ParseIP(host); s.TLS == TLSNone && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		ch.bad("mail.smtp.tls", "none is allowed on loopback only; %s would see the mail and the password in clear", host)
+	}
+	if s.CAFile != "" {
+		if _, err := LoadCAFile(s.CAFile); err != nil {
+			ch.bad("mail.smtp.ca_file", "%v", err)
+		}
+	}
+	if s.Username != "" {
+		oneOf(ch, "mail.smtp.auth", s.Auth, AuthPassword, AuthOAuth2)
+		switch s.Auth {
+		case AuthPassword:
+			if s.Password.Value() == "" {
+				ch.bad("mail.smtp.password", "is required with a username (or env IBBOT_SMTP_PASSWORD)")
+			}
+		case AuthOAuth2:
+			if c.Mail.SMTPOAuth2().TokenURL == "" {
+				ch.bad("mail.smtp.oauth2", "auth: oauth2 needs mail.smtp.oauth2, or mail.imap.oauth2 to share")
+			}
+		}
+	}
+	if addr, err := mail.ParseAddress(s.From); s.From == "" || err != nil {
+		ch.bad("mail.smtp.from", "%q is not an address: the sender, like ibbot <ibbot@example.org>", s.From)
+	} else if !strings.Contains(addr.Address, "@") {
+		ch.bad("mail.smtp.from", "%q has no domain", s.From)
+	}
 }

@@ -31,6 +31,7 @@ const (
 // Outcomes of a mail, the values of the outcome label.
 const (
 	outcomeThread     = "thread"     // posted as a new thread
+	outcomeOwn        = "own"        // the list's echo of a mail ibbot sent
 	outcomeReply      = "reply"      // posted in (or counted on) its thread
 	outcomeDuplicate  = "duplicate"  // Message-ID already relayed
 	outcomeOtherList  = "other_list" // List-Id not configured

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
@@ -24,6 +25,8 @@ type Store interface {
 	MailThread(ctx context.Context, rootID string) (store.MailRow, bool, error)
 	AddMail(ctx context.Context, r store.MailRow) (int, error)
 	MailThreads(ctx context.Context, query string, lists []string, limit int) ([]store.MailRow, error)
+	// SentMail is a mail ibbot sent itself, by Message-ID.
+	SentMail(ctx context.Context, messageID string) (store.OutgoingMail, bool, error)
 }
 
 // Poster sends the relay's messages, idempotent by key.
@@ -86,21 +89,34 @@ func (r *Relay) Handle(ctx context.Context, raw []byte) error {
 	if m.ArchiveURL == "" && r.Config.ArchiveURL != "" {
 		m.ArchiveURL = strings.NewReplacer("{msgid}", m.MessageID, "{hash}", MessageHash(m.MessageID)).Replace(r.Config.ArchiveURL)
 	}
-	return r.relay(ctx, m)
+	own, isOwn, err := r.Store.SentMail(ctx, m.MessageID)
+	if err != nil {
+		return err
+	}
+	if isOwn {
+		// The list's copy of a mail ibbot sent: the rooms that saw what it
+		// says (a meeting's minutes) hold it already, under the same key,
+		// so replies to it on the list go into that message's thread.
+		log.Info().Strs("rooms_told", own.Rooms).Msg("The list echoed a mail ibbot sent; not announcing it where it was said")
+	}
+	return r.relay(ctx, m, own.Rooms)
 }
 
 // relay posts a new mail as a thread or into its thread, then records it.
 // Post first, record after: a crash or a failed post in between leaves the
 // mail unrecorded, so the retry posts it again under the same keys (which
 // the outbox deduplicates) instead of taking it for a duplicate.
-func (r *Relay) relay(ctx context.Context, m *Mail) error {
+func (r *Relay) relay(ctx context.Context, m *Mail, told []string) error {
 	root, err := r.threadRoot(ctx, m)
 	if err != nil {
 		return err
 	}
 	outcome, queueing := outcomeThread, time.Now()
+	if len(told) > 0 {
+		outcome = outcomeOwn
+	}
 	if root == m.MessageID {
-		err = r.postRoot(ctx, m)
+		err = r.postRoot(ctx, m, told)
 	} else {
 		outcome = outcomeReply
 		err = r.postReply(ctx, m, root)
@@ -171,9 +187,27 @@ func reversed(s []string) []string {
 
 func rootKey(room, msgID string) string { return "mail:root:" + room + ":" + msgID }
 
-func (r *Relay) postRoot(ctx context.Context, m *Mail) error {
+// Announcement is where a mail ibbot sends is told in a room first (a
+// meeting's minutes): the room under the name the relay knows it by, and
+// the key the relay would post the mail under there. Posted so, the
+// list's echo of the mail is not announced again in that room, and the
+// list's replies to it go into that message's thread.
+func Announcement(lists *Lists, room id.RoomID, messageID string) (name, key string) {
+	name = room.String()
+	if lists != nil {
+		name = lists.NameOf(room)
+	}
+	return name, rootKey(name, messageID)
+}
+
+// postRoot announces a new thread in the list's rooms, but for those
+// told of it already.
+func (r *Relay) postRoot(ctx context.Context, m *Mail, told []string) error {
 	reply := RenderThread(m, m.Excerpt(r.Config.ExcerptChars), 0)
 	for _, room := range roomsFor(r.Lists, m.ListIDs) {
+		if slices.Contains(told, room) {
+			continue
+		}
 		if err := r.Poster.PostRoot(ctx, rootKey(room, m.MessageID), room, reply); err != nil {
 			return err
 		}

@@ -103,3 +103,19 @@ func ServiceNames(cat *catalog.Catalog) []string {
 	}
 	return names
 }
+
+// In says how long after now t is, the way people say it: "in 10
+// minutes"; "now" for what has begun.
+func In(now, t time.Time) string {
+	d := t.Sub(now)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return "in " + Plural(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return "in " + Plural(int(d/time.Hour), "hour")
+	default:
+		return "in " + Plural(int(d/(24*time.Hour)), "day")
+	}
+}

@@ -88,7 +88,8 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		return err
 	}
 	defer memory.close()
-	table, err := commands(cfg, st, board, know, gh, lists, memory, deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
+	meet := newMeetingParts(cfg, st, log, opts.Now)
+	table, err := commands(cfg, st, board, know, gh, lists, memory, meet, deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 			Rooms: cfg.Welcome.Rooms, MaxPerMinute: cfg.Welcome.MaxPerMinute,
 			Render: handlers.Welcome(know.Catalog.Project),
 		},
-		Listeners: []bot.Listener{gh.links},
+		Listeners: []bot.Listener{gh.links}, Observers: meet.observers(),
 		Retention: store.Retention{Outbox: cfg.Retention.Outbox, Relations: cfg.Retention.Relations},
 		JoinRooms: cfg.AllRooms(), RoomNames: names, Lease: lead.botLease(),
 		Encryption: cfg.Encryption, Pool: st.SharedPool, KeyWait: opts.KeyWait,
@@ -114,13 +115,13 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	s := &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log, lead: lead,
 		settings: scopes.Settings(), lists: lists, search: memory, opsMux: opsSrv.Mux}
 	starting.built(func() (string, error) { return s.lead.ready(s.bot.Ready) })
-	return start(ctx, cfg, s, know, gh)
+	return start(ctx, cfg, s, know, gh, meet)
 }
 
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
 func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, lists *mail.Lists,
-	memory *searchParts, toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
+	memory *searchParts, meet *meetingParts, toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
@@ -148,6 +149,11 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 			return nil, err
 		}
 	}
+	if meet != nil {
+		if err := table.Add(meet.commands.All()...); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Incidents.Statuspage != "" {
 		if err := table.Add(incidents.Command(st, now)); err != nil {
 			return nil, err
@@ -164,7 +170,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 // the status page; the leader also runs the bot and, once its first sync
 // is done, the parts that post on their own (GitHub relay and poller, mail
 // watcher, deploy checks).
-func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts) error {
+func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge, gh *githubParts, meet *meetingParts) error {
 	s.board.Add(s.bot)
 	s.board.Add(s.bot.EncryptionHealth())
 	s.board.Add(s.bot.CommandDescriptions())
@@ -177,7 +183,8 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	startAlerts(s, cfg.Alerts, s.opsMux)
 	startDeploys(s, cfg.ProdHash, know)
 	startIncidents(s, cfg.Incidents)
-	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents))
+	startMeetings(s, cfg, meet)
+	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents), meet)
 	s.runLeader()
 	return g.Wait()
 }

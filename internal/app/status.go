@@ -10,7 +10,7 @@ import (
 
 // startStatusPage serves the public status page on its own listener
 // (never the one with /metrics) when status.listen is set.
-func startStatusPage(s *services, cfg config.Status, k *knowledge, followed func(context.Context) *statuspage.Incidents) {
+func startStatusPage(s *services, cfg config.Status, k *knowledge, followed func(context.Context) *statuspage.Incidents, meet *meetingParts) {
 	if cfg.Listen == "" {
 		return
 	}
@@ -20,6 +20,11 @@ func startStatusPage(s *services, cfg config.Status, k *knowledge, followed func
 		Diagram: k.Diagram, Title: k.Catalog.Project + " hosted service",
 		Log: s.log.With().Str("component", "status-page").Logger(),
 	}
-	srv := ops.NewPlain(page.Handler(), s.log.With().Str("component", "status-page").Logger())
+	mux := page.Handler()
+	if meet != nil && meet.pages != nil {
+		meet.pages.Register(mux)
+		page.Links = append(page.Links, statuspage.Link{Text: "Meetings and their minutes", Href: "meetings/"})
+	}
+	srv := ops.NewPlain(mux, s.log.With().Str("component", "status-page").Logger())
 	s.goRun(func(ctx context.Context) error { return srv.Serve(ctx, cfg.Listen) })
 }

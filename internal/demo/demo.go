@@ -219,6 +219,8 @@ func (st *stack) play(ctx context.Context, out io.Writer) error {
 		func() error { return exchange(ctx, out, st.human, st.room, "!alerts") },
 		func() error { return showIncident(ctx, out, st.human, st.status) },
 		func() error { return exchange(ctx, out, st.human, st.room, "!incidents") },
+		func() error { return showMeeting(ctx, out, st.human, st.room) },
+		func() error { return exchange(ctx, out, st.human, st.room, "!meetings") },
 		func() error { return exchange(ctx, out, st.human, st.room, "!status") },
 		func() error { return showWelcome(ctx, out, st.hs, st.human, st.room) },
 		func() error { return showPage(ctx, out, st.pageURL) },

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"maunium.net/go/mautrix/event"
+
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -77,6 +79,9 @@ func checkTranscript(t *testing.T, transcript string, w *World) {
 		"demo: !alerts", "🔥 ComposerSlow (warning): 1 alert, firing since 12 minutes ago",
 		"🟠 Incident: Image builds fail for some image types · major impact · Investigating", "(in its thread) ibbot: Identified: A configuration change",
 		"demo: !incidents", "🟠 Image builds fail for some image types", "Last resolved: Image exports to AWS delayed",
+		"demo: !startmeeting Image Builder weekly", "🗓 Meeting started: Image Builder weekly", "demo: !topic Releases\n  (ibbot reacts ✅)",
+		"📝 Minutes: Image Builder weekly", "Action items", "[file meeting-", ".log.txt",
+		"demo: !meetings", "• Image Builder weekly (http://127.0.0.1:",
 		"demo: !status", "messages waiting", "✓ mail: watching INBOX", "✓ sending",
 		"(a newcomer joins the room)", "newcomer",
 		"(the bot also serves the live architecture page: http://127.0.0.1:",
@@ -106,6 +111,22 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 			t.Fatalf("no answer to %q: %v", line, err)
 		}
 		return testenv.Body(answer)
+	}
+	reacts := func(line string) {
+		t.Helper()
+		asked[strings.TrimPrefix(strings.Fields(line)[0], "!")] = true
+		evt, err := st.human.Say(ctx, st.room, line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if _, err := st.human.WaitFor(wctx, func(e *event.Event) bool {
+			_ = e.Content.ParseRaw(e.Type)
+			return e.Type == event.EventReaction && e.Content.AsReaction().RelatesTo.EventID == evt
+		}); err != nil {
+			t.Errorf("no reaction to %q: %v", line, err)
+		}
 	}
 	says := func(line string, want ...string) string {
 		t.Helper()
@@ -184,6 +205,15 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 	says("!gh subscriptions", "osbuild/*")
 	says("!alerts", "ComposerSlow")
 	says("!incidents", "Image builds fail for some image types")
+	says("!meetings", "Image Builder weekly")
+	says("!topic no meeting", "No meeting runs here")
+	says("!startmeeting Off the script", "🗓 Meeting started: Off the script")
+	says("!startmeeting again", "A meeting runs here already")
+	says("!link not-a-url", "give an http(s) address first")
+	for _, line := range []string{"!info a note", "!action do a thing", "!agreed a thing", "!idea a thought", "!link https://osbuild.org/ the site",
+		"!undo", "!meetingname Off the script, renamed", "!chair @someone:example.org", "!unchair @someone:example.org", "!endmeeting"} {
+		reacts(line)
+	}
 	says("!status", "✓ sending")
 
 	for _, name := range regexp.MustCompile("`!([a-z]+)").FindAllStringSubmatch(ask("!help"), -1) {

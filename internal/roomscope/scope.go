@@ -382,3 +382,17 @@ type NamesFunc func(name string, room id.RoomID) bool
 
 // Same calls f.
 func (f NamesFunc) Same(name string, room id.RoomID) bool { return f(name, room) }
+
+// NameOf is the name this source's config gives room (an alias or the
+// id, as the config writes it), so a key made with it matches those the
+// source makes; the id when the config does not name the room.
+func (s *Scope[F]) NameOf(room id.RoomID) string {
+	for _, rule := range s.src.Config {
+		for _, name := range rule.Rooms {
+			if s.names.Same(name, room) {
+				return name
+			}
+		}
+	}
+	return room.String()
+}

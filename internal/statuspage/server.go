@@ -30,6 +30,7 @@ type Page struct {
 	Source  *Source
 	Diagram Diagram
 	Title   string // e.g. "Image Builder hosted service"
+	Links   []Link // pages served beside it, linked from its top
 	Log     zerolog.Logger
 
 	annotator  draw.Annotator
@@ -106,7 +107,13 @@ func (p *Page) diagram(ctx context.Context) (*diagram.Diagram, *time.Time) {
 type view struct {
 	Title string
 	*Snapshot
-	SVG template.HTML
+	SVG   template.HTML
+	Links []Link
+}
+
+// Link is a page served beside the status page (the meetings).
+type Link struct {
+	Text, Href string
 }
 
 func (p *Page) page(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +123,7 @@ func (p *Page) page(w http.ResponseWriter, r *http.Request) {
 	// Inline, the diagram is a picture for the eye: screen readers get
 	// the caption and the table, and its links stay out of the tab order
 	// (the table has them all).
-	view := view{Title: p.Title, Snapshot: withStale(snap, stale), SVG: template.HTML(decorative(annotated))} // cleaned by svgclean
+	view := view{Title: p.Title, Snapshot: withStale(snap, stale), SVG: template.HTML(decorative(annotated)), Links: p.Links} // cleaned by svgclean
 	tmpl, err := p.template()
 	if err != nil {
 		http.Error(w, "the page template is broken", http.StatusInternalServerError)
@@ -176,6 +183,14 @@ func (p *Page) json(w http.ResponseWriter, r *http.Request) {
 
 // serve answers with body, or 304 when the client has it already.
 func serve(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	Serve(w, r, contentType, body)
+}
+
+// Serve answers a public page's request as the status page does: an ETag
+// (304 for a client that has it), a minute of caching, no sniffing, and a
+// Content-Security-Policy that lets nothing run or load but the page's own
+// style; the meetings' pages use it too.
+func Serve(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 	w.Header().Set("ETag", etag)

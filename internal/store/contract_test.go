@@ -622,3 +622,79 @@ func TestAlertNoticesAreRecordedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestMeetingsKeepTheirLines: a meeting's lines are kept once each in the
+// order seen, edited and redacted only while it runs; ended meetings are
+// listed newest first; a mail queued is found by its Message-ID.
+func TestMeetingsKeepTheirLines(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func() (*store.DB, error)) {
+		ctx := context.Background()
+		s := mustOpen(t, open)
+		at := time.UnixMilli(1_000_000)
+		m := store.Meeting{ID: "$start", RoomID: "!r:x", Name: "weekly", StartedBy: "@a:x", StartedAt: at}
+		if ok, err := s.StartMeeting(ctx, m); !ok || err != nil {
+			t.Fatalf("start: %v %v", ok, err)
+		}
+		if ok, _ := s.StartMeeting(ctx, m); ok {
+			t.Error("a meeting started twice")
+		}
+		for i, ev := range []string{"$start", "$b", "$c", "$b"} {
+			if err := s.AddMeetingLine(ctx, store.MeetingLine{MeetingID: "$start", EventID: ev, Sender: "@a:x", SaidAt: at.Add(time.Duration(i) * time.Second), Body: "line " + ev, Chair: i == 0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok, err := s.EditMeetingLine(ctx, "$b", "line b, edited"); !ok || err != nil {
+			t.Errorf("edit: %v %v", ok, err)
+		}
+		if ok, err := s.RedactMeetingLine(ctx, "$c"); !ok || err != nil {
+			t.Errorf("redact: %v %v", ok, err)
+		}
+		lines, err := s.MeetingLines(ctx, "$start")
+		if err != nil || len(lines) != 3 || lines[0].EventID != "$start" || !lines[0].Chair || lines[1].Body != "line b, edited" || !lines[1].Edited ||
+			!lines[2].Redacted || lines[2].Body != "" || lines[2].Seq != 3 {
+			t.Fatalf("lines %+v %v", lines, err)
+		}
+		if running, ok, _ := s.RunningMeeting(ctx, "!r:x"); !ok || running.Name != "weekly" {
+			t.Errorf("running %+v %v", running, ok)
+		}
+		if ok, err := s.EndMeeting(ctx, "$start", "weekly sync", "@a:x", "", at.Add(time.Hour)); !ok || err != nil {
+			t.Fatalf("end: %v %v", ok, err)
+		}
+		if ok, _ := s.EditMeetingLine(ctx, "$b", "too late"); ok {
+			t.Error("a line of an ended meeting was edited")
+		}
+		if _, ok, _ := s.RunningMeeting(ctx, "!r:x"); ok {
+			t.Error("an ended meeting still runs")
+		}
+		todo, _ := s.MeetingsToFinish(ctx)
+		if len(todo) != 1 || todo[0].Name != "weekly sync" || todo[0].EndedAt.IsZero() {
+			t.Errorf("to finish %+v", todo)
+		}
+		s.MeetingPublished(ctx, "$start")
+		if todo, _ := s.MeetingsToFinish(ctx); len(todo) != 0 {
+			t.Errorf("published, still to finish: %+v", todo)
+		}
+		if all, _ := s.Meetings(ctx, "", 5); len(all) != 1 || !all[0].Published {
+			t.Errorf("meetings %+v", all)
+		}
+		if other, _ := s.Meetings(ctx, "!other:x", 5); len(other) != 0 {
+			t.Errorf("another room's meetings %+v", other)
+		}
+
+		mail := store.OutgoingMail{MessageID: "<m1@ibbot>", Raw: []byte("Subject: x\r\n\r\nhi"), Rcpt: []string{"list@x"}, Rooms: []string{"!r:x"}, CreatedAt: at}
+		if ok, err := s.QueueMail(ctx, mail); !ok || err != nil {
+			t.Fatalf("queue: %v %v", ok, err)
+		}
+		if todo, _ := s.MailToSend(ctx, 5); len(todo) != 1 || todo[0].Rcpt[0] != "list@x" {
+			t.Errorf("to send %+v", todo)
+		}
+		s.MailSent(ctx, "<m1@ibbot>", at, errors.New("421 try later"))
+		s.MailSent(ctx, "<m1@ibbot>", at.Add(time.Minute), nil)
+		if todo, _ := s.MailToSend(ctx, 5); len(todo) != 0 {
+			t.Errorf("sent, still to send: %+v", todo)
+		}
+		if got, ok, _ := s.SentMail(ctx, "<m1@ibbot>"); !ok || got.SentAt.IsZero() || got.Rooms[0] != "!r:x" {
+			t.Errorf("sent mail %+v %v", got, ok)
+		}
+	})
+}
