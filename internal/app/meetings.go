@@ -64,7 +64,7 @@ func meetingPages(cfg config.Status) string {
 func startMeetings(s *services, cfg *config.Config, m *meetingParts) {
 	var sender *mail.Sender
 	if cfg.Mail.SMTP.Address != "" {
-		sender = &mail.Sender{Config: cfg.Mail.SMTP, OAuth2: cfg.Mail.SMTPOAuth2(), Store: s.store, KV: s.store,
+		sender = &mail.Sender{Config: cfg.Mail.SMTP, OAuth2: cfg.Mail.SMTPOAuth2(), Store: s.store, Echoes: s.store, KV: s.store,
 			Log: s.log.With().Str("component", "smtp").Logger(), Now: s.now}
 		s.board.Add(sender)
 		s.afterReady(sender.Run)
