@@ -30,7 +30,9 @@ func (e eventsOf) KeysOfEvent(_ context.Context, eventID string) ([]string, erro
 // aliases are the room names the bot resolved: alias to room id.
 type aliases map[string]id.RoomID
 
-func (a aliases) Same(name string, room id.RoomID) bool { return name == room.String() || a[name] == room }
+func (a aliases) Same(name string, room id.RoomID) bool {
+	return name == room.String() || a[name] == room
+}
 func (a aliases) Room(name string) (id.RoomID, bool) {
 	r, ok := a[name]
 	return r, ok
