@@ -225,7 +225,7 @@ func nameOr(s, fallback string) string {
 // overLimit is how long until sender may send again (0: now).
 func (r *Replier) overLimit(ctx context.Context, sender id.UserID) (time.Duration, error) {
 	times, err := r.recent(ctx, sender)
-	if err != nil || len(times) < r.Config.PerHour {
+	if err != nil || r.Config.PerHour <= 0 || len(times) < r.Config.PerHour {
 		return 0, err
 	}
 	return times[len(times)-r.Config.PerHour].Add(time.Hour).Sub(r.Now()), nil
