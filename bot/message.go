@@ -15,12 +15,17 @@ import (
 type Request struct {
 	Command  string    // canonical name, without prefix
 	Args     []string  // words after the command
+	Body     string    // the message as typed, line breaks and all (for commands that take text)
 	Prefix   string    // the room's command prefix, for rendering usage
 	Sender   id.UserID //
 	RoomID   id.RoomID //
 	EventID  id.EventID
 	Received time.Time // when the bot took the command from the sync
 	Direct   bool      // asked in a direct chat with the bot
+	// ThreadRoot is the thread the command was said in; InReplyTo the
+	// message it replies to (not a thread's fallback). Either may be "".
+	ThreadRoot id.EventID
+	InReplyTo  id.EventID
 }
 
 // Handler answers one command. It must not send anything itself.

@@ -21,6 +21,7 @@ type incoming struct {
 	Sender     id.UserID
 	Body       string
 	ThreadRoot id.EventID // set when the message was sent in a thread
+	InReplyTo  id.EventID // set when the message replies to another
 	Received   time.Time
 	// Direct is a direct chat with the bot: commands need no prefix.
 	Direct bool
@@ -272,8 +273,9 @@ func (r *router) answer(ctx context.Context, j job, log zerolog.Logger) (reply *
 func (r *router) call(ctx context.Context, j job, log zerolog.Logger) (rep Reply, err error) {
 	err = safe.Call(log, "Command crashed", func() (err error) {
 		rep, err = j.cmd.Run(ctx, Request{
-			Command: j.cmd.Name, Args: j.args, Prefix: r.prefix, Direct: j.in.Direct,
+			Command: j.cmd.Name, Args: j.args, Body: j.in.Body, Prefix: r.prefix, Direct: j.in.Direct,
 			Sender: j.in.Sender, RoomID: j.in.RoomID, EventID: j.in.EventID, Received: j.in.Received,
+			ThreadRoot: j.in.ThreadRoot, InReplyTo: j.in.InReplyTo,
 		})
 		return err
 	})

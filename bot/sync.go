@@ -209,7 +209,7 @@ func (b *Bot) consider(ctx context.Context, evt *event.Event, history bool) (job
 	now := b.now()
 	b.metrics.SyncLag.Set(now.Sub(time.UnixMilli(evt.Timestamp)).Seconds())
 	in := incoming{RoomID: evt.RoomID, EventID: evt.ID, Sender: evt.Sender, Body: body,
-		ThreadRoot: msg.RelatesTo.GetThreadParent(), Received: now, Direct: b.directs.is(ctx, evt.RoomID)}
+		ThreadRoot: msg.RelatesTo.GetThreadParent(), InReplyTo: msg.RelatesTo.GetNonFallbackReplyTo(), Received: now, Direct: b.directs.is(ctx, evt.RoomID)}
 	j, ok := b.router.prepare(in)
 	if !ok {
 		return job{}, false

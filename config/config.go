@@ -134,8 +134,9 @@ func Defaults() Config {
 		Mail: Mail{
 			IMAP: IMAP{TLS: TLSImplicit, Mailbox: "INBOX", PollInterval: time.Minute, NoopInterval: 4 * time.Minute,
 				Auth: AuthPassword, OAuth2: OAuth2{Mechanism: MechXOAuth2}},
-			SMTP:    SMTP{TLS: TLSStartTLS, Auth: AuthPassword, OAuth2: OAuth2{Mechanism: MechXOAuth2}},
-			Replies: RepliesThread, MaxMailBytes: 10 << 20, ExcerptChars: 400,
+			SMTP:        SMTP{TLS: TLSStartTLS, Auth: AuthPassword, OAuth2: OAuth2{Mechanism: MechXOAuth2}},
+			ChatReplies: ChatReplies{PerHour: 5, MaxChars: 5000},
+			Replies:     RepliesThread, MaxMailBytes: 10 << 20, ExcerptChars: 400,
 		},
 		Retention: Retention{Outbox: 7 * 24 * time.Hour, Relations: 365 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour},
 		Search:    Search{Refresh: 6 * time.Hour},

@@ -588,6 +588,9 @@ meetings: {minutes_to: "image-builder@lists.example.org", calendar: "https://cal
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c.Mail.ChatReplies.PerHour != 5 || c.Mail.ChatReplies.MaxChars != 5000 {
+		t.Errorf("chat replies' defaults %+v", c.Mail.ChatReplies)
+	}
 	if !c.Meetings.Enabled || c.Meetings.PowerLevel != 50 || c.Meetings.ReminderRooms(c.Matrix)[0] != "#image-builder:fedoraproject.org" || c.Mail.SMTP.TLS != TLSStartTLS {
 		t.Errorf("meetings %+v, smtp %+v", c.Meetings, c.Mail.SMTP)
 	}

@@ -17,8 +17,10 @@ type Mail struct {
 	IMAP IMAP `yaml:"imap"`
 	// SMTP sends mail (meeting minutes, replies to the list); empty
 	// address: ibbot sends none.
-	SMTP   SMTP     `yaml:"smtp"`
-	ListID []string `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
+	SMTP SMTP `yaml:"smtp"`
+	// ChatReplies lets people answer list threads from chat (!ml reply).
+	ChatReplies ChatReplies `yaml:"chat_replies"`
+	ListID      []string    `yaml:"list_id"` // accepted List-Ids (any of them), e.g. image-builder.lists.example.org
 	// AllowedLists bound what rooms may subscribe to in chat (!ml
 	// subscribe); empty: the lists of list_id.
 	AllowedLists []string `yaml:"allowed_lists"`
@@ -65,6 +67,25 @@ type SMTP struct {
 	// mailbox's (mail.imap.oauth2): one account that reads and sends.
 	OAuth2 OAuth2 `yaml:"oauth2"`
 	From   string `yaml:"from"` // the sender: "ibbot <ibbot@example.org>"
+}
+
+// ChatReplies says who may answer the list from chat, and how much.
+type ChatReplies struct {
+	Allow    []string `yaml:"allow"`     // Matrix ids (@ana:fedora.im) or servers (fedora.im); none: nobody
+	PerHour  int      `yaml:"per_hour"`  // replies (and address links) per person per hour
+	MaxChars int      `yaml:"max_chars"` // the longest reply taken
+	To       string   `yaml:"to"`        // the list's address, for mail that names none (List-Post)
+}
+
+// Allows reports whether user may answer the list from chat.
+func (c ChatReplies) Allows(user string) bool {
+	_, server, _ := strings.Cut(user, ":")
+	for _, a := range c.Allow {
+		if strings.EqualFold(a, user) || (!strings.HasPrefix(a, "@") && strings.EqualFold(a, server)) {
+			return true
+		}
+	}
+	return false
 }
 
 // SMTPOAuth2 is the OAuth 2.0 login the SMTP server takes.
@@ -189,7 +210,31 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+func (c *Config) checkChatReplies(ch *checker) {
+	r := c.Mail.ChatReplies
+	if len(r.Allow) == 0 {
+		return
+	}
+	if c.Mail.SMTP.Address == "" {
+		ch.bad("mail.chat_replies.allow", "needs mail.smtp, the server replies are sent through")
+	}
+	for i, a := range r.Allow {
+		local, server, ok := strings.Cut(a, ":")
+		if (strings.HasPrefix(a, "@") && (!ok || len(local) < 2 || server == "")) || (!strings.HasPrefix(a, "@") && (ok || !strings.Contains(a, "."))) {
+			ch.bad(fmt.Sprintf("mail.chat_replies.allow[%d]", i), "%q is neither a Matrix id (@name:server) nor a server (fedora.im)", a)
+		}
+	}
+	ch.ints("mail.chat_replies.per_hour", r.PerHour, 1, 1000, "")
+	ch.ints("mail.chat_replies.max_chars", r.MaxChars, 100, 100000, "")
+	if r.To != "" {
+		if _, err := mail.ParseAddress(r.To); err != nil {
+			ch.bad("mail.chat_replies.to", "%q is not an address", r.To)
+		}
+	}
+}
+
 func (c *Config) checkSMTP(ch *checker) {
+	c.checkChatReplies(ch)
 	s := &c.Mail.SMTP
 	if s.Address == "" {
 		return

@@ -136,14 +136,15 @@ func (s *ListSubscriber) listArg(req bot.Request) (string, string) {
 
 // Threads is !ml: the latest threads with reply counts and links, or a
 // search of their subjects.
-func Threads(st Store, now func() time.Time, subs *ListSubscriber, index Searcher) bot.Command {
+func Threads(st Store, now func() time.Time, subs *ListSubscriber, index Searcher, replier *Replier) bot.Command {
 	return bot.Command{
-		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | subscribe|unsubscribe|mute|unmute LIST-ID]", MaxArgs: -1,
+		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | reply TEXT | link ADDRESS | verify CODE | subscribe|unsubscribe|mute|unmute LIST-ID]", MaxArgs: -1,
 		Summary: "the latest threads of the mailing lists this room follows, or search their subjects; room admins route lists here",
 		Help: "`ml subscribe LIST-ID` brings a mailing list the operator allows to this room (its List-Id header, e.g. " +
 			"image-builder.lists.example.org); `ml unsubscribe LIST-ID` takes it back. `ml mute LIST-ID` mutes here a list the " +
 			"operator's config sends (`ml unmute` lifts it). These are for room admins. In a direct chat, `ml` answers about " +
-			"the lists the operator's config relays.",
+			"the lists the operator's config relays. `ml reply TEXT`, in a relayed mail's thread, answers it on the list " +
+			"(for the people the operator allows, once they linked an address with `ml link ADDRESS` and `ml verify CODE`).",
 		Example: "ml search blueprint",
 		AdminIf: func(args []string) bool {
 			return len(args) > 0 && slices.Contains([]string{"subscribe", "unsubscribe", "mute", "unmute"}, args[0])
@@ -159,6 +160,8 @@ func Threads(st Store, now func() time.Time, subs *ListSubscriber, index Searche
 					return subs.mute(ctx, req), nil
 				case "unmute":
 					return subs.unmute(ctx, req), nil
+				case "reply", "link", "verify":
+					return replyCommand(ctx, replier, req)
 				}
 				if req.Args[0] != "search" || len(req.Args) < 2 {
 					return bot.TextReply("usage: %sml, %sml search WORDS, or (room admins) %sml subscribe|unsubscribe|mute|unmute LIST-ID",
@@ -168,6 +171,21 @@ func Threads(st Store, now func() time.Time, subs *ListSubscriber, index Searche
 			return listThreads(ctx, st, subs.Lists, index, req)
 		},
 	}
+}
+
+// replyCommand runs !ml reply, link and verify, when replying from chat
+// is set up.
+func replyCommand(ctx context.Context, r *Replier, req bot.Request) (bot.Reply, error) {
+	if r == nil {
+		return bot.TextReply("Replying to the list from chat is not set up here (the operator's mail.smtp and mail.chat_replies)."), nil
+	}
+	switch req.Args[0] {
+	case "reply":
+		return r.Reply(ctx, req)
+	case "link":
+		return r.Link(ctx, req)
+	}
+	return r.Verify(ctx, req)
 }
 
 // listThreads answers !ml and !ml search about the lists the room follows

@@ -17,6 +17,7 @@ import (
 type Letter struct {
 	From       string // "Name <address>"
 	To         []string
+	ReplyTo    []string // where answers go, besides the sender
 	Subject    string
 	Body       string
 	MessageID  string // without angle brackets; MessageIDFor makes one
@@ -46,18 +47,21 @@ func Compose(l Letter) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the sender %q: %w", l.From, err)
 	}
-	var to []*gomail.Address
-	for _, t := range l.To {
-		a, err := gomail.ParseAddress(t)
-		if err != nil {
-			return nil, fmt.Errorf("the recipient %q: %w", t, err)
-		}
-		to = append(to, a)
+	to, err := addresses(l.To)
+	if err != nil {
+		return nil, err
+	}
+	replyTo, err := addresses(l.ReplyTo)
+	if err != nil {
+		return nil, err
 	}
 	var h gomail.Header
 	h.SetDate(l.Date)
 	h.SetAddressList("From", []*gomail.Address{from})
 	h.SetAddressList("To", to)
+	if len(replyTo) > 0 {
+		h.SetAddressList("Reply-To", replyTo)
+	}
 	h.SetSubject(l.Subject)
 	h.SetMessageID(l.MessageID)
 	if l.InReplyTo != "" {
@@ -84,6 +88,18 @@ func Compose(l Letter) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+func addresses(list []string) ([]*gomail.Address, error) {
+	var out []*gomail.Address
+	for _, t := range list {
+		a, err := gomail.ParseAddress(t)
+		if err != nil {
+			return nil, fmt.Errorf("the address %q: %w", t, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Flowed writes text as format=flowed (RFC 3676): each long paragraph

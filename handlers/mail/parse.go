@@ -42,6 +42,7 @@ type Mail struct {
 	Date        time.Time
 	ListIDs     []string // lower case, without <>
 	ArchiveURL  string
+	ListPost    string // the address the list takes posts at (List-Post: <mailto:…>); "" none
 	Body        string // decoded, footer, trailing quotes and signature removed
 	Attachments []Attachment
 	Kind        Kind
@@ -92,6 +93,7 @@ func Parse(raw []byte, lim Limits) (*Mail, error) {
 	m.Author, m.AuthorAddr = author(h)
 	m.Date, _ = h.Date()
 	m.ArchiveURL = archiveURL(h, m.MessageID)
+	m.ListPost = postingAddress(h.Get("List-Post"))
 	body, atts, digest := readBody(ent)
 	m.Kind = classify(h, ent, m.AuthorAddr, digest)
 	m.Attachments = atts
@@ -235,6 +237,23 @@ func displayName(a *mail.Address) string {
 }
 
 // archiveURL: Archived-At, else the Mailman 3 (HyperKitty) link built from
+// postingAddress reads RFC 2369's List-Post: the first mailto address of
+// "<mailto:list@example.org>"; "NO" (posting not allowed) is none.
+func postingAddress(v string) string {
+	for _, part := range strings.Split(v, ",") {
+		part = strings.Trim(strings.TrimSpace(part), "<>")
+		addr, ok := strings.CutPrefix(strings.ToLower(part), "mailto:")
+		if !ok {
+			continue
+		}
+		addr, _, _ = strings.Cut(addr, "?")
+		if strings.Count(addr, "@") == 1 && !strings.ContainsAny(addr, " <>\"") {
+			return addr
+		}
+	}
+	return ""
+}
+
 // List-Archive and the Message-ID hash. Mailman 2 gives none.
 // Only http(s) links are kept: the headers are the sender's to write.
 func archiveURL(h gomail.Header, msgID string) string {

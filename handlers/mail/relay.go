@@ -119,15 +119,15 @@ func (r *Relay) relay(ctx context.Context, m *Mail, told []string) error {
 		err = r.postRoot(ctx, m, told)
 	} else {
 		outcome = outcomeReply
-		err = r.postReply(ctx, m, root)
+		err = r.postReply(ctx, m, root, told)
 	}
 	if err != nil {
 		return err
 	}
 	row := store.MailRow{MessageID: m.MessageID, RootID: root, Subject: m.Subject, Author: m.Author, ArchiveURL: m.ArchiveURL, SentAt: m.Date,
-		ListID: listOf(r.Lists, m.ListIDs)}
+		ListID: listOf(r.Lists, m.ListIDs), ListPost: m.ListPost, Excerpt: m.Excerpt(r.Config.ExcerptChars)}
 	if root == m.MessageID {
-		row.Excerpt, row.Attachments = m.Excerpt(r.Config.ExcerptChars), encodeAttachments(m.Attachments)
+		row.Attachments = encodeAttachments(m.Attachments)
 	}
 	// The search before the record: a failure leaves the mail to be
 	// handled again, and adding it to its thread twice changes nothing.
@@ -215,10 +215,15 @@ func (r *Relay) postRoot(ctx context.Context, m *Mail, told []string) error {
 	return nil
 }
 
-func (r *Relay) postReply(ctx context.Context, m *Mail, root string) error {
+// postReply puts a reply in its thread in the list's rooms, but for those
+// where it was said (a reply sent from chat).
+func (r *Relay) postReply(ctx context.Context, m *Mail, root string, told []string) error {
 	switch r.Config.Replies {
 	case config.RepliesThread:
 		for _, room := range roomsFor(r.Lists, m.ListIDs) {
+			if slices.Contains(told, room) {
+				continue
+			}
 			key := "mail:reply:" + room + ":" + m.MessageID
 			if err := r.Poster.PostInThread(ctx, key, room, rootKey(room, root), RenderReply(m, r.Config.ExcerptChars)); err != nil {
 				return err

@@ -262,7 +262,7 @@ func TestThreadsCommand(t *testing.T) {
 		e.relay.Handle(ctx, fixture(t, f))
 	}
 	subs := &ListSubscriber{Lists: e.relay.Lists, Allowed: e.relay.Config.ChatLists(), Now: time.Now}
-	cmd := Threads(e.store, time.Now, subs, nil)
+	cmd := Threads(e.store, time.Now, subs, nil, nil)
 	runIn := func(room id.RoomID, direct bool, args ...string) string {
 		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: args, Prefix: "!", RoomID: room, Direct: direct, Sender: "@admin:x"})
 		if err != nil {
@@ -296,7 +296,7 @@ func TestListScope(t *testing.T) {
 	cfg.AllowedLists = []string{testList, "devel.lists.example.org"}
 	choices := &testenv.Choices{}
 	routes := newLists(t, cfg, choices)
-	cmd := Threads(nil, time.Now, &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now}, nil)
+	cmd := Threads(nil, time.Now, &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now}, nil, nil)
 	say := func(room id.RoomID, line string) string {
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", RoomID: room, Sender: "@admin:x"})
 		if err != nil {
@@ -670,7 +670,7 @@ func TestMLAnswersGolden(t *testing.T) {
 		AllowedLists: []string{"image-builder.lists.example.org", "devel.lists.example.org"}}
 	routes := newLists(t, cfg, &testenv.Choices{})
 	subs := &ListSubscriber{Lists: routes, Allowed: cfg.ChatLists(), Now: time.Now}
-	cmd := Threads(nil, time.Now, subs, nil)
+	cmd := Threads(nil, time.Now, subs, nil, nil)
 	run := func(room, line string) bot.Reply {
 		t.Helper()
 		rep, err := cmd.Run(context.Background(), bot.Request{Command: "ml", Args: strings.Fields(line), Prefix: "!", Sender: "@alice:x", RoomID: id.RoomID(room)})
@@ -724,7 +724,7 @@ func TestMailIsFoundByItsText(t *testing.T) {
 		t.Fatal(err)
 	}
 	subs := &ListSubscriber{Lists: e.relay.Lists, Allowed: e.relay.Config.ChatLists(), Now: time.Now}
-	cmd := Threads(e.store, time.Now, subs, index)
+	cmd := Threads(e.store, time.Now, subs, index, nil)
 	ask := func(room id.RoomID, words string) string {
 		rep, err := cmd.Run(ctx, bot.Request{Command: "ml", Args: append([]string{"search"}, strings.Fields(words)...), Prefix: "!", RoomID: room})
 		if err != nil {

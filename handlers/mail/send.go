@@ -30,7 +30,20 @@ type Outbox interface {
 	MailToSend(ctx context.Context, limit int) ([]store.OutgoingMail, error)
 	MailSent(ctx context.Context, messageID string, at time.Time, failure error) error
 	MailRefused(ctx context.Context, messageID string, failure error) error
+	MailTrying(ctx context.Context, messageID string, at time.Time) error
 }
+
+// Echoes says whether the list's copy of a mail came back (the relay
+// recorded it): the proof that a mail whose sending a crash cut short
+// went out.
+type Echoes interface {
+	MailRoot(ctx context.Context, messageID string) (string, bool, error)
+}
+
+// echoWait is how long a mail whose SMTP transaction a crash cut short
+// waits for the list's copy before it is given up (never sent again: the
+// server may have taken it, and a mail goes out at most once).
+const echoWait = 15 * time.Minute
 
 // Sender sends mail through SMTP. Queue keeps a mail; Run (on the leader)
 // sends what waits, trying again with backoff while the server is away.
@@ -38,7 +51,8 @@ type Sender struct {
 	Config config.SMTP
 	OAuth2 config.OAuth2 // the login with auth: oauth2
 	Store  Outbox
-	KV     KV // where a rotated OAuth 2.0 refresh token is kept
+	Echoes Echoes // nil: no echo is looked for
+	KV     KV     // where a rotated OAuth 2.0 refresh token is kept
 	Log    zerolog.Logger
 	Now    func() time.Time
 
@@ -119,6 +133,15 @@ func (s *Sender) Flush(ctx context.Context) error {
 	}
 	defer c.Close()
 	for _, m := range waiting {
+		if !m.TriedAt.IsZero() && m.LastError == "" {
+			if err := s.settleUncertain(ctx, m); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.Store.MailTrying(ctx, m.MessageID, s.Now()); err != nil {
+			return err
+		}
 		err := c.SendMail(s.envelopeFrom(), m.Rcpt, strings.NewReader(string(m.Raw)))
 		var said *smtp.SMTPError
 		switch {
@@ -216,4 +239,26 @@ func (s *Sender) login(ctx context.Context, c *smtp.Client) error {
 		return fmt.Errorf("SMTP login as %s: %w", s.Config.Username, err)
 	}
 	return nil
+}
+
+// settleUncertain decides about a mail whose SMTP transaction began but
+// whose outcome was never recorded (the bot stopped in between): sent if
+// the list's copy came back, given up (not sent again) once echoWait has
+// passed without it. Sending it again could post it twice.
+func (s *Sender) settleUncertain(ctx context.Context, m store.OutgoingMail) error {
+	if s.Echoes != nil {
+		if _, echoed, err := s.Echoes.MailRoot(ctx, m.MessageID); err != nil || echoed {
+			if echoed {
+				s.Log.Info().Str("message_id", m.MessageID).Msg("A mail whose sending was cut short had gone out: the list's copy came back")
+				return s.Store.MailSent(ctx, m.MessageID, m.TriedAt, nil)
+			}
+			return err
+		}
+	}
+	if s.Now().Sub(m.TriedAt) < echoWait {
+		return nil
+	}
+	s.Log.Error().Str("message_id", m.MessageID).Strs("to", m.Rcpt).
+		Msg("A mail's sending was cut short and no copy came back; it is not sent again, so it cannot go out twice")
+	return s.Store.MailRefused(ctx, m.MessageID, errors.New("sending was cut short and the outcome is unknown; not sent again"))
 }

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -210,5 +211,69 @@ func TestSTARTTLSIsNeverSkipped(t *testing.T) {
 	s.Config.Address = secure.Addr
 	if err := s.Flush(ctx); err != nil || len(secure.Received()) != 1 {
 		t.Fatalf("over STARTTLS: %v, %d mails taken", err, len(secure.Received()))
+	}
+}
+
+// crashAfterAccept is the outbox of a bot that stops right after the SMTP
+// server took a mail, before recording it.
+type crashAfterAccept struct{ *store.DB }
+
+func (c crashAfterAccept) MailSent(ctx context.Context, id string, at time.Time, failure error) error {
+	if failure == nil {
+		return errors.New("the bot stopped here")
+	}
+	return c.DB.MailSent(ctx, id, at, failure)
+}
+
+// TestACrashAfterTheServerTookAMailSendsItOnce: the SMTP server took a
+// mail and the bot stopped before recording it. After the restart the
+// mail is not sent again: the list's copy, come back through IMAP, proves
+// it went; with no copy it is given up after a while, never sent twice.
+func TestACrashAfterTheServerTookAMailSendsItOnce(t *testing.T) {
+	for _, echo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("echo=%v", echo), func(t *testing.T) {
+			e := newMailEnv(t)
+			ctx := context.Background()
+			deliver := func(raw []byte) error { return e.imap.Append(raw) }
+			if !echo {
+				deliver = nil
+			}
+			list, err := testenv.StartMailingList("image-builder@lists.example.org", testList, "", "", deliver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer list.Close()
+			e.start(t)
+			now := time.Now()
+			cfg := config.SMTP{Address: list.Addr, TLS: config.TLSNone, From: "ibbot <ibbot@example.org>"}
+			crashing := &Sender{Config: cfg, Store: crashAfterAccept{e.store}, Echoes: e.store, Log: zerolog.Nop(), Now: func() time.Time { return now }}
+			id := MessageIDFor("reply $x", crashing.From())
+			if err := crashing.Queue(ctx, Letter{To: []string{"image-builder@lists.example.org"}, Subject: "Re: x", Body: "y", MessageID: id}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := crashing.Flush(ctx); err == nil {
+				t.Fatal("the crash went unnoticed")
+			}
+			if echo {
+				waitUntil(t, "the list's copy relayed", func() bool { _, ok, _ := e.store.MailRoot(ctx, id); return ok })
+			}
+			restarted := &Sender{Config: cfg, Store: e.store, Echoes: e.store, Log: zerolog.Nop(), Now: func() time.Time { return now }}
+			for _, later := range []time.Duration{time.Minute, 20 * time.Minute} {
+				now = now.Add(later)
+				if err := restarted.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := len(list.Received()); n != 1 {
+				t.Errorf("the server took the mail %d times", n)
+			}
+			if todo, _ := e.store.MailToSend(ctx, 5); len(todo) != 0 {
+				t.Errorf("still waiting to be sent: %+v", todo)
+			}
+			sent, _, _ := e.store.SentMail(ctx, id)
+			if echo == sent.SentAt.IsZero() {
+				t.Errorf("with echo=%v the outbox says sent at %v", echo, sent.SentAt)
+			}
+		})
 	}
 }

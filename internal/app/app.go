@@ -89,7 +89,9 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	}
 	defer memory.close()
 	meet := newMeetingParts(cfg, st, log, opts.Now)
-	table, err := commands(cfg, st, board, know, gh, lists, memory, meet, deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
+	sender := newMailSender(cfg.Mail, st, log, opts.Now)
+	table, err := commands(cfg, st, board, know, gh, lists, memory, meet, replier(cfg.Mail, st, sender, lists, opts.Now),
+		deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
 	if err != nil {
 		return err
 	}
@@ -113,7 +115,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		opts.Started(b)
 	}
 	s := &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log, lead: lead,
-		settings: scopes.Settings(), lists: lists, search: memory, opsMux: opsSrv.Mux}
+		settings: scopes.Settings(), lists: lists, search: memory, mailOut: sender, opsMux: opsSrv.Mux}
 	starting.built(func() (string, error) { return s.lead.ready(s.bot.Ready) })
 	return start(ctx, cfg, s, know, gh, meet)
 }
@@ -121,7 +123,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
 func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, lists *mail.Lists,
-	memory *searchParts, meet *meetingParts, toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
+	memory *searchParts, meet *meetingParts, replies *mail.Replier, toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
 		Build: buildinfo.Read(), Started: now(), Now: now, Status: st, Health: board, Project: know.Knowledge,
@@ -160,7 +162,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 		}
 	}
 	if cfg.Mail.IMAP.Address != "" {
-		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index))
+		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index, replies))
 	}
 	return table, nil
 }

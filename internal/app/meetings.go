@@ -59,13 +59,28 @@ func meetingPages(cfg config.Status) string {
 	return strings.TrimSuffix(cfg.PublicURL, "/") + "/meetings/"
 }
 
+// newMailSender is the mail sender when mail.smtp is set, else nil.
+func newMailSender(cfg config.Mail, st *store.DB, log zerolog.Logger, now func() time.Time) *mail.Sender {
+	if cfg.SMTP.Address == "" {
+		return nil
+	}
+	return &mail.Sender{Config: cfg.SMTP, OAuth2: cfg.SMTPOAuth2(), Store: st, Echoes: st, KV: st,
+		Log: log.With().Str("component", "smtp").Logger(), Now: now}
+}
+
+// replier answers list threads from chat, when people are allowed to.
+func replier(cfg config.Mail, st *store.DB, sender *mail.Sender, lists *mail.Lists, now func() time.Time) *mail.Replier {
+	if sender == nil || len(cfg.ChatReplies.Allow) == 0 {
+		return nil
+	}
+	return &mail.Replier{Store: st, Letters: sender, Lists: lists, Config: cfg.ChatReplies, Now: now}
+}
+
 // startMeetings runs, on the leader, the mail sender (when mail.smtp is
 // set), the publisher of minutes and the calendar's reminders.
 func startMeetings(s *services, cfg *config.Config, m *meetingParts) {
-	var sender *mail.Sender
-	if cfg.Mail.SMTP.Address != "" {
-		sender = &mail.Sender{Config: cfg.Mail.SMTP, OAuth2: cfg.Mail.SMTPOAuth2(), Store: s.store, KV: s.store,
-			Log: s.log.With().Str("component", "smtp").Logger(), Now: s.now}
+	sender := s.mailOut
+	if sender != nil {
 		s.board.Add(sender)
 		s.afterReady(sender.Run)
 	}

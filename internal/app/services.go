@@ -36,6 +36,8 @@ type services struct {
 	settings *roomscope.Settings
 	// search is the room's memory, which the sources write into.
 	search *searchParts
+	// mailOut sends mail (mail.smtp); nil when none is configured.
+	mailOut *mail.Sender
 	// opsMux serves /healthz, /readyz and /metrics (from the start, see
 	// startup); the webhook joins it unless it has a listener of its own.
 	opsMux *http.ServeMux

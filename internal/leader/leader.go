@@ -322,9 +322,11 @@ func (t *Term) beatOnce() error {
 func (t *Term) lose(cause error) {
 	t.loseOnce.Do(func() {
 		t.cause = fmt.Errorf("%w: %w", ErrLost, cause)
+		// Said before the work is told to stop, so the log always holds
+		// the reason by the time anything reacts to the loss.
+		t.opts.Log.Error().Err(cause).Int64("epoch", t.Epoch).Msg("Leadership lost: stopping all Matrix work at once")
 		close(t.lost)
 		t.opts.Metrics.Leader.Set(0)
-		t.opts.Log.Error().Err(cause).Int64("epoch", t.Epoch).Msg("Leadership lost: stopping all Matrix work at once")
 		t.conn.Close(context.Background()) // whatever is left of the session frees the lock
 	})
 }

@@ -13,6 +13,7 @@ import (
 type MailRow struct {
 	MessageID, RootID, Subject, Author, ArchiveURL string
 	ListID                                         string // the List-Id it came through; '' before it was kept
+	ListPost                                       string // where the list takes posts (List-Post's address); '' unknown
 	SentAt                                         time.Time
 	Replies                                        int
 	// Excerpt and Attachments (JSON) are what a root's notice showed, so
@@ -31,14 +32,33 @@ func (s *DB) MailRoot(ctx context.Context, messageID string) (string, bool, erro
 	return root, err == nil, err
 }
 
+// KeysOfEvent lists the keys the bot posted an event under (a message
+// and what it stands for: "mail:root:ROOM:MESSAGE-ID", …).
+func (s *DB) KeysOfEvent(ctx context.Context, eventID string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT key FROM outbox WHERE event_id = $1 UNION SELECT key FROM relations WHERE event_id = $2`, eventID, eventID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // MailThread returns the stored row of a thread's root (its subject,
 // author, link and reply count), and false when there is none.
 func (s *DB) MailThread(ctx context.Context, rootID string) (MailRow, bool, error) {
 	var r MailRow
 	var at int64
 	err := s.queryRow(ctx,
-		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, excerpt, attachments FROM mail_messages WHERE message_id = $1`, rootID).
-		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.Excerpt, &r.Attachments)
+		`SELECT message_id, root_id, subject, author, archive_url, sent_at, replies, excerpt, attachments, list_id, list_post FROM mail_messages WHERE message_id = $1`, rootID).
+		Scan(&r.MessageID, &r.RootID, &r.Subject, &r.Author, &r.ArchiveURL, &at, &r.Replies, &r.Excerpt, &r.Attachments, &r.ListID, &r.ListPost)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
@@ -55,9 +75,9 @@ func (s *DB) AddMail(ctx context.Context, r MailRow) (int, error) {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments, list_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		`INSERT INTO mail_messages (message_id, root_id, subject, author, archive_url, sent_at, excerpt, attachments, list_id, list_post) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		 ON CONFLICT (message_id) DO NOTHING`,
-		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli(), r.Excerpt, r.Attachments, strings.ToLower(r.ListID))
+		r.MessageID, r.RootID, r.Subject, r.Author, r.ArchiveURL, r.SentAt.UnixMilli(), r.Excerpt, r.Attachments, strings.ToLower(r.ListID), r.ListPost)
 	if err != nil {
 		return 0, err
 	}

@@ -186,6 +186,11 @@ type OutgoingMail struct {
 	CreatedAt time.Time
 	SentAt    time.Time
 	Attempts  int
+	// TriedAt is when an SMTP transaction for it last began; with no
+	// outcome recorded since (LastError empty, not sent), the server may
+	// have taken it before a crash.
+	TriedAt   time.Time
+	LastError string
 }
 
 // QueueMail keeps a mail to send; false when one with that Message-ID was
@@ -202,7 +207,7 @@ func (s *DB) QueueMail(ctx context.Context, m OutgoingMail) (bool, error) {
 
 // MailToSend lists the mail not sent yet, oldest first.
 func (s *DB) MailToSend(ctx context.Context, limit int) ([]OutgoingMail, error) {
-	rows, err := s.query(ctx, `SELECT message_id, raw, rcpt, rooms, created_at, attempts FROM mail_outbox WHERE sent_at = 0 ORDER BY created_at, message_id LIMIT $1`, limit)
+	rows, err := s.query(ctx, `SELECT message_id, raw, rcpt, rooms, created_at, attempts, tried_at, last_error FROM mail_outbox WHERE sent_at = 0 ORDER BY created_at, message_id LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -211,14 +216,24 @@ func (s *DB) MailToSend(ctx context.Context, limit int) ([]OutgoingMail, error) 
 	for rows.Next() {
 		var m OutgoingMail
 		var raw, rcpt, rooms string
-		var created int64
-		if err := rows.Scan(&m.MessageID, &raw, &rcpt, &rooms, &created, &m.Attempts); err != nil {
+		var created, tried int64
+		if err := rows.Scan(&m.MessageID, &raw, &rcpt, &rooms, &created, &m.Attempts, &tried, &m.LastError); err != nil {
 			return nil, err
 		}
 		m.Raw, m.Rcpt, m.Rooms, m.CreatedAt = []byte(raw), splitList(rcpt), splitList(rooms), time.UnixMilli(created)
+		if tried > 0 {
+			m.TriedAt = time.UnixMilli(tried)
+		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// MailTrying records that an SMTP transaction for a mail begins: if its
+// outcome is never recorded, the mail may have gone.
+func (s *DB) MailTrying(ctx context.Context, messageID string, at time.Time) error {
+	_, err := s.exec(ctx, `UPDATE mail_outbox SET tried_at = $2, last_error = '' WHERE message_id = $1`, messageID, at.UnixMilli())
+	return err
 }
 
 // MailSent records a mail sent, or (err set) an attempt that failed.

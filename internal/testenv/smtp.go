@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -115,8 +116,11 @@ func (s *listSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
+// Rcpt takes the list's address, and any address elsewhere (as a relay
+// would pass it on); another address at the list's domain is no list.
 func (s *listSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if !strings.EqualFold(to, s.list.Address) {
+	_, listDomain, _ := strings.Cut(s.list.Address, "@")
+	if _, domain, _ := strings.Cut(to, "@"); !strings.EqualFold(to, s.list.Address) && strings.EqualFold(domain, listDomain) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such list: " + to}
 	}
 	s.to = append(s.to, to)
@@ -131,7 +135,8 @@ func (s *listSession) Data(r io.Reader) error {
 	s.list.mu.Lock()
 	s.list.received = append(s.list.received, ReceivedMail{From: s.from, To: s.to, Raw: raw})
 	s.list.mu.Unlock()
-	if s.list.deliver == nil {
+	toList := slices.ContainsFunc(s.to, func(a string) bool { return strings.EqualFold(a, s.list.Address) })
+	if s.list.deliver == nil || !toList {
 		return nil
 	}
 	echo := fmt.Sprintf("List-Id: <%s>\r\nList-Post: <mailto:%s>\r\nPrecedence: list\r\n", s.list.ListID, s.list.Address)
