@@ -35,6 +35,8 @@ type GitHub struct {
 	AllowedRepos  []string              `yaml:"allowed_repos"`
 	Subscriptions []Subscription        `yaml:"subscriptions"`
 	Rooms         map[string]GitHubRoom `yaml:"rooms"`
+	// Reviews is the review queue of outside pull requests.
+	Reviews Reviews `yaml:"reviews"`
 }
 
 // Webhook configures the receiver of GitHub's deliveries.
@@ -73,6 +75,7 @@ type GitHubRoom struct {
 }
 
 func (c *Config) checkGitHub(ch *checker) {
+	c.checkReviews(ch)
 	g := &c.GitHub
 	if g.Webhook.Path != "" {
 		if !strings.HasPrefix(g.Webhook.Path, "/") {

@@ -34,10 +34,11 @@ func (r *Relay) comment(ctx context.Context, c Change) error {
 
 // Comment is a comment on an issue or pull request.
 type Comment struct {
-	ID     int64
-	Author string
-	Body   string
-	URL    string
+	ID          int64
+	Author      string
+	Body        string
+	URL         string
+	Association string // the commenter's author_association (OWNER, MEMBER, COLLABORATOR: a maintainer)
 }
 
 // RenderComment shows a comment, cut to a few lines.

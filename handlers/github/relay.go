@@ -82,6 +82,7 @@ type Relay struct {
 	log            zerolog.Logger
 	search         SearchDocs
 	wrote          func()
+	queue          *Queue
 
 	wake       chan struct{}
 	lastDigest time.Time
@@ -111,6 +112,8 @@ type RelayOptions struct {
 	// Wrote (may be nil) is told after each write.
 	Search SearchDocs
 	Wrote  func()
+	// Queue, when set, is told every change applied (the review queue).
+	Queue *Queue
 }
 
 // NewRelay builds the relay.
@@ -124,7 +127,7 @@ func NewRelay(o RelayOptions) *Relay {
 	return &Relay{keepDeliveries: o.KeepDeliveries,
 		store: o.Store, poster: o.Poster, subs: o.Subs, settings: o.Settings,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
-		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote,
+		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote, queue: o.Queue,
 	}
 }
 
@@ -216,6 +219,16 @@ func (r *Relay) applyDelivery(ctx context.Context, d store.Delivery) error {
 // Apply acts on one change. Only the relay's goroutine calls it (Run), or
 // a test with no Run going.
 func (r *Relay) Apply(ctx context.Context, c Change) error {
+	if err := r.announce(ctx, c); err != nil {
+		return err
+	}
+	if r.queue != nil {
+		return r.queue.Observe(ctx, c)
+	}
+	return nil
+}
+
+func (r *Relay) announce(ctx context.Context, c Change) error {
 	switch {
 	case c.CI != nil:
 		return r.ci(ctx, c)

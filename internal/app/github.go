@@ -12,6 +12,7 @@ import (
 	"github.com/osbuild/ibbot/internal/intake"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/roomscope"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 // githubParts is the GitHub relay, its receivers and the link previews.
@@ -45,8 +46,9 @@ func newGitHubParts(ctx context.Context, cfg *config.Config, know *knowledge, sc
 
 // commands are !issue and !gh; rooms subscribe in chat whether or not the
 // config subscribes any.
-func (p *githubParts) commands(now func() time.Time) []bot.Command {
+func (p *githubParts) commands(st *store.DB, now func() time.Time) []bot.Command {
 	return []bot.Command{
+		p.reviews(st, nil, now).Command(),
 		ghrelay.IssueCommand(p.links.GitHub, p.links),
 		ghrelay.GHCommand(&ghrelay.Subscriber{Subs: p.subs, Lookup: ghrelay.LookupRepo(p.links.GitHub), Scope: p.scope,
 			Settings: p.settings, Now: now}),
@@ -57,9 +59,15 @@ func (p *githubParts) commands(now func() time.Time) []bot.Command {
 // configured; the webhook on the shared listener is mounted on mux.
 func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	log := s.log.With().Str("component", "github").Logger()
+	queue := p.reviews(s.store, s.bot, s.now)
+	queue.Log = log
 	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Subs: p.subs, Config: p.cfg, Settings: p.settings,
-		Search: s.store, Wrote: s.search.wrote,
+		Search: s.store, Wrote: s.search.wrote, Queue: queue,
 		KeepDeliveries: p.keep, Now: s.now, Log: log})
+	if len(p.cfg.Reviews.Rooms) > 0 {
+		s.board.Add(queue)
+		s.afterReady(queue.Run)
+	}
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
 			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg),
@@ -89,6 +97,14 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		s.board.Add(poller)
 		s.afterReady(poller.Run)
 	}
+}
+
+// reviews is the review queue over st; poster may be nil where it only
+// reads (!reviews, the status page's figures).
+func (p *githubParts) reviews(st *store.DB, poster interface {
+	Post(ctx context.Context, key, room string, r bot.Reply) error
+}, now func() time.Time) *ghrelay.Queue {
+	return &ghrelay.Queue{Store: st, Poster: poster, Config: p.cfg.Reviews, Now: now}
 }
 
 // maxBody is github.webhook.max_body; a config built in code rather than
