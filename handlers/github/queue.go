@@ -57,7 +57,9 @@ var outside = []string{"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "CONTRIBUTOR", "
 // maintainers are the associations whose comment is a maintainer's.
 var maintainers = []string{"OWNER", "MEMBER", "COLLABORATOR"}
 
-func firstTimer(assoc string) bool { return assoc == "FIRST_TIME_CONTRIBUTOR" || assoc == "FIRST_TIMER" }
+func firstTimer(assoc string) bool {
+	return assoc == "FIRST_TIME_CONTRIBUTOR" || assoc == "FIRST_TIMER"
+}
 
 func (q *Queue) covers(repo string) bool {
 	return len(q.Config.Repos) == 0 || anyGlob(q.Config.Repos, strings.ToLower(repo))
