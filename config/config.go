@@ -117,6 +117,7 @@ func Defaults() Config {
 			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
 			AggregationWindow: 5 * time.Second, DigestInterval: time.Hour, LinkCooldown: 10 * time.Minute,
 			Webhook: Webhook{MaxConcurrent: 16, MaxBody: 1 << 20},
+			OAuth:   GitHubOAuth{WebURL: "https://github.com", Scopes: []string{"public_repo"}},
 			Reviews: Reviews{DigestAt: "09:30", Timezone: "UTC", Weekdays: []string{"Mon", "Tue", "Wed", "Thu", "Fri"}, Wait: 48 * time.Hour},
 		},
 		ProdHash: ProdHash{

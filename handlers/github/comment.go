@@ -10,6 +10,13 @@ import (
 )
 
 func (r *Relay) comment(ctx context.Context, c Change) error {
+	if r.ownComments != nil {
+		// A comment someone made from chat (!gh comment) was said where
+		// it would be echoed.
+		if _, own, err := r.ownComments.Get(ctx, OwnCommentKey(c.Comment.ID)); err != nil || own {
+			return err
+		}
+	}
 	for room, mode := range Route(r.subs, c.Item, true) {
 		if mode != Show {
 			continue

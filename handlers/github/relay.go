@@ -83,6 +83,9 @@ type Relay struct {
 	search         SearchDocs
 	wrote          func()
 	queue          *Queue
+	ownComments    interface {
+		Get(ctx context.Context, key string) (string, bool, error)
+	}
 
 	wake       chan struct{}
 	lastDigest time.Time
@@ -114,6 +117,11 @@ type RelayOptions struct {
 	Wrote  func()
 	// Queue, when set, is told every change applied (the review queue).
 	Queue *Queue
+	// OwnComments, when set, are the comments people made from chat,
+	// which are not announced (Acting marks them).
+	OwnComments interface {
+		Get(ctx context.Context, key string) (string, bool, error)
+	}
 }
 
 // NewRelay builds the relay.
@@ -127,7 +135,7 @@ func NewRelay(o RelayOptions) *Relay {
 	return &Relay{keepDeliveries: o.KeepDeliveries,
 		store: o.Store, poster: o.Poster, subs: o.Subs, settings: o.Settings,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
-		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote, queue: o.Queue,
+		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote, queue: o.Queue, ownComments: o.OwnComments,
 	}
 }
 

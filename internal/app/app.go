@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err != nil {
 		return err
 	}
-	gh, err := newGitHubParts(ctx, cfg, know, scopes, opts.Now)
+	gh, err := newGitHubParts(ctx, cfg, st, know, scopes, opts.Now, log)
 	if err != nil {
 		return err
 	}
