@@ -13,9 +13,9 @@ import (
 	"maunium.net/go/mautrix/event"
 	"maunium.net/go/mautrix/id"
 
-	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -113,7 +113,9 @@ func TestGitHubAsYourself(t *testing.T) {
 	comment = withComment(t, comment, is.Comments[0].ID, "alice-gh")
 	postDelivery(t, hook, "issue_comment", "d-301-c", comment, sign(comment))
 	time.Sleep(2 * time.Second)
-	if n := s.human.Count(func(e *event.Event) bool { return isNotice(e) && strings.HasPrefix(testenv.Body(e), "alice-gh commented on") }); n != 0 {
+	if n := s.human.Count(func(e *event.Event) bool {
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "alice-gh commented on")
+	}); n != 0 {
 		t.Errorf("one's own comment was echoed %d times", n)
 	}
 

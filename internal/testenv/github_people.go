@@ -63,10 +63,14 @@ func NewGitHubPeople(clientID string, writers map[string][]string) *GitHubPeople
 }
 
 // Approve lets the login with userCode through as login.
-func (p *GitHubPeople) Approve(userCode, login string) { p.grant(userCode, func(g *deviceGrant) { g.login = login }) }
+func (p *GitHubPeople) Approve(userCode, login string) {
+	p.grant(userCode, func(g *deviceGrant) { g.login = login })
+}
 
 // Deny declines the login with userCode.
-func (p *GitHubPeople) Deny(userCode string) { p.grant(userCode, func(g *deviceGrant) { g.denied = true }) }
+func (p *GitHubPeople) Deny(userCode string) {
+	p.grant(userCode, func(g *deviceGrant) { g.denied = true })
+}
 
 // SlowDown makes the next n polls answer slow_down.
 func (p *GitHubPeople) SlowDown(n int) {
