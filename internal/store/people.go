@@ -62,7 +62,7 @@ func (s *DB) StartLogin(ctx context.Context, l GitHubLogin) error {
 
 // DueLogins lists the logins to ask GitHub about now.
 func (s *DB) DueLogins(ctx context.Context, now time.Time) ([]GitHubLogin, error) {
-	rows, err := s.query(ctx, `SELECT user_id, room_id, device_enc, interval_s, next_poll, expires_at FROM gh_logins WHERE next_poll <= $1 ORDER BY next_poll`, now.UnixMilli())
+	rows, err := s.query(ctx, `SELECT user_id, room_id, device_enc, interval_s, next_poll, expires_at FROM gh_logins WHERE next_poll <= $1 ORDER BY next_poll, user_id`, now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
