@@ -117,6 +117,8 @@ func Defaults() Config {
 			APIURL: "https://api.github.com/", PollInterval: 5 * time.Minute,
 			AggregationWindow: 5 * time.Second, DigestInterval: time.Hour, LinkCooldown: 10 * time.Minute,
 			Webhook: Webhook{MaxConcurrent: 16, MaxBody: 1 << 20},
+			OAuth:   GitHubOAuth{WebURL: "https://github.com", Scopes: []string{"public_repo"}},
+			Reviews: Reviews{DigestAt: "09:30", Timezone: "UTC", Weekdays: []string{"Mon", "Tue", "Wed", "Thu", "Fri"}, Wait: 48 * time.Hour},
 		},
 		ProdHash: ProdHash{
 			SVGURL:        "https://raw.githubusercontent.com/osbuild/osbuild.github.io/main/docs/hosted/architecture/architecture.svg",
@@ -170,6 +172,7 @@ func (c *Config) AllRooms() []string {
 		add(r.Rooms...)
 	}
 	add(c.Incidents.Rooms...)
+	add(c.GitHub.Reviews.Rooms...)
 	if c.Meetings.Calendar != "" {
 		add(c.Meetings.Rooms...)
 	}

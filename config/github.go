@@ -35,6 +35,25 @@ type GitHub struct {
 	AllowedRepos  []string              `yaml:"allowed_repos"`
 	Subscriptions []Subscription        `yaml:"subscriptions"`
 	Rooms         map[string]GitHubRoom `yaml:"rooms"`
+	// Reviews is the review queue of outside pull requests.
+	Reviews Reviews `yaml:"reviews"`
+	// OAuth lets people act on GitHub as themselves (!gh login).
+	OAuth GitHubOAuth `yaml:"oauth"`
+}
+
+// GitHubOAuth is the OAuth app (or GitHub App with the device flow
+// enabled) people log in through.
+type GitHubOAuth struct {
+	ClientID     string   `yaml:"client_id"`     // "": no !gh login
+	ClientSecret Secret   `yaml:"client_secret"` // optional, env IBBOT_GITHUB_OAUTH_CLIENT_SECRET: lets !gh logout revoke the token
+	WebURL       string   `yaml:"web_url"`       // where the device flow runs; default https://github.com
+	Scopes       []string `yaml:"scopes"`        // an OAuth app's scopes; default public_repo
+	// TokenKey encrypts the people's tokens in the database (env
+	// IBBOT_GITHUB_TOKEN_KEY); default encryption.pickle_key.
+	TokenKey Secret `yaml:"token_key"`
+	// Echo announces, in an item's thread, the comments people made
+	// from chat (default: not, they said it there).
+	Echo bool `yaml:"echo"`
 }
 
 // Webhook configures the receiver of GitHub's deliveries.
@@ -73,6 +92,8 @@ type GitHubRoom struct {
 }
 
 func (c *Config) checkGitHub(ch *checker) {
+	c.checkReviews(ch)
+	c.checkOAuth(ch)
 	g := &c.GitHub
 	if g.Webhook.Path != "" {
 		if !strings.HasPrefix(g.Webhook.Path, "/") {
@@ -193,4 +214,25 @@ func validPart(s string, maxLen int, allowed string) bool {
 		}
 	}
 	return true
+}
+
+func (c *Config) checkOAuth(ch *checker) {
+	o := c.GitHub.OAuth
+	if o.ClientID == "" {
+		return
+	}
+	if o.WebURL != "" && !isHTTPURL(o.WebURL) {
+		ch.bad("github.oauth.web_url", "%q is not an http(s) URL", o.WebURL)
+	}
+	if o.TokenKey.Value() == "" && c.Encryption.PickleKey.Value() == "" {
+		ch.bad("github.oauth.token_key", "is required (env IBBOT_GITHUB_TOKEN_KEY), or encryption.pickle_key: the key people's GitHub tokens are encrypted with")
+	}
+}
+
+// TokenKey is the secret people's GitHub tokens are encrypted with.
+func (c *Config) TokenKey() string {
+	if k := c.GitHub.OAuth.TokenKey.Value(); k != "" {
+		return k
+	}
+	return c.Encryption.PickleKey.Value()
 }

@@ -48,6 +48,8 @@ var secretEnv = []struct {
 	{"IBBOT_SMTP_PASSWORD", "mail.smtp.password", func(c *Config) *Secret { return &c.Mail.SMTP.Password }},
 	{"IBBOT_SMTP_OAUTH2_CLIENT_SECRET", "mail.smtp.oauth2.client_secret", func(c *Config) *Secret { return &c.Mail.SMTP.OAuth2.ClientSecret }},
 	{"IBBOT_SMTP_OAUTH2_REFRESH_TOKEN", "mail.smtp.oauth2.refresh_token", func(c *Config) *Secret { return &c.Mail.SMTP.OAuth2.RefreshToken }},
+	{"IBBOT_GITHUB_OAUTH_CLIENT_SECRET", "github.oauth.client_secret", func(c *Config) *Secret { return &c.GitHub.OAuth.ClientSecret }},
+	{"IBBOT_GITHUB_TOKEN_KEY", "github.oauth.token_key", func(c *Config) *Secret { return &c.GitHub.OAuth.TokenKey }},
 	{"IBBOT_PICKLE_KEY", "encryption.pickle_key", func(c *Config) *Secret { return &c.Encryption.PickleKey }},
 	{"IBBOT_RECOVERY_KEY", "encryption.recovery_key", func(c *Config) *Secret { return &c.Encryption.RecoveryKey }},
 }

@@ -144,13 +144,14 @@ type Subscriber struct {
 	Scope    Scope
 	Settings *roomscope.Settings // nil: no room settings in chat
 	Now      func() time.Time
+	Acting   *Acting // nil: acting as oneself is not set up
 }
 
 // GHCommand is !gh: what this room receives, and for room admins, changing
 // it.
 func GHCommand(s *Subscriber) bot.Command {
 	return bot.Command{
-		Name: "gh", Args: "subscriptions|subscribe|unsubscribe|mute|unmute|settings|default-repo [OWNER/REPO] [OPTIONS...]", MinArgs: 1, MaxArgs: -1,
+		Name: "gh", Args: "subscriptions|subscribe|unsubscribe|mute|unmute|settings|default-repo|login|logout|whoami|comment|label|close|reopen|assign|issue …", MinArgs: 1, MaxArgs: -1,
 		Summary: "the GitHub activity this room receives; room admins subscribe, unsubscribe and mute",
 		Help: "`gh subscribe OWNER/REPO [issues] [pulls] [releases] [comments] [ci] [discussions] [reviews] [label:NAME] [-label:NAME] [author:LOGIN] " +
 			"[-author:LOGIN] [bots:show|digest|hide] [drafts:show|hide]` adds a repository the operator allows (events default to issues, pulls " +
@@ -158,14 +159,24 @@ func GHCommand(s *Subscriber) bot.Command {
 			"this room added, all of it or the events named. `gh mute OWNER/REPO` mutes here what the operator's config sends of a " +
 			"repository (`gh unmute` lifts it). `gh settings threads on|off` turns the " +
 			"lines a state change adds in an item's thread on or off here; `gh default-repo OWNER/REPO` says which " +
-			"repository a bare #123 means here. All but subscriptions are for room admins.",
+			"repository a bare #123 means here. All but subscriptions are for room admins. As yourself, once logged in with " +
+			"`gh login` (in a direct chat): `gh comment [REF] TEXT`, `gh label [REF] +NAME -NAME`, `gh close [REF] [completed|not_planned]`, " +
+			"`gh reopen [REF]`, `gh assign [REF] @LOGIN…`, `gh issue OWNER/REPO TITLE` (the text on the following lines), `gh whoami`, " +
+			"`gh logout`; REF is OWNER/REPO#N or #N, or left out in an announced item's thread.",
 		Example: "gh subscribe osbuild/images pulls label:bug",
-		AdminIf: func(args []string) bool { return len(args) > 0 && args[0] != "subscriptions" && args[0] != "subs" },
+		AdminIf: func(args []string) bool { return len(args) > 0 && !slices.Contains(everyone, args[0]) },
 		Run:     s.run,
 	}
 }
 
+// everyone are the !gh subcommands that need no room admin: reading the
+// subscriptions, and acting on GitHub as oneself.
+var everyone = []string{"subscriptions", "subs", "login", "logout", "whoami", "comment", "label", "close", "reopen", "assign", "issue"}
+
 func (s *Subscriber) run(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if slices.Contains(everyone[2:], req.Args[0]) {
+		return s.act(ctx, req)
+	}
 	switch req.Args[0] {
 	case "subscriptions", "subs":
 		return s.list(req), nil
@@ -364,6 +375,31 @@ func (s *Subscriber) threads(ctx context.Context, req bot.Request) (bot.Reply, e
 		return bot.TextReply("%s turned thread lines on: a state change edits an item's message and adds a line in its thread.", req.Sender), nil
 	}
 	return bot.TextReply("%s turned thread lines off: a state change only edits an item's message.", req.Sender), nil
+}
+
+// act runs what people do on GitHub as themselves.
+func (s *Subscriber) act(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	a := s.Acting
+	if a == nil {
+		return bot.TextReply("Acting on GitHub as yourself is not set up here (the operator's github.oauth.client_id)."), nil
+	}
+	switch req.Args[0] {
+	case "login":
+		return a.People.Login(ctx, req)
+	case "logout":
+		return a.People.Logout(ctx, req)
+	case "whoami":
+		return a.People.Whoami(ctx, req)
+	case "comment":
+		return a.Comment(ctx, req)
+	case "label":
+		return a.Label(ctx, req)
+	case "close", "reopen":
+		return a.SetState(ctx, req)
+	case "assign":
+		return a.Assign(ctx, req)
+	}
+	return a.Issue(ctx, req)
 }
 
 // defaultRepo is !gh default-repo OWNER/REPO.

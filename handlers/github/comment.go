@@ -10,6 +10,13 @@ import (
 )
 
 func (r *Relay) comment(ctx context.Context, c Change) error {
+	if r.ownComments != nil {
+		// A comment someone made from chat (!gh comment) was said where
+		// it would be echoed.
+		if _, own, err := r.ownComments.Get(ctx, OwnCommentKey(c.Comment.ID)); err != nil || own {
+			return err
+		}
+	}
 	for room, mode := range Route(r.subs, c.Item, true) {
 		if mode != Show {
 			continue
@@ -34,10 +41,11 @@ func (r *Relay) comment(ctx context.Context, c Change) error {
 
 // Comment is a comment on an issue or pull request.
 type Comment struct {
-	ID     int64
-	Author string
-	Body   string
-	URL    string
+	ID          int64
+	Author      string
+	Body        string
+	URL         string
+	Association string // the commenter's author_association (OWNER, MEMBER, COLLABORATOR: a maintainer)
 }
 
 // RenderComment shows a comment, cut to a few lines.

@@ -85,6 +85,29 @@ type Change struct {
 	// Review is a review requested, or submitted with a verdict, on a pull
 	// request.
 	Review *Review
+	// Pull is what the review queue needs of a pull request's delivery
+	// (the relay's state keeps none of it).
+	Pull *PullFacts
+}
+
+// PullFacts are a pull request's facts the review queue reads.
+type PullFacts struct {
+	Association string // the author's author_association: FIRST_TIME_CONTRIBUTOR, CONTRIBUTOR, NONE, MEMBER, …
+	Additions   int
+	Deletions   int
+	Reviewers   []string // requested reviewers (users and teams)
+	HeadSHA     string
+}
+
+func pullFacts(pr *gh.PullRequest) *PullFacts {
+	f := &PullFacts{Association: pr.GetAuthorAssociation(), Additions: pr.GetAdditions(), Deletions: pr.GetDeletions(), HeadSHA: pr.GetHead().GetSHA()}
+	for _, u := range pr.RequestedReviewers {
+		f.Reviewers = append(f.Reviewers, u.GetLogin())
+	}
+	for _, team := range pr.RequestedTeams {
+		f.Reviewers = append(f.Reviewers, team.GetName())
+	}
+	return f
 }
 
 func isBot(u *gh.User) bool {
@@ -137,15 +160,16 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 		if e.PullRequest == nil {
 			return missing("pull_request")
 		}
-		c = Change{Item: pullItem(e.GetRepo().GetFullName(), e.GetPullRequest()), Action: e.GetAction(), Actor: e.GetSender().GetLogin()}
+		c = Change{Item: pullItem(e.GetRepo().GetFullName(), e.GetPullRequest()), Action: e.GetAction(), Actor: e.GetSender().GetLogin(),
+			Pull: pullFacts(e.GetPullRequest())}
 		if e.GetAction() == "review_requested" {
 			c.Review = &Review{State: "requested", Who: cmp.Or(e.GetRequestedReviewer().GetLogin(), e.GetRequestedTeam().GetName()),
 				By: e.GetSender().GetLogin(), URL: e.GetPullRequest().GetHTMLURL()}
 		}
 	case *gh.PullRequestReviewEvent:
 		state := strings.ToLower(e.GetReview().GetState())
-		if e.GetAction() != "submitted" || e.PullRequest == nil || (state != "approved" && state != "changes_requested") {
-			return Change{}, false, nil // comments-only reviews come as comments
+		if e.GetAction() != "submitted" || e.PullRequest == nil || (state != "approved" && state != "changes_requested" && state != "commented") {
+			return Change{}, false, nil
 		}
 		r := e.GetReview()
 		c = Change{Item: pullItem(e.GetRepo().GetFullName(), e.GetPullRequest()), Action: "reviewed", Actor: e.GetSender().GetLogin(),
@@ -167,7 +191,8 @@ func FromWebhook(event string, payload []byte) (c Change, ok bool, err error) {
 		}
 		cm := e.GetComment()
 		c = Change{Item: issueItem(e.GetRepo().GetFullName(), e.GetIssue()), Action: "commented", Actor: e.GetSender().GetLogin(),
-			Comment: &Comment{ID: cm.GetID(), Author: cm.GetUser().GetLogin(), Body: cm.GetBody(), URL: cm.GetHTMLURL()}}
+			Comment: &Comment{ID: cm.GetID(), Author: cm.GetUser().GetLogin(), Body: cm.GetBody(), URL: cm.GetHTMLURL(),
+				Association: cm.GetAuthorAssociation()}}
 	case *gh.WorkflowRunEvent:
 		return workflowRun(e)
 	default:

@@ -229,7 +229,11 @@ func snapshot(repo string, is *gh.Issue, start time.Time) Change {
 	case !it.ClosedAt.IsZero() && !it.ClosedAt.Before(start):
 		action = "closed"
 	}
-	return Change{Item: it, Action: action}
+	c := Change{Item: it, Action: action}
+	if is.IsPullRequest() {
+		c.Pull = &PullFacts{Association: is.GetAuthorAssociation()} // the list tells no size or reviewers
+	}
+	return c
 }
 
 func (p *Poller) pollReleases(ctx context.Context, repo string, start time.Time) error {

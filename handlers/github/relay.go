@@ -82,6 +82,10 @@ type Relay struct {
 	log            zerolog.Logger
 	search         SearchDocs
 	wrote          func()
+	queue          *Queue
+	ownComments    interface {
+		Get(ctx context.Context, key string) (string, bool, error)
+	}
 
 	wake       chan struct{}
 	lastDigest time.Time
@@ -111,6 +115,13 @@ type RelayOptions struct {
 	// Wrote (may be nil) is told after each write.
 	Search SearchDocs
 	Wrote  func()
+	// Queue, when set, is told every change applied (the review queue).
+	Queue *Queue
+	// OwnComments, when set, are the comments people made from chat,
+	// which are not announced (Acting marks them).
+	OwnComments interface {
+		Get(ctx context.Context, key string) (string, bool, error)
+	}
 }
 
 // NewRelay builds the relay.
@@ -124,7 +135,7 @@ func NewRelay(o RelayOptions) *Relay {
 	return &Relay{keepDeliveries: o.KeepDeliveries,
 		store: o.Store, poster: o.Poster, subs: o.Subs, settings: o.Settings,
 		window: o.Config.AggregationWindow, digestEvery: o.Config.DigestInterval, now: o.Now, log: o.Log,
-		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote,
+		wake: make(chan struct{}, 1), lastDigest: o.Now(), search: o.Search, wrote: o.Wrote, queue: o.Queue, ownComments: o.OwnComments,
 	}
 }
 
@@ -216,6 +227,16 @@ func (r *Relay) applyDelivery(ctx context.Context, d store.Delivery) error {
 // Apply acts on one change. Only the relay's goroutine calls it (Run), or
 // a test with no Run going.
 func (r *Relay) Apply(ctx context.Context, c Change) error {
+	if err := r.announce(ctx, c); err != nil {
+		return err
+	}
+	if r.queue != nil {
+		return r.queue.Observe(ctx, c)
+	}
+	return nil
+}
+
+func (r *Relay) announce(ctx context.Context, c Change) error {
 	switch {
 	case c.CI != nil:
 		return r.ci(ctx, c)

@@ -15,6 +15,9 @@ import (
 // pull request the room was told about (and says nothing of others).
 func (r *Relay) review(ctx context.Context, c Change) error {
 	rv := c.Review
+	if rv.State == "commented" {
+		return nil // a review of comments only: its comments come as comments; the review queue counts it
+	}
 	for room, mode := range RouteEvent(r.subs, c.Item, config.EventReviews) {
 		root := rootKey(room, c.Item.Key())
 		posted, err := r.poster.Posted(ctx, root)

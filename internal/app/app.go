@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err != nil {
 		return err
 	}
-	gh, err := newGitHubParts(ctx, cfg, know, scopes, opts.Now)
+	gh, err := newGitHubParts(ctx, cfg, st, know, scopes, opts.Now, log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 	if err := table.Add(handlers.Search(memory.index, roomScopes(lists, gh.subs))); err != nil {
 		return nil, err
 	}
-	if err := table.Add(gh.commands(now)...); err != nil {
+	if err := table.Add(gh.commands(st, now)...); err != nil {
 		return nil, err
 	}
 	if cfg.Alerts.Webhook.Path != "" {
@@ -186,7 +186,7 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	startDeploys(s, cfg.ProdHash, know)
 	startIncidents(s, cfg.Incidents)
 	startMeetings(s, cfg, meet)
-	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents), meet)
+	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents), meet, gh.reviews(s.store, nil, s.now))
 	s.runLeader()
 	return g.Wait()
 }

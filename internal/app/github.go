@@ -6,12 +6,15 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
 	ghrelay "github.com/osbuild/ibbot/handlers/github"
 	"github.com/osbuild/ibbot/internal/intake"
 	"github.com/osbuild/ibbot/internal/ops"
 	"github.com/osbuild/ibbot/internal/roomscope"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 // githubParts is the GitHub relay, its receivers and the link previews.
@@ -23,12 +26,13 @@ type githubParts struct {
 	settings *roomscope.Settings
 	scope    ghrelay.Scope // what chat may reach
 	links    *ghrelay.Links
+	acting   *ghrelay.Acting // nil: no GitHub as yourself
 }
 
 // newGitHubParts builds the subscriptions and the link previews from the
 // config and the rooms' choices; the relay itself is built when it starts
 // (it posts through the bot).
-func newGitHubParts(ctx context.Context, cfg *config.Config, know *knowledge, scopes *roomscope.Registry, now func() time.Time) (*githubParts, error) {
+func newGitHubParts(ctx context.Context, cfg *config.Config, st *store.DB, know *knowledge, scopes *roomscope.Registry, now func() time.Time, log zerolog.Logger) (*githubParts, error) {
 	subs, err := roomscope.Add(ctx, scopes, ghrelay.Source(cfg.GitHub.Subscriptions))
 	if err != nil {
 		return nil, err
@@ -40,16 +44,27 @@ func newGitHubParts(ctx context.Context, cfg *config.Config, know *knowledge, sc
 	}
 	p.links = &ghrelay.Links{GitHub: know.github, Allowed: cfg.GitHub.LinkRepos, Cooldown: cfg.GitHub.LinkCooldown, Now: now,
 		Subs: subs, Chat: p.scope, Settings: p.settings}
+	if o := cfg.GitHub.OAuth; o.ClientID != "" {
+		sealer, err := ghrelay.NewSealer(cfg.TokenKey())
+		if err != nil {
+			return nil, err
+		}
+		people := &ghrelay.People{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Value(), Scopes: o.Scopes, WebURL: o.WebURL,
+			APIURL: cfg.GitHub.APIURL, HTTP: &http.Client{Timeout: 30 * time.Second}, Store: st, Sealer: sealer,
+			Log: log.With().Str("component", "github-people").Logger(), Now: now}
+		p.acting = &ghrelay.Acting{People: people, Scope: p.scope, Links: p.links, Events: st, Own: st}
+	}
 	return p, nil
 }
 
 // commands are !issue and !gh; rooms subscribe in chat whether or not the
 // config subscribes any.
-func (p *githubParts) commands(now func() time.Time) []bot.Command {
+func (p *githubParts) commands(st *store.DB, now func() time.Time) []bot.Command {
 	return []bot.Command{
+		p.reviews(st, nil, now).Command(),
 		ghrelay.IssueCommand(p.links.GitHub, p.links),
 		ghrelay.GHCommand(&ghrelay.Subscriber{Subs: p.subs, Lookup: ghrelay.LookupRepo(p.links.GitHub), Scope: p.scope,
-			Settings: p.settings, Now: now}),
+			Settings: p.settings, Now: now, Acting: p.acting}),
 	}
 }
 
@@ -57,9 +72,24 @@ func (p *githubParts) commands(now func() time.Time) []bot.Command {
 // configured; the webhook on the shared listener is mounted on mux.
 func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	log := s.log.With().Str("component", "github").Logger()
-	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Subs: p.subs, Config: p.cfg, Settings: p.settings,
-		Search: s.store, Wrote: s.search.wrote,
-		KeepDeliveries: p.keep, Now: s.now, Log: log})
+	queue := p.reviews(s.store, s.bot, s.now)
+	queue.Log = log
+	opts := ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Subs: p.subs, Config: p.cfg, Settings: p.settings,
+		Search: s.store, Wrote: s.search.wrote, Queue: queue,
+		KeepDeliveries: p.keep, Now: s.now, Log: log}
+	if p.acting != nil {
+		if !p.cfg.OAuth.Echo {
+			opts.OwnComments = s.store
+		}
+		logins := &ghrelay.Logins{People: p.acting.People, Poster: s.bot}
+		s.board.Add(logins)
+		s.afterReady(logins.Run)
+	}
+	relay := ghrelay.NewRelay(opts)
+	if len(p.cfg.Reviews.Rooms) > 0 {
+		s.board.Add(queue)
+		s.afterReady(queue.Run)
+	}
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
 			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg),
@@ -89,6 +119,14 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 		s.board.Add(poller)
 		s.afterReady(poller.Run)
 	}
+}
+
+// reviews is the review queue over st; poster may be nil where it only
+// reads (!reviews, the status page's figures).
+func (p *githubParts) reviews(st *store.DB, poster interface {
+	Post(ctx context.Context, key, room string, r bot.Reply) error
+}, now func() time.Time) *ghrelay.Queue {
+	return &ghrelay.Queue{Store: st, Poster: poster, Config: p.cfg.Reviews, Now: now}
 }
 
 // maxBody is github.webhook.max_body; a config built in code rather than

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -89,11 +90,16 @@ func startBot(t testing.TB, cfg *config.Config) *running {
 	return startBotOpts(t, cfg, app.Options{Started: func(b *bot.Bot) { started <- b }}, started)
 }
 
-func startBotOpts(t testing.TB, cfg *config.Config, opts app.Options, started chan *bot.Bot) *running {
+func startBotOpts(t testing.TB, cfg *config.Config, opts app.Options, started chan *bot.Bot, alsoLogTo ...io.Writer) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	out := io.MultiWriter(append([]io.Writer{zerolog.NewTestWriter(t)}, alsoLogTo...)...)
+	level := zerolog.InfoLevel
+	if len(alsoLogTo) > 0 {
+		level = zerolog.DebugLevel // a test reading the log reads all of it
+	}
+	log := zerolog.New(out).Level(level).With().Timestamp().Logger()
 	go func() { done <- app.Run(ctx, cfg, log, opts) }()
 	var b *bot.Bot
 	select {

@@ -27,6 +27,7 @@ type pageEnv struct {
 	srv       *httptest.Server
 	now       time.Time
 	incidents *Incidents
+	reviews   []ReviewFigure
 }
 
 func newPageEnv(t *testing.T) *pageEnv {
@@ -44,6 +45,7 @@ func newPageEnv(t *testing.T) *pageEnv {
 				{Part: "command descriptions (MSC4391)", OK: true, NotAllowed: true, Detail: "not allowed in !r:x (needs power level 50)"}}
 		}}
 	src.Incidents = func(context.Context) *Incidents { return e.incidents }
+	src.Reviews = func(context.Context) []ReviewFigure { return e.reviews }
 	page := &Page{Source: src, Diagram: diagram, Title: "Image Builder hosted service", Log: zerolog.Nop()}
 	e.srv = httptest.NewServer(page.Handler())
 	t.Cleanup(e.srv.Close)
@@ -203,5 +205,25 @@ func TestPageShowsOpenIncidents(t *testing.T) {
 	var snap Snapshot
 	if err := json.Unmarshal([]byte(raw), &snap); err != nil || snap.Incidents == nil || len(snap.Incidents.Open) != 1 || snap.Incidents.Components[0].Status != "partial_outage" {
 		t.Errorf("/status.json incidents: %v %s", err, raw)
+	}
+}
+
+// TestPageShowsReviewFigures: how soon outside contributions get a first
+// review, per repository, on the page and in /status.json.
+func TestPageShowsReviewFigures(t *testing.T) {
+	e := newPageEnv(t)
+	median := int64(5*3600 + 30*60)
+	e.reviews = []ReviewFigure{{Repo: "osbuild/osbuild-composer", MedianFirstReviewS: &median, ReviewedIn90Days: 12, WaitingNow: 1},
+		{Repo: "osbuild/images", ReviewedIn90Days: 0}}
+	_, body := e.get(t, "/")
+	for _, want := range []string{"<h2>Reviews of outside contributions</h2>", "osbuild/osbuild-composer: median 5h 30m to a first review (12 reviewed); <span class=\"bad\">1 waiting</span>",
+		"osbuild/images: none reviewed yet (0 reviewed); <span class=\"ok\">none waiting</span>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	_, raw := e.get(t, "/status.json")
+	if !strings.Contains(raw, `"median_first_review_seconds": 19800`) || !strings.Contains(raw, `"waiting_now": 1`) {
+		t.Errorf("/status.json: %s", raw)
 	}
 }

@@ -56,7 +56,8 @@ func (p *Page) template() (*template.Template, error) {
 	p.tmplOnce.Do(func() {
 		p.tmpl, p.tmplErr = template.New("page").Funcs(template.FuncMap{
 			"ago": func(t time.Time) string { return ago(p.Source.Now(), t) }, "short": short,
-			"words": func(v string) string { return strings.ReplaceAll(v, "_", " ") },
+			"words":   func(v string) string { return strings.ReplaceAll(v, "_", " ") },
+			"seconds": func(s *int64) string { return duration(time.Duration(*s) * time.Second) },
 			"commits": func(n int) string {
 				if n == 1 {
 					return "1 commit"

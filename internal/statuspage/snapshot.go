@@ -47,6 +47,9 @@ type Snapshot struct {
 	Relays      []Relay     `json:"relays"`
 	// Incidents is the Statuspage page followed, absent when none is.
 	Incidents *Incidents `json:"incidents,omitempty"`
+	// Reviews are, per repository, how quickly outside contributions get
+	// a first review ("eagerly reviewed", measured).
+	Reviews []ReviewFigure `json:"reviews,omitempty"`
 	// DiagramStaleSince is set while the diagram cannot be fetched (the
 	// page shows the last one).
 	DiagramStaleSince *time.Time `json:"diagram_stale_since,omitempty"`
@@ -108,6 +111,17 @@ type Incident struct {
 	Latest       string     `json:"latest,omitempty"`
 }
 
+// ReviewFigure is a repository's: the median time outside pull requests
+// opened in the last 90 days took to a first review or maintainer's
+// comment, how many of them got one, and how many wait longer than the
+// queue's wait now.
+type ReviewFigure struct {
+	Repo               string `json:"repo"`
+	MedianFirstReviewS *int64 `json:"median_first_review_seconds,omitempty"` // absent: none reviewed yet
+	ReviewedIn90Days   int    `json:"reviewed_in_90_days"`
+	WaitingNow         int    `json:"waiting_now"`
+}
+
 // Relay is how one long-running part is doing, without details.
 type Relay struct {
 	Part string `json:"part"`
@@ -155,8 +169,10 @@ type Source struct {
 	// Incidents reads the Statuspage page followed; nil, or nil returned:
 	// none (yet).
 	Incidents func(ctx context.Context) *Incidents
-	Now       func() time.Time
-	Reuse     time.Duration // how long a snapshot is served again; default 15s
+	// Reviews reads the review figures; nil: none.
+	Reviews func(ctx context.Context) []ReviewFigure
+	Now     func() time.Time
+	Reuse   time.Duration // how long a snapshot is served again; default 15s
 
 	mu     sync.Mutex
 	last   *Snapshot
@@ -186,6 +202,9 @@ func (s *Source) Snapshot(ctx context.Context) *Snapshot {
 	}
 	if s.Incidents != nil {
 		snap.Incidents = s.Incidents(ctx)
+	}
+	if s.Reviews != nil {
+		snap.Reviews = s.Reviews(ctx)
 	}
 	s.last, s.lastAt = snap, s.Now()
 	return snap
