@@ -45,10 +45,22 @@ type Queue struct {
 		Post(ctx context.Context, key, room string, r bot.Reply) error
 	}
 	Config config.Reviews
-	Log    zerolog.Logger
-	Now    func() time.Time
+	// Subs, when set and github.reviews.repos is empty, make each room's
+	// digest list the repositories whose pull requests the room follows.
+	Subs *Subscriptions
+	Log  zerolog.Logger
+	Now  func() time.Time
 
 	state health.State
+}
+
+// roomFollows reports whether room's digest covers repo.
+func (q *Queue) roomFollows(room, repo string) bool {
+	if len(q.Config.Repos) > 0 || q.Subs == nil {
+		return true
+	}
+	_, ok := Route(q.Subs, Item{Repo: repo, Kind: KindPull, State: "open"}, false)[room]
+	return ok
 }
 
 // outside are the author associations of people outside the team.
@@ -159,13 +171,20 @@ func (q *Queue) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(waiting) > 0 {
-		for _, room := range q.Config.Rooms {
-			if err := q.Poster.Post(ctx, key+":"+room, room, RenderWaiting(waiting, now, q.Config.Wait)); err != nil {
-				return err
+	for _, room := range q.Config.Rooms {
+		var here []store.ReviewPR
+		for _, p := range waiting {
+			if q.roomFollows(room, p.Repo) {
+				here = append(here, p)
 			}
 		}
-		q.Log.Info().Int("waiting", len(waiting)).Str("day", day).Msg("Review digest posted")
+		if len(here) == 0 {
+			continue // nothing waits in what this room follows: no message
+		}
+		if err := q.Poster.Post(ctx, key+":"+room, room, RenderWaiting(here, now, q.Config.Wait)); err != nil {
+			return err
+		}
+		q.Log.Info().Int("waiting", len(here)).Str("room", room).Str("day", day).Msg("Review digest posted")
 	}
 	return q.Store.Put(ctx, key, now.UTC().Format(time.RFC3339))
 }

@@ -150,3 +150,32 @@ func TestTheReviewQueue(t *testing.T) {
 		t.Errorf("median %s, want %s", figs[0].Median, want)
 	}
 }
+
+// TestEachRoomsDigestIsItsOwn: with no github.reviews.repos, a room's
+// digest lists the repositories whose pull requests it follows, and a
+// room following none of the waiting ones gets no message.
+func TestEachRoomsDigestIsItsOwn(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ibbot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	subs, _ := newSubs(t, []config.Subscription{
+		{Rooms: []string{"!hello:x"}, Repos: []string{"Codertocat/Hello-World"}, Events: config.DefaultEvents},
+		{Rooms: []string{"!other:x"}, Repos: []string{"osbuild/images"}, Events: config.DefaultEvents},
+	}, st, nil, nil)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC) // a Monday, 09:00 UTC
+	rec := &testenv.Recorder{}
+	q := &Queue{Store: st, Poster: rec, Subs: subs, Log: zerolog.Nop(), Now: func() time.Time { return now },
+		Config: config.Reviews{Rooms: []string{"!hello:x", "!other:x"}, DigestAt: "09:00", Timezone: "UTC", Wait: 48 * time.Hour}}
+	if err := q.Observe(ctx, delivery(t, "pull_request.opened.payload.json", pr(7, "NONE", now.Add(-72*time.Hour), nil))); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sent := rec.All(); len(sent) != 1 || sent[0].Room != "!hello:x" {
+		t.Errorf("digests %+v; want one, in the room following Codertocat/Hello-World", sent)
+	}
+}

@@ -126,7 +126,7 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 func (p *githubParts) reviews(st *store.DB, poster interface {
 	Post(ctx context.Context, key, room string, r bot.Reply) error
 }, now func() time.Time) *ghrelay.Queue {
-	return &ghrelay.Queue{Store: st, Poster: poster, Config: p.cfg.Reviews, Now: now}
+	return &ghrelay.Queue{Store: st, Poster: poster, Config: p.cfg.Reviews, Subs: p.subs, Now: now}
 }
 
 // maxBody is github.webhook.max_body; a config built in code rather than

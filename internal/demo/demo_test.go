@@ -206,6 +206,7 @@ func checkOffScript(t *testing.T, ctx context.Context, st *stack) {
 	says("!alerts", "ComposerSlow")
 	says("!incidents", "Image builds fail for some image types")
 	says("!meetings", "Image Builder weekly")
+	says("!reviews", "No outside pull request has waited more than 2 days for a first review")
 	says("!topic no meeting", "No meeting runs here")
 	says("!startmeeting Off the script", "🗓 Meeting started: Off the script")
 	says("!startmeeting again", "A meeting runs here already")

@@ -9,7 +9,9 @@ import (
 
 	"maunium.net/go/mautrix/event"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/config"
+	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
 
@@ -85,4 +87,34 @@ func byMaintainer(t *testing.T, body []byte) []byte {
 	m["comment"].(map[string]any)["author_association"] = "MEMBER"
 	out, _ := json.Marshal(m)
 	return out
+}
+
+// TestTheDigestAcrossDST: the bot runs on a clock set to the Monday after
+// Prague's summer time ended, ten seconds before 09:30 there (08:30 UTC;
+// it was 07:30 UTC the week before). The digest waits for 09:30 local
+// time, not the summer's hour, and comes then.
+func TestTheDigestAcrossDST(t *testing.T) {
+	s := newStack(t)
+	port := freeTCPPort(t)
+	cfg := githubConfig(s, port, s.room)
+	cfg.GitHub.PollInterval = 0
+	cfg.GitHub.Reviews = config.Reviews{Rooms: []string{s.room.String()}, DigestAt: "09:30", Timezone: "Europe/Prague",
+		Weekdays: []string{"Mon", "Tue", "Wed", "Thu", "Fri"}, Wait: 48 * time.Hour}
+	base, started := time.Date(2026, 10, 26, 8, 29, 50, 0, time.UTC), time.Now()
+	clock := func() time.Time { return base.Add(time.Since(started)) }
+	ready := make(chan *bot.Bot, 1)
+	startBotOpts(t, cfg, app.Options{Now: clock, Started: func(b *bot.Bot) { ready <- b }}, ready)
+	hook := fmt.Sprintf("http://127.0.0.1:%d/github/webhook", port)
+	old := delivery(t, "pull_request.opened.payload.json", func(o map[string]any) {
+		numbered(203, "Fix the s390x build")(o)
+		o["author_association"] = "NONE"
+		o["created_at"] = base.Add(-72 * time.Hour).Format(time.RFC3339)
+	})
+	postDelivery(t, hook, "pull_request", "d-203", old, sign(old))
+	digest := s.human.MustWait(t, wait, "the digest", func(e *event.Event) bool {
+		return isNotice(e) && strings.HasPrefix(testenv.Body(e), "👀 1 pull request from outside the team")
+	})
+	if at := clock().Add(-time.Since(time.UnixMilli(digest.Timestamp))); at.Before(time.Date(2026, 10, 26, 8, 30, 0, 0, time.UTC)) {
+		t.Errorf("the digest came at %s UTC, before 09:30 in Prague", at.Format("15:04:05"))
+	}
 }

@@ -304,7 +304,11 @@ func (br *bodyReader) deadline() time.Time {
 	if l.MinRate > 0 {
 		allowed += time.Duration(br.read * int64(time.Second) / l.MinRate)
 	}
-	return br.start.Add(min(allowed, l.Timeout))
+	// A socket's deadline is wall-clock time: the injected clock says how
+	// much is left, time.Now where that ends (a clock set elsewhere would
+	// put the deadline in the past and refuse every body).
+	left := br.start.Add(min(allowed, l.Timeout)).Sub(br.g.now())
+	return time.Now().Add(left)
 }
 
 func isTimeout(err error) bool {

@@ -210,3 +210,16 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 5s")
 }
+
+// TestAClockSetElsewhere: the guard's clock is injected (a test, or a
+// replica whose clock is off) while the socket's deadline is wall-clock
+// time: a body is still read, not refused as too slow.
+func TestAClockSetElsewhere(t *testing.T) {
+	past := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	started := time.Now()
+	url := server(t, New(limits(), nil, func() time.Time { return past.Add(time.Since(started)) }))
+	body := bytes.Repeat([]byte("ibbot "), 5000)
+	if code, _ := status(t, from("127.0.0.1"), url, bytes.NewReader(body), int64(len(body))); code != 200 {
+		t.Errorf("with the clock in 2020: %d, want 200", code)
+	}
+}
