@@ -287,13 +287,21 @@ func waitReady(ctx context.Context, started <-chan *bot.Bot, done chan error) er
 	return nil
 }
 
+// say sends one line as the demo user and prints it.
+func say(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, line string) (id.EventID, error) {
+	evt, err := human.Say(ctx, room, line)
+	if err == nil {
+		fmt.Fprintf(out, "%s: %s\n", human.UserID.Localpart(), line)
+	}
+	return evt, err
+}
+
 // exchange sends one line as the demo user and prints it with the bot's answer.
 func exchange(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, line string) error {
-	evt, err := human.Say(ctx, room, line)
+	evt, err := say(ctx, out, human, room, line)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s: %s\n", human.UserID.Localpart(), line)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	answer, err := human.WaitFor(wctx, testenv.ReplyTo(evt))

@@ -52,11 +52,10 @@ func showMeeting(ctx context.Context, out io.Writer, human *testenv.User, room i
 
 // reactedTo says line and waits for the bot's reaction to it.
 func reactedTo(ctx context.Context, out io.Writer, human *testenv.User, room id.RoomID, line string) error {
-	evt, err := human.Say(ctx, room, line)
+	evt, err := say(ctx, out, human, room, line)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s: %s\n", human.UserID.Localpart(), line)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	r, err := human.WaitFor(wctx, func(e *event.Event) bool {

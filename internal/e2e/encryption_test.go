@@ -5,8 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +88,7 @@ func TestEncryptedRoom(t *testing.T) {
 	if !strings.Contains(text, "✓ encryption: device "+device.String()+", cross-signed") {
 		t.Errorf("!status does not show the device and that it is cross-signed:\n%s", text)
 	}
-	metrics := httpGet(t, "http://"+cfg.HTTP.Listen+"/metrics")
+	metrics := fetchPage(t, "http://"+cfg.HTTP.Listen+"/metrics")
 	for _, want := range []string{`ibbot_decryption_failures_total{reason="no_session"} 0`, `ibbot_decryption_failures_total{reason="error"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -227,17 +225,6 @@ func TestLostCryptoStoreIsRecovered(t *testing.T) {
 	if err != nil || !signed {
 		t.Errorf("the new device %s is not cross-signed with the recovery key: %v", newDevice, err)
 	}
-}
-
-func httpGet(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // TestEncryptedAnswersExactlyOnce: through rate limits and responses lost

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"io"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -203,4 +204,16 @@ func (s *stack) settle(t *testing.T) {
 	s.waitQuiet(t)
 	probe := s.human.MustSay(t, s.room, "!ping")
 	s.human.MustWait(t, wait, "answer to the probe", testenv.ReplyTo(probe))
+}
+
+// fetchPage GETs url and returns its body.
+func fetchPage(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -197,17 +197,6 @@ func weeklyAcrossDST(t *testing.T, now time.Time) string {
 		"SUMMARY:Image Builder weekly\r\nDESCRIPTION:Agenda: https://discussion.fedoraproject.org/t/image-builder-weekly/1234\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 }
 
-func fetchPage(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 func headerOf(raw, name string) string {
 	for _, line := range strings.Split(raw, "\r\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
