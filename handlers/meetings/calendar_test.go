@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/httpcache"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -125,4 +126,27 @@ func FuzzParseCalendar(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMeetingsNamesTheNextOne: !meetings says when the calendar's next
+// meeting is, and links its agenda.
+func TestMeetingsNamesTheNextOne(t *testing.T) {
+	cal, err := ParseCalendar(readCalendar(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 3, 14, 0, 0, 0, time.UTC)
+	r := newRoom(t)
+	r.cmds.Now = func() time.Time { return now }
+	r.cmds.Next = func(context.Context) (Occurrence, bool) {
+		next := Expand(cal, now, now.AddDate(0, 1, 0))
+		return next[0], len(next) > 0
+	}
+	rep, err := r.cmds.list(context.Background(), bot.Request{Command: "meetings", RoomID: roomID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Next: Image Builder weekly, Tue 3 Nov 16:00 UTC (in 2 hours) — agenda (https://discussion.fedoraproject.org/t/image-builder-weekly/1234)"; !strings.Contains(rep.Plain, want) {
+		t.Errorf("!meetings: %q, want %q", rep.Plain, want)
+	}
 }

@@ -164,7 +164,7 @@ func (c *Commands) list(ctx context.Context, req bot.Request) (bot.Reply, error)
 	}
 	if c.Next != nil {
 		if next, ok := c.Next(ctx); ok {
-			msg.Line().Text("Next: ").Bold(next.Summary).Textf(", %s (%s)", next.Start.UTC().Format("Mon 2 Jan 15:04 UTC"), say.Ago(c.Now(), next.Start))
+			msg.Line().Text("Next: ").Bold(next.Summary).Textf(", %s (%s)", next.Start.UTC().Format("Mon 2 Jan 15:04 UTC"), say.In(c.Now(), next.Start))
 			if next.Agenda != "" {
 				msg.Text(" — ").Link("agenda", next.Agenda)
 			}
