@@ -198,7 +198,7 @@ func (r ranking) termQuery(term string, known bool) query.Query {
 		if w <= 0 {
 			continue
 		}
-		if known {
+		if known || len([]rune(term)) > maxFuzzyRunes {
 			tq := bleve.NewTermQuery(term)
 			tq.SetField(field)
 			tq.SetBoost(w)
@@ -213,6 +213,11 @@ func (r ranking) termQuery(term string, known bool) query.Query {
 	}
 	return bleve.NewDisjunctionQuery(qs...)
 }
+
+// maxFuzzyRunes bounds the words looked for with typos: a longer one is
+// no typo of a word people use, and its automaton can outgrow bleve's
+// limit ("dfa contains more than 10000 states", found by FuzzSearch).
+const maxFuzzyRunes = 32
 
 func fuzziness(term string) int {
 	if len([]rune(term)) <= 5 {
