@@ -4,6 +4,7 @@ package github
 // tokens are kept encrypted, never logged or shown.
 
 import (
+	"cmp"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -355,20 +356,13 @@ func explain(err error) string {
 		case http.StatusUnprocessableEntity:
 			var msgs []string
 			for _, e := range er.Errors {
-				msgs = append(msgs, strings.TrimSpace(e.Field+" "+cmpOr(e.Message, e.Code)))
+				msgs = append(msgs, strings.TrimSpace(e.Field+" "+cmp.Or(e.Message, e.Code)))
 			}
-			return "GitHub refused it: " + cmpOr(strings.Join(msgs, "; "), er.Message)
+			return "GitHub refused it: " + cmp.Or(strings.Join(msgs, "; "), er.Message)
 		}
 		return "GitHub answered " + er.Response.Status + ": " + er.Message
 	}
 	return "GitHub could not be reached"
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func asErr(err error, target **gh.ErrorResponse) bool { return errors.As(err, target) }

@@ -2,6 +2,7 @@ package meetings
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"html/template"
@@ -19,7 +20,7 @@ var pagesHTML string
 var pagesTmpl = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"when": when, "slug": Slug, "permalink": Permalink, "duration": duration, "upper": strings.ToUpper,
 	"clock": func(t time.Time) string { return t.UTC().Format("15:04:05") },
-	"or":    nameOr,
+	"or":    cmp.Or[string],
 }).Parse(pagesHTML))
 
 // Pages serves the meetings on the status page, under /meetings/: an

@@ -1,6 +1,7 @@
 package meetings
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -68,7 +69,7 @@ func RenderMinutes(min *Minutes, pages string) bot.Reply {
 	if len(min.Actions) > 0 {
 		m.Line().Line().Bold("Action items")
 		for _, a := range min.Actions {
-			m.Line().Text(nameOr(a.Who, "Unassigned"))
+			m.Line().Text(cmp.Or(a.Who, "Unassigned"))
 			for _, it := range a.Items {
 				m.Line().Text("   • ").Link(it.Text, Permalink(room, it.EventID))
 			}
@@ -77,7 +78,7 @@ func RenderMinutes(min *Minutes, pages string) bot.Reply {
 	if len(min.Links) > 0 {
 		m.Line().Line().Bold("Links")
 		for _, it := range min.Links {
-			m.Line().Text("• ").Link(nameOr(it.Text, it.URL), it.URL)
+			m.Line().Text("• ").Link(cmp.Or(it.Text, it.URL), it.URL)
 		}
 	}
 	if pages != "" {
@@ -100,17 +101,10 @@ func renderItem(m *bot.Msg, room string, it Item) {
 	}
 	m.Link(label, Permalink(room, it.EventID)).Text(": ")
 	if it.Kind == KindLink {
-		m.Link(nameOr(it.Text, it.URL), it.URL)
+		m.Link(cmp.Or(it.Text, it.URL), it.URL)
 		return
 	}
 	m.Text(it.Text)
-}
-
-func nameOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // LogText is the meeting's full log as a text file: every line with its
@@ -152,7 +146,7 @@ func MinutesText(min *Minutes, pages string) string {
 	}
 	fmt.Fprintf(&b, "People present (lines said): %s\n", strings.Join(people, ", "))
 	for i, t := range min.Topics {
-		fmt.Fprintf(&b, "\n%d. %s\n", i+1, nameOr(t.Title, "Before the first topic"))
+		fmt.Fprintf(&b, "\n%d. %s\n", i+1, cmp.Or(t.Title, "Before the first topic"))
 		for _, it := range t.Items {
 			text := it.Text
 			if it.Kind == KindLink {
@@ -167,7 +161,7 @@ func MinutesText(min *Minutes, pages string) string {
 	if len(min.Actions) > 0 {
 		b.WriteString("\nAction items, by person\n")
 		for _, a := range min.Actions {
-			fmt.Fprintf(&b, "  %s\n", nameOr(a.Who, "Unassigned"))
+			fmt.Fprintf(&b, "  %s\n", cmp.Or(a.Who, "Unassigned"))
 			for _, it := range a.Items {
 				fmt.Fprintf(&b, "    * %s\n", it.Text)
 			}
