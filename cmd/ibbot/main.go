@@ -17,6 +17,7 @@ import (
 	"github.com/osbuild/ibbot/internal/app"
 	"github.com/osbuild/ibbot/internal/buildinfo"
 	"github.com/osbuild/ibbot/internal/logging"
+	"github.com/osbuild/ibbot/internal/memlimit"
 )
 
 func main() {
@@ -50,7 +51,9 @@ func commands(stderr io.Writer) []command {
 					if err != nil {
 						return err
 					}
-					return app.Run(ctx, cfg, logging.New(stderr, cfg.Log), app.Options{})
+					log := logging.New(stderr, cfg.Log)
+					log.Info().Msg(memlimit.Apply(os.DirFS("/sys/fs/cgroup"), os.Getenv))
+					return app.Run(ctx, cfg, log, app.Options{})
 				}
 			}},
 		{name: "check-config", args: "-config FILE", summary: "validate a config file and list every problem",

@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,5 +42,56 @@ func TestREADMECommandsParse(t *testing.T) {
 	}
 	if seen < 6 {
 		t.Errorf("only %d ibbot command lines found in the README's shell blocks", seen)
+	}
+}
+
+// TestArchitectureTableMatchesTheTree: every directory of Go code has a
+// row in the README's architecture table, and every path the table names
+// exists, so a newcomer reading it finds the tree it describes.
+func TestArchitectureTableMatchesTheTree(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## Architecture\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	named := map[string]bool{}
+	for line := range strings.Lines(section) {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cell := strings.Split(line, "|")[1]
+		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cell, -1) {
+			named[m[1]] = true
+		}
+	}
+	root := "../.."
+	for path := range named {
+		if _, err := os.Stat(filepath.Join(root, path)); err != nil {
+			t.Errorf("the architecture table names %s, which is not in the tree", path)
+		}
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != root) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		dir, _ := filepath.Rel(root, filepath.Dir(path))
+		if dir != "." && !named[filepath.ToSlash(dir)] {
+			t.Errorf("%s has Go code but no row in the README's architecture table", dir)
+			named[filepath.ToSlash(dir)] = true // said once
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(named) < 40 {
+		t.Errorf("only %d paths read from the architecture table: is the section still called Architecture?", len(named))
 	}
 }

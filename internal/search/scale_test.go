@@ -3,13 +3,20 @@ package search_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/osbuild/ibbot/internal/search"
+	"github.com/osbuild/ibbot/internal/store"
 )
 
 // corpus is made-up mail and issues at the size the issue names: 10,000
@@ -93,5 +100,106 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(b99/s99, "p99-ratio-to-docs-only")
 		b.Logf("%d documents indexed in %s, heap %.0f MB; query p50 %.1f ms p99 %.1f ms (docs only: %.1f / %.1f ms)",
 			len(docs)+len(extra), took.Round(time.Millisecond), held, b50, b99, s50, s99)
+	}
+}
+
+// rssMB is the process's resident memory and its peak, in MiB, after a
+// collection that returns what it can to the system: what the operator's
+// dashboard shows, where heapMB is what Go holds.
+func rssMB(t testing.TB) (rss, peak float64) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status here:", err)
+	}
+	field := func(name string) float64 {
+		for line := range strings.Lines(string(status)) {
+			if rest, ok := strings.CutPrefix(line, name+":"); ok {
+				kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+				if err != nil {
+					t.Fatalf("%s in /proc/self/status: %v", name, err)
+				}
+				return float64(kb) / 1024
+			}
+		}
+		t.Fatalf("no %s in /proc/self/status", name)
+		return 0
+	}
+	return field("VmRSS"), field("VmHWM")
+}
+
+// resetPeak starts VmHWM again from the current RSS, so the peak read
+// later is the indexing's alone, not the store's filling.
+func resetPeak(t testing.TB) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Skip("cannot reset the peak RSS here:", err)
+	}
+}
+
+// BenchmarkMemory is the index's resident cost at the size the issue names
+// and what an idle replica adds to it: the documentation with 10,000 mails
+// and 5,000 issues indexed through a Follower of a real SQLite store (as
+// in the bot), then an hour of idle reads at the bot's 10 s interval that
+// find no change, then 1,000 questions. The baseline is the same process
+// holding the documentation alone.
+func BenchmarkMemory(b *testing.B) {
+	docs := append(testPages(b), corpus(b, 10_000, 5_000)...)
+	scopes := map[search.Kind][]string{search.Mail: {"image-builder.lists.example.org"}, search.Issue: {"osbuild/*"}}
+	for b.Loop() {
+		st, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "ibbot.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		base, _ := rssMB(b)
+		indexed(b, testPages(b)) // closed when the benchmark ends
+		docsOnly, _ := rssMB(b)
+		var rows []store.SearchDoc
+		for _, d := range docs {
+			rows = append(rows, store.SearchDoc{ID: d.ID, Kind: string(d.Kind), Scope: d.Scope, Title: d.Title,
+				Heading: d.Heading, Body: d.Body, Extra: d.Extra, URL: d.URL, Dated: d.Date})
+		}
+		if err := st.PutSearchDocs(ctx, rows...); err != nil {
+			b.Fatal(err)
+		}
+		rows = nil
+		filled, _ := rssMB(b) // the store's rows written and let go
+		resetPeak(b)
+		x, err := search.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := &search.Follower{Store: st, Index: x, Interval: 10 * time.Second, Log: zerolog.Nop(), Now: time.Now}
+		start := time.Now()
+		if n, err := f.CatchUp(ctx); err != nil || n != len(docs) {
+			b.Fatalf("indexed %d of %d changes: %v", n, len(docs), err)
+		}
+		took := time.Since(start)
+		time.Sleep(10 * time.Second) // the index merges its segments in the background
+		built, peak := rssMB(b)
+		for range 360 { // an hour of reads every 10 s, nothing new
+			if n, err := f.CatchUp(ctx); err != nil || n != 0 {
+				b.Fatalf("an idle read found %d changes: %v", n, err)
+			}
+		}
+		idle, _ := rssMB(b)
+		for i := range 1000 {
+			q := questions(b)[i%len(questions(b))]
+			if _, err := x.Search(ctx, search.Query{Text: q.Q, Scopes: scopes, Limit: 3}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		asked, _ := rssMB(b)
+		b.ReportMetric(docsOnly-base, "docs-RSS-MB")
+		b.ReportMetric(built-filled, "RSS-MB")
+		b.ReportMetric(peak-filled, "peak-RSS-MB")
+		b.ReportMetric(idle-built, "idle-hour-RSS-MB")
+		b.ReportMetric(asked-idle, "1000-questions-RSS-MB")
+		b.ReportMetric(took.Seconds(), "index-s")
+		b.Logf("indexed from the store in %s; resident over a %.0f MiB process: docs alone %.0f MiB; %d documents %.0f MiB (peak while indexing %.0f MiB, "+
+			"the process %.0f MiB); after an idle hour %+.1f MiB; after 1,000 questions %+.1f MiB",
+			took.Round(time.Millisecond), base, docsOnly-base, len(docs), built-filled, peak-filled, peak, idle-built, asked-idle)
+		x.Close()
+		st.Close()
 	}
 }
