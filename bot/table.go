@@ -23,7 +23,14 @@ type Command struct {
 	// AdminIf, when set, says which invocations need the admin power
 	// level (subcommands that change the room's settings).
 	AdminIf func(args []string) bool
-	Run     Handler
+	// Under names the command this one is used with (a meeting's commands
+	// are used under startmeeting): !help lists it on one line below that
+	// command instead of a line of its own, and explains it when asked.
+	Under string
+	// Then is how !help introduces the commands Under this one ("in the
+	// meeting").
+	Then string
+	Run  Handler
 }
 
 // needsAdmin reports whether this invocation needs the admin power level.

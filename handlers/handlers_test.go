@@ -111,3 +111,46 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpNamesACommandsStepsOnOneLine: commands used under another (a
+// meeting's) are named on one line below it, not a line each, and are
+// still explained alone; without their parent they are listed as any.
+func TestHelpNamesACommandsStepsOnOneLine(t *testing.T) {
+	run := func(context.Context, bot.Request) (bot.Reply, error) { return bot.Reply{}, nil }
+	cmds := []bot.Command{
+		{Name: "startmeeting", Summary: "starts a meeting", Then: "in the meeting", Run: run},
+		{Name: "topic", Args: "TEXT", Summary: "sets the topic", Under: "startmeeting", Run: run},
+		{Name: "endmeeting", Summary: "ends it", Under: "startmeeting", Run: run},
+		{Name: "orphan", Summary: "used under nothing here", Under: "absent", Run: run},
+	}
+	table := bot.NewTable()
+	if err := table.Add(cmds...); err != nil {
+		t.Fatal(err)
+	}
+	if err := table.Add(Help(table)); err != nil {
+		t.Fatal(err)
+	}
+	help, _ := table.Lookup("help")
+	ask := func(args ...string) string {
+		rep, err := help.Run(context.Background(), bot.Request{Command: "help", Args: args, Prefix: "!"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Plain
+	}
+	got := ask()
+	for _, want := range []string{
+		"`!startmeeting`: starts a meeting\n    in the meeting: `!topic`, `!endmeeting`\n",
+		"`!orphan`: used under nothing here\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("!help lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "sets the topic") {
+		t.Errorf("a meeting's step has a line of its own:\n%s", got)
+	}
+	if got := ask("topic"); !strings.Contains(got, "`!topic TEXT`: sets the topic") {
+		t.Errorf("!help topic: %s", got)
+	}
+}

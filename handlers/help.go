@@ -39,15 +39,36 @@ func helpDirect(t *bot.Table, prefix string) bot.Reply {
 	return commandList(m, t, prefix).Reply()
 }
 
-// commandList appends every command of t, with its summary, to m.
+// commandList appends every command of t, with its summary, to m; the
+// commands used under another are named on one line below it, so a
+// newcomer reads what to start with, not every step of a meeting.
 func commandList(m *bot.Msg, t *bot.Table, prefix string) *bot.Msg {
 	m.Bold("Commands").Line()
+	under := map[string][]string{}
 	for _, c := range t.Commands() {
+		if _, ok := t.Lookup(c.Under); ok && c.Under != "" {
+			under[c.Under] = append(under[c.Under], c.Name)
+		}
+	}
+	for _, c := range t.Commands() {
+		if _, ok := t.Lookup(c.Under); ok && c.Under != "" {
+			continue
+		}
 		m.Code(c.Usage(prefix)).Text(": " + c.Summary)
 		if c.Admin {
 			m.Text(" (room admins)")
 		}
 		m.Line()
+		if names := under[c.Name]; len(names) > 0 {
+			m.Text("    " + c.Then + ": ")
+			for i, name := range names {
+				if i > 0 {
+					m.Text(", ")
+				}
+				m.Code(prefix + name)
+			}
+			m.Line()
+		}
 	}
 	return m.Text("Type ").Code(prefix + "help COMMAND").Text(" for details and an example.")
 }

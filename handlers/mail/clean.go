@@ -102,6 +102,29 @@ func cutTrailingQuote(lines []string) []string {
 	return lines[:cut]
 }
 
+// ownWords is a mail's text without what it quotes, for the search: the
+// thread's document holds the quoted mail already, and a quote indexed
+// again would count its words twice and show in answers as the reply's.
+// An attribution ("On … wrote:", also wrapped over two lines) goes with
+// its quote.
+func ownWords(body string) string {
+	lines := strings.Split(body, "\n")
+	quote := func(i int) bool { return i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), ">") }
+	kept := make([]string, 0, len(lines))
+	for i := 0; i < len(lines); i++ {
+		t := strings.TrimSpace(lines[i])
+		switch {
+		case quote(i), attribution.MatchString(t):
+			continue
+		case i+1 < len(lines) && quote(i+2) && attribution.MatchString(t+" "+strings.TrimSpace(lines[i+1])):
+			i++ // an attribution wrapped over two lines
+			continue
+		}
+		kept = append(kept, lines[i])
+	}
+	return collapseBlank(kept)
+}
+
 func hasText(lines []string) bool {
 	for _, l := range lines {
 		if strings.TrimSpace(l) != "" {

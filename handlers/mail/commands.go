@@ -135,11 +135,11 @@ func (s *ListSubscriber) listArg(req bot.Request) (string, string) {
 }
 
 // Threads is !ml: the latest threads with reply counts and links, or a
-// search of their subjects.
+// search of their text.
 func Threads(st Store, now func() time.Time, subs *ListSubscriber, index Searcher, replier *Replier) bot.Command {
 	return bot.Command{
 		Name: "ml", Aliases: []string{"threads", "list"}, Args: "[search WORDS | reply TEXT | link ADDRESS | verify CODE | subscribe|unsubscribe|mute|unmute LIST-ID]", MaxArgs: -1,
-		Summary: "the latest threads of the mailing lists this room follows, or search their subjects; room admins route lists here",
+		Summary: "the latest threads of the mailing lists this room follows, or search their text (subjects, mails, authors); room admins route lists here",
 		Help: "`ml subscribe LIST-ID` brings a mailing list the operator allows to this room (its List-Id header, e.g. " +
 			"image-builder.lists.example.org); `ml unsubscribe LIST-ID` takes it back. `ml mute LIST-ID` mutes here a list the " +
 			"operator's config sends (`ml unmute` lifts it). These are for room admins. In a direct chat, `ml` answers about " +

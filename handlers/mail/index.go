@@ -20,7 +20,8 @@ const legacyScope = "-"
 func threadID(root string) string { return "mail:" + root }
 
 // index adds a relayed mail to its thread's document in the search: the
-// root's subject and link, every mail's text and author, the last date.
+// root's subject and link, every mail's own text (not what it quotes) and
+// author, the last date.
 // Adding the same mail again changes nothing.
 // Wrote (may be nil) is told, so this replica's index reads it at once.
 func (r *Relay) index(ctx context.Context, m *Mail, root string, list string) error {
@@ -41,8 +42,8 @@ func (r *Relay) index(ctx context.Context, m *Mail, root string, list string) er
 	if list == "" {
 		doc.Scope = legacyScope
 	}
-	if len(doc.Body) < maxThreadText && !strings.Contains(doc.Body, m.Body) {
-		doc.Body = strings.TrimSpace(doc.Body + "\n\n" + m.Body)
+	if own := ownWords(m.Body); own != "" && len(doc.Body) < maxThreadText && !strings.Contains(doc.Body, own) {
+		doc.Body = strings.TrimSpace(doc.Body + "\n\n" + own)
 	}
 	authors := strings.Split(doc.Extra, ", ")
 	if m.Author != "" && !slices.Contains(authors, m.Author) {

@@ -746,6 +746,11 @@ func TestMailIsFoundByItsText(t *testing.T) {
 	if strings.Count(doc.Body, "That is [customizations] hostname.") != 1 {
 		t.Errorf("the thread's text: %q", doc.Body)
 	}
+	// What the reply quotes is another mail's words (in its own document
+	// when relayed): never counted again or shown as the reply's.
+	if strings.Contains(doc.Body, "Can I set the kernel command line") || strings.Contains(doc.Body, "wrote:") {
+		t.Errorf("the thread's text holds the reply's quotes: %q", doc.Body)
+	}
 }
 
 func mustParse(t *testing.T, name string) *Mail {

@@ -32,16 +32,18 @@ type Commands struct {
 func (c *Commands) All() []bot.Command {
 	p := c.Recorder.Prefix
 	item := func(name, args, summary string) bot.Command {
-		return bot.Command{Name: name, Args: args, MaxArgs: -1, Summary: summary, Run: c.item}
+		return bot.Command{Name: name, Args: args, MaxArgs: -1, Summary: summary, Run: c.item, Under: "startmeeting"}
 	}
 	return []bot.Command{
 		{Name: "startmeeting", Args: "[NAME]", MaxArgs: -1, Run: c.start, Example: "startmeeting Image Builder weekly",
-			Summary: fmt.Sprintf("starts a meeting in this room (power level %d): everything said is logged until %sendmeeting", c.Recorder.PowerLevel, p)},
-		{Name: "endmeeting", Run: c.end, Summary: "ends the meeting (chairs); the minutes and the log follow"},
+			Summary: fmt.Sprintf("starts a meeting in this room (power level %d): everything said is logged until %sendmeeting", c.Recorder.PowerLevel, p),
+			Then:    "in the meeting"},
+		{Name: "endmeeting", Run: c.end, Summary: "ends the meeting (chairs); the minutes and the log follow", Under: "startmeeting"},
 		item("topic", "TEXT", "sets the meeting's current topic (chairs)"),
 		item("info", "TEXT", "notes something for the minutes"),
 		item("action", "[@user…] TEXT", "an action item, for the people named first (or mentioned)"),
-		{Name: "agreed", Aliases: []string{"agree"}, Args: "TEXT", MaxArgs: -1, Run: c.item, Summary: "records an agreement (chairs)"},
+		{Name: "agreed", Aliases: []string{"agree"}, Args: "TEXT", MaxArgs: -1, Run: c.item, Summary: "records an agreement (chairs)",
+			Under: "startmeeting"},
 		item("idea", "TEXT", "records an idea"),
 		item("link", "URL [TEXT]", "records a link"),
 		item("undo", "", "takes back the minutes' last item (chairs)"),
