@@ -119,9 +119,12 @@ type RelayOptions struct {
 	Queue *Queue
 	// OwnComments, when set, are the comments people made from chat,
 	// which are not announced (Acting marks them).
-	OwnComments interface {
-		Get(ctx context.Context, key string) (string, bool, error)
-	}
+	OwnComments OwnComments
+}
+
+// OwnComments is where Acting marks the comments people made from chat.
+type OwnComments interface {
+	Get(ctx context.Context, key string) (string, bool, error)
 }
 
 // NewRelay builds the relay.

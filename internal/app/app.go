@@ -64,11 +64,10 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	starting.waitFor("starting")
 
 	board := &health.Board{}
-	know, err := newKnowledge(cfg, opts.Now, reg)
+	know, err := newKnowledge(cfg, st, opts.Now, reg)
 	if err != nil {
 		return err
 	}
-	know.History = st
 	names := bot.NewRoomNames()
 	scopes, err := roomscope.Open(ctx, st, names, roomDefaults(cfg))
 	if err != nil {
@@ -186,7 +185,7 @@ func start(ctx context.Context, cfg *config.Config, s *services, know *knowledge
 	startDeploys(s, cfg.ProdHash, know)
 	startIncidents(s, cfg.Incidents)
 	startMeetings(s, cfg, meet)
-	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents), meet, gh.reviews(s.store, nil, s.now))
+	startStatusPage(s, cfg.Status, know, pageIncidents(s, cfg.Incidents), meet, gh.reviews(s.store, nil, s.now, s.log))
 	s.runLeader()
 	return g.Wait()
 }

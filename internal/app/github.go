@@ -61,7 +61,7 @@ func newGitHubParts(ctx context.Context, cfg *config.Config, st *store.DB, know 
 // config subscribes any.
 func (p *githubParts) commands(st *store.DB, now func() time.Time) []bot.Command {
 	return []bot.Command{
-		p.reviews(st, nil, now).Command(),
+		p.reviews(st, nil, now, zerolog.Nop()).Command(),
 		ghrelay.IssueCommand(p.links.GitHub, p.links),
 		ghrelay.GHCommand(&ghrelay.Subscriber{Subs: p.subs, Lookup: ghrelay.LookupRepo(p.links.GitHub), Scope: p.scope,
 			Settings: p.settings, Now: now, Acting: p.acting}),
@@ -72,31 +72,23 @@ func (p *githubParts) commands(st *store.DB, now func() time.Time) []bot.Command
 // configured; the webhook on the shared listener is mounted on mux.
 func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 	log := s.log.With().Str("component", "github").Logger()
-	queue := p.reviews(s.store, s.bot, s.now)
-	queue.Log = log
-	opts := ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Subs: p.subs, Config: p.cfg, Settings: p.settings,
-		Search: s.store, Wrote: s.search.wrote, Queue: queue,
-		KeepDeliveries: p.keep, Now: s.now, Log: log}
+	queue := p.reviews(s.store, s.bot, s.now, log)
+	relay := ghrelay.NewRelay(ghrelay.RelayOptions{Store: s.store, Poster: s.bot, Subs: p.subs, Config: p.cfg, Settings: p.settings,
+		Search: s.store, Wrote: s.search.wrote, Queue: queue, OwnComments: p.ownComments(s.store),
+		KeepDeliveries: p.keep, Now: s.now, Log: log})
 	if p.acting != nil {
-		if !p.cfg.OAuth.Echo {
-			opts.OwnComments = s.store
-		}
 		logins := &ghrelay.Logins{People: p.acting.People, Poster: s.bot}
 		s.board.Add(logins)
 		s.afterReady(logins.Run)
 	}
-	relay := ghrelay.NewRelay(opts)
 	if len(p.cfg.Reviews.Rooms) > 0 {
 		s.board.Add(queue)
 		s.afterReady(queue.Run)
 	}
 	if p.cfg.Webhook.Path != "" {
 		wh := &ghrelay.Webhook{Secret: []byte(p.cfg.Webhook.Secret.Value()), Store: s.store, Wake: relay.Poke, Now: s.now,
-			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg),
+			Log: log, Metrics: ghrelay.NewWebhookMetrics(s.reg), Slots: p.slots(),
 			Intake: intake.New(intake.DefaultLimits(p.maxBody()), p.proxies, s.now)}
-		if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
-			wh.Slots = make(chan struct{}, n)
-		}
 		if p.cfg.Webhook.Listen == "" {
 			mux.Handle(p.cfg.Webhook.Path, wh)
 		} else {
@@ -123,10 +115,31 @@ func (p *githubParts) start(s *services, know *knowledge, mux *http.ServeMux) {
 
 // reviews is the review queue over st; poster may be nil where it only
 // reads (!reviews, the status page's figures).
+// reviews is the review queue; poster nil for one that only answers
+// (!reviews, the status page).
 func (p *githubParts) reviews(st *store.DB, poster interface {
 	Post(ctx context.Context, key, room string, r bot.Reply) error
-}, now func() time.Time) *ghrelay.Queue {
-	return &ghrelay.Queue{Store: st, Poster: poster, Config: p.cfg.Reviews, Subs: p.subs, Now: now}
+}, now func() time.Time, log zerolog.Logger) *ghrelay.Queue {
+	return &ghrelay.Queue{Store: st, Poster: poster, Config: p.cfg.Reviews, Subs: p.subs, Now: now, Log: log}
+}
+
+// ownComments is what tells the relay which comments people made through
+// ibbot, so they are not announced back to the room they were said in;
+// nil when nobody acts as themselves, or the operator wants them echoed.
+func (p *githubParts) ownComments(st *store.DB) ghrelay.OwnComments {
+	if p.acting == nil || p.cfg.OAuth.Echo {
+		return nil
+	}
+	return st
+}
+
+// slots bounds the verified deliveries recorded at once
+// (github.webhook.max_concurrent); nil: the webhook's default.
+func (p *githubParts) slots() chan struct{} {
+	if n := p.cfg.Webhook.MaxConcurrent; n > 0 {
+		return make(chan struct{}, n)
+	}
+	return nil
 }
 
 // maxBody is github.webhook.max_body; a config built in code rather than

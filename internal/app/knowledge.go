@@ -61,7 +61,7 @@ func componentIDs(cat *catalog.Catalog) string {
 	return strings.Join(ids, ", ")
 }
 
-func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Registerer) (*knowledge, error) {
+func newKnowledge(cfg *config.Config, history deploys.History, now func() time.Time, reg prometheus.Registerer) (*knowledge, error) {
 	cat, err := loadCatalog(cfg)
 	if err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func newKnowledge(cfg *config.Config, now func() time.Time, reg prometheus.Regis
 		Catalog: cat, Diagram: diagram, Newcomers: finder,
 		Deployments: prodhash.NewService(diagram, sources, now), Comparisons: prodhash.NewComparer(gh, p.CacheTTL, now),
 		NewcomerIn: cfg.Contribute.Repos, MailingList: cfg.Contact.MailingList, PageURL: cfg.Status.PublicURL,
-	}, Pulls: gh.PullRequests}, nil
+	}, Pulls: gh.PullRequests, History: history}, nil
 }
 
 // startDeploys runs the deploy announcements when they are on.

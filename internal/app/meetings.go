@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -38,12 +39,13 @@ func newMeetingParts(cfg *config.Config, st *store.DB, log zerolog.Logger, now f
 			default:
 			}
 		}}
-	m.commands = &meetings.Commands{Store: st, Recorder: m.recorder, Pages: meetingPages(cfg.Status), Now: now}
+	var next func(context.Context) (meetings.Occurrence, bool)
 	if cfg.Meetings.Calendar != "" {
 		m.calendar = &meetings.Calendar{URL: cfg.Meetings.Calendar, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: httpcache.New(nil, 4)},
 			Refresh: cfg.Meetings.Refresh, Now: now}
-		m.commands.Next = m.calendar.Next
+		next = m.calendar.Next
 	}
+	m.commands = &meetings.Commands{Store: st, Recorder: m.recorder, Pages: meetingPages(cfg.Status), Next: next, Now: now}
 	if cfg.Status.Listen != "" {
 		m.pages = &meetings.Pages{Store: st, Prefix: cfg.Matrix.CommandPrefix, Title: "Image Builder"}
 	}
@@ -89,10 +91,8 @@ func startMeetings(s *services, cfg *config.Config, m *meetingParts) {
 	}
 	log := s.log.With().Str("component", "meetings").Logger()
 	p := &meetings.Publisher{Store: s.store, Poster: s.bot, Prefix: cfg.Matrix.CommandPrefix, Pages: m.commands.Pages,
-		MaxDuration: cfg.Meetings.MaxDuration, MinutesTo: cfg.Meetings.MinutesTo, Lists: s.lists, Wake: m.ended, Log: log, Now: s.now}
-	if sender != nil {
-		p.Mailer = sender
-	}
+		MaxDuration: cfg.Meetings.MaxDuration, MinutesTo: cfg.Meetings.MinutesTo, Lists: s.lists, Wake: m.ended, Log: log, Now: s.now,
+		Mailer: mailer(sender)}
 	s.board.Add(p)
 	s.afterReady(p.Run)
 	if m.calendar != nil {
@@ -110,4 +110,13 @@ func (m *meetingParts) observers() []bot.Observer {
 		return nil
 	}
 	return []bot.Observer{m.recorder}
+}
+
+// mailer is the sender as the publisher takes it: nil when mail is not
+// sent (a nil *mail.Sender in the interface would not be nil).
+func mailer(sender *mail.Sender) meetings.Mailer {
+	if sender == nil {
+		return nil
+	}
+	return sender
 }
