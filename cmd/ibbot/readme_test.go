@@ -95,3 +95,39 @@ func TestArchitectureTableMatchesTheTree(t *testing.T) {
 		t.Errorf("only %d paths read from the architecture table: is the section still called Architecture?", len(named))
 	}
 }
+
+// TestNoSourceFileOutgrowsItsReader: no file of code is over 500 lines
+// (tests and the end-to-end suite aside), and the GitHub relay's core
+// stays under 250, the kinds of items in files of their own; a file that
+// grows past these is split by what its parts are.
+func TestNoSourceFileOutgrowsItsReader(t *testing.T) {
+	limits := map[string]int{"handlers/github/relay.go": 250}
+	root := "../.."
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && rel != "." || d.Name() == "testdata" || rel == "internal/e2e") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		limit, ok := limits[filepath.ToSlash(rel)]
+		if !ok {
+			limit = 500
+		}
+		if n := strings.Count(string(data), "\n"); n > limit {
+			t.Errorf("%s has %d lines, over %d", rel, n, limit)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

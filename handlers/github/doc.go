@@ -17,5 +17,12 @@
 //     transitions and its rendering; item.go the item they share;
 //   - render.go: what the kinds' messages share;
 //   - commands.go: !gh and !issue (a Request in, a Reply out); links.go
-//     the link previews (a listener).
+//     the link previews (a listener);
+//   - index.go, backfill.go: the issues' and pull requests' text for the
+//     search, from each change and, once per repository, from the API;
+//   - queue.go: the review queue (outside contributors' pull requests,
+//     the digest, !reviews, the first-review figures), told every change;
+//   - person.go, act.go: GitHub as yourself (the device flow, the sealed
+//     tokens, and !gh comment, label, close, reopen, assign, issue);
+//   - needs.go: what it needs of the store and the bot, as interfaces.
 package github
