@@ -16,18 +16,25 @@ type KV interface {
 }
 
 // Command is !alerts: what fires now in this room's routes (in a direct
-// chat, everywhere), oldest first.
-func Command(st KV, now func() time.Time) bot.Command {
+// chat, everywhere), oldest first; room admins mute and unmute here what
+// the config's routes send.
+func Command(st KV, scope *Scope, now func() time.Time) bot.Command {
 	return bot.Command{
-		Name: "alerts", Summary: "what fires now, from Alertmanager",
+		Name: "alerts", Args: "[mute|unmute]", MaxArgs: 1, Summary: "what fires now, from Alertmanager",
+		Help: "`alerts mute` stops the alerts the operator's routes send to this room, `alerts unmute` brings them " +
+			"back (room admins).",
+		AdminIf: func(args []string) bool { return len(args) > 0 },
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			if len(req.Args) > 0 {
+				return say.Mute(ctx, scope, req, Target, "the alerts", now())
+			}
 			all, err := FiringNow(ctx, st)
 			if err != nil {
 				return bot.Reply{}, fmt.Errorf("reading the alerts: %w", err)
 			}
 			var here []Firing
 			for _, f := range all {
-				if req.Direct || slices.Contains(f.Rooms, req.RoomID.String()) {
+				if req.Direct || receives(scope, f.Rooms, req.RoomID) {
 					here = append(here, f)
 				}
 			}

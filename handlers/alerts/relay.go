@@ -41,7 +41,7 @@ type Poster interface {
 type Relay struct {
 	Store  Store
 	Poster Poster
-	Routes []Route
+	Scope  *Scope // which rooms get which groups
 	Log    zerolog.Logger
 	Now    func() time.Time
 
@@ -136,7 +136,7 @@ func (r *Relay) handle(ctx context.Context, n store.AlertNotice) error {
 	if found && len(changes) == 0 {
 		return nil // a repeat_interval resend: nothing new for the room
 	}
-	for _, room := range roomsFor(r.Routes, g) {
+	for _, room := range roomsFor(r.Scope, g) {
 		if err := r.tell(ctx, id, room, g, found, st.Changes, changes); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (r *Relay) noteFiring(ctx context.Context, id string, g Group) error {
 		if f.Since.IsZero() {
 			f.Since = earliest(g)
 		}
-		f.Name, f.Severity, f.Summary, f.Alerts, f.Rooms = g.name(), g.CommonLabels["severity"], g.CommonAnnotations["summary"], n, roomsFor(r.Routes, g)
+		f.Name, f.Severity, f.Summary, f.Alerts, f.Rooms = g.name(), g.CommonLabels["severity"], g.CommonAnnotations["summary"], n, roomsFor(r.Scope, g)
 		all[id] = f
 	} else {
 		delete(all, id)

@@ -17,11 +17,19 @@ type Store interface {
 }
 
 // Command is !incidents: the open incidents and maintenances of the
-// components followed, their states, and the last incident resolved.
-func Command(st Store, now func() time.Time) bot.Command {
+// components followed, their states, and the last incident resolved; room
+// admins mute and unmute here what the config sends.
+func Command(st Store, scope *Scope, now func() time.Time) bot.Command {
 	return bot.Command{
-		Name: "incidents", Aliases: []string{"outages"}, MaxArgs: 0, Summary: "open incidents and maintenances, from the status page",
+		Name: "incidents", Aliases: []string{"outages"}, Args: "[mute|unmute]", MaxArgs: 1,
+		Summary: "open incidents and maintenances, from the status page",
+		Help: "`incidents mute` stops the status page's incidents and maintenances in this room, `incidents unmute` " +
+			"brings them back (room admins).",
+		AdminIf: func(args []string) bool { return len(args) > 0 },
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
+			if len(req.Args) > 0 {
+				return say.Mute(ctx, scope, req, Target, "the status page's incidents", now())
+			}
 			n, ok, err := ReadNow(ctx, st)
 			if err != nil {
 				return bot.Reply{}, fmt.Errorf("reading the incidents: %w", err)

@@ -4,8 +4,9 @@
 //
 // It is laid out as every source is (see package handlers):
 //
-//   - route.go: which incidents concern the rooms (the components
-//     followed; the rooms are the config's);
+//   - route.go: which rooms hear of the page (the config's, declared to
+//     internal/roomscope, with the rooms' mutes) and which incidents
+//     concern them (the components followed);
 //   - statuspage.go, feed.go: ingest: the API's incidents, maintenances
 //     and summary, bounded and parsed, read with conditional requests;
 //   - watcher.go, now.go: state and announcing: one message per incident,
@@ -14,5 +15,5 @@
 //     closed when completed; the first look silent; what the page shows
 //     now kept for !incidents and the status page;
 //   - render.go: its messages;
-//   - commands.go: !incidents.
+//   - commands.go: !incidents, and a room admin's !incidents mute|unmute.
 package incidents

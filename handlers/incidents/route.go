@@ -1,6 +1,43 @@
 package incidents
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/osbuild/ibbot/internal/roomscope"
+)
+
+// Kind names the incidents' rows in the store (rooms' mutes under
+// Kind+"-mute"). Never change it once deployed.
+const Kind = "incidents"
+
+// Target is what rooms follow here: the status page the config names.
+// Rooms are given it by the config (incidents.rooms); a room admin may
+// mute it.
+const Target = "statuspage"
+
+// Scope is the incidents' routing, made by roomscope.Add(ctx, registry,
+// Source(rooms)). The components followed are the config's, for every
+// room alike, so a rule carries no filter.
+type Scope = roomscope.Scope[struct{}]
+
+// Source declares the incidents with the rooms the config names.
+func Source(rooms []string) roomscope.Source[struct{}] {
+	return roomscope.Source[struct{}]{Kind: Kind, Config: []roomscope.Rule[struct{}]{{Rooms: rooms, Targets: []string{Target}}}}
+}
+
+// Rooms are where an incident is told now: the config's rooms that did
+// not mute the page, each once.
+func Rooms(s *Scope) func() []string {
+	return func() []string {
+		var out []string
+		for _, m := range s.Matches(Target) {
+			if !m.Own && !slices.Contains(out, m.Room) {
+				out = append(out, m.Room)
+			}
+		}
+		return out
+	}
+}
 
 // Touches reports whether an incident concerns one of the components
 // named (none named: all). An incident naming no component at all

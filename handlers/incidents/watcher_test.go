@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/osbuild/ibbot/bot"
 	"github.com/osbuild/ibbot/internal/httpcache"
+	"github.com/osbuild/ibbot/internal/roomscope"
 	"github.com/osbuild/ibbot/internal/store"
 	"github.com/osbuild/ibbot/internal/testenv"
 )
@@ -40,6 +42,7 @@ type lifeOf struct {
 	rec   *testenv.Recorder
 	clock *clock
 	w     *Watcher
+	scope *Scope
 	seen  int
 }
 
@@ -60,8 +63,9 @@ func newLife(t *testing.T) *lifeOf {
 // restart makes a new watcher over the same store and page, as a new
 // process would.
 func (l *lifeOf) restart() {
+	l.scope = scopeOf(l.t, l.st, []string{"!ops:x"})
 	l.w = &Watcher{Page: &Feed{Base: l.page.URL, HTTP: &http.Client{Transport: httpcache.New(nil, 16)}}, Base: l.page.URL,
-		Store: l.st, Poster: l.rec, Rooms: func() []string { return []string{"!ops:x"} }, Components: []string{"Image Builder"},
+		Store: l.st, Poster: l.rec, Rooms: Rooms(l.scope), Components: []string{"Image Builder"},
 		Interval: time.Minute, Log: zerolog.Nop(), Now: l.clock.now}
 }
 
@@ -88,7 +92,7 @@ func (l *lifeOf) want(what string, got []string, want ...string) {
 
 func (l *lifeOf) incidents() string {
 	l.t.Helper()
-	rep, err := Command(l.st, l.clock.now).Run(context.Background(), bot.Request{Command: "incidents"})
+	rep, err := Command(l.st, l.scope, l.clock.now).Run(context.Background(), bot.Request{Command: "incidents"})
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -175,5 +179,53 @@ func TestAMaintenancesLife(t *testing.T) {
 		"thread Completed: Done.")
 	if got := l.incidents(); strings.Contains(got, "Database upgrade") {
 		t.Errorf("!incidents after the maintenance: %q", got)
+	}
+}
+
+// scopeOf is the incidents' scope for rooms, on the test's store, as ibbot
+// wires it (the rooms named by id).
+func scopeOf(t *testing.T, st *store.DB, rooms []string) *Scope {
+	t.Helper()
+	names := roomscope.NamesFunc(func(name string, room id.RoomID) bool { return name == room.String() })
+	reg, err := roomscope.Open(context.Background(), st, names, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope, err := roomscope.Add(context.Background(), reg, Source(rooms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scope
+}
+
+// TestARoomMutesTheIncidents: a room admin's !incidents mute keeps the
+// page's news out of the room (across a restart), while the page is still
+// read; unmuting brings the next incident.
+func TestARoomMutesTheIncidents(t *testing.T) {
+	l := newLife(t)
+	l.want("the first look", l.step())
+	mute := func(verb string) string {
+		t.Helper()
+		rep, err := Command(l.st, l.scope, l.clock.now).Run(context.Background(), bot.Request{Command: "incidents", Prefix: "!",
+			Args: []string{verb}, RoomID: "!ops:x", Sender: "@admin:x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Plain
+	}
+	if got := mute("mute"); got != "@admin:x muted the status page's incidents in this room; `!incidents unmute` brings them back." {
+		t.Errorf("mute: %q", got)
+	}
+	l.restart()
+	l.page.Open("Builds fail", "major", "Investigating.", "Image Builder")
+	l.clock.add(time.Minute)
+	l.want("an incident in a muted room", l.step())
+	if got := mute("unmute"); got != "@admin:x unmuted the status page's incidents: this room gets them again." {
+		t.Errorf("unmute: %q", got)
+	}
+	l.page.Open("Uploads fail", "minor", "Investigating.", "Image Builder")
+	l.clock.add(time.Minute)
+	if got := l.step(); len(got) == 0 || !strings.Contains(got[0], "Uploads fail") {
+		t.Errorf("after unmuting: %q", got)
 	}
 }

@@ -35,7 +35,7 @@ func SearchAnswer(res search.Result, a Asked) bot.Reply {
 		hitLine(m, h, a.Labels)
 		if len(h.Context) > 0 {
 			m.Line().Text("    ")
-			context(m, h.Context)
+			contextLine(m, h.Context)
 		}
 	}
 	return m.Reply()
@@ -69,8 +69,8 @@ func kindName(d search.Doc) string {
 	return "docs"
 }
 
-// context writes a hit's line, the words found in bold, cut to fit.
-func context(m *bot.Msg, segs []search.Segment) {
+// contextLine writes a hit's line, the words found in bold, cut to fit.
+func contextLine(m *bot.Msg, segs []search.Segment) {
 	left := maxContext
 	for _, s := range segs {
 		text := s.Text

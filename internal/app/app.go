@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	if err != nil {
 		return err
 	}
-	lists, err := roomscope.Add(ctx, scopes, mail.Source(cfg.Mail))
+	routes, err := newRouting(ctx, cfg, scopes)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 	defer memory.close()
 	meet := newMeetingParts(cfg, st, log, opts.Now)
 	sender := newMailSender(cfg.Mail, st, log, opts.Now)
-	table, err := commands(cfg, st, board, know, gh, lists, memory, meet, replier(cfg.Mail, st, sender, lists, opts.Now),
+	table, err := commands(cfg, st, board, know, gh, routes, memory, meet, replier(cfg.Mail, st, sender, routes.lists, opts.Now),
 		deploys.Toggle(scopes.Settings(), opts.Now), opts.Now)
 	if err != nil {
 		return err
@@ -114,14 +114,14 @@ func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, opts Optio
 		opts.Started(b)
 	}
 	s := &services{bot: b, store: st, reg: reg, board: board, now: opts.Now, log: log, lead: lead,
-		settings: scopes.Settings(), lists: lists, search: memory, mailOut: sender, opsMux: opsSrv.Mux}
+		settings: scopes.Settings(), routes: routes, search: memory, mailOut: sender, opsMux: opsSrv.Mux}
 	starting.built(func() (string, error) { return s.lead.ready(s.bot.Ready) })
 	return start(ctx, cfg, s, know, gh, meet)
 }
 
 // commands builds the command table: every command, before the bot that
 // dispatches them exists.
-func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, lists *mail.Lists,
+func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowledge, gh *githubParts, routes *routing,
 	memory *searchParts, meet *meetingParts, replies *mail.Replier, toggle deploys.RoomToggle, now func() time.Time) (*bot.Table, error) {
 	table := bot.NewTable()
 	err := handlers.Register(table, handlers.Deps{
@@ -139,14 +139,14 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 			return nil, err
 		}
 	}
-	if err := table.Add(handlers.Search(memory.index, roomScopes(lists, gh.subs))); err != nil {
+	if err := table.Add(handlers.Search(memory.index, roomScopes(routes.lists, gh.subs))); err != nil {
 		return nil, err
 	}
 	if err := table.Add(gh.commands(st, now)...); err != nil {
 		return nil, err
 	}
 	if cfg.Alerts.Webhook.Path != "" {
-		if err := table.Add(alerts.Command(st, now)); err != nil {
+		if err := table.Add(alerts.Command(st, routes.alerts, now)); err != nil {
 			return nil, err
 		}
 	}
@@ -156,12 +156,12 @@ func commands(cfg *config.Config, st *store.DB, board *health.Board, know *knowl
 		}
 	}
 	if cfg.Incidents.Statuspage != "" {
-		if err := table.Add(incidents.Command(st, now)); err != nil {
+		if err := table.Add(incidents.Command(st, routes.incidents, now)); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Mail.IMAP.Address != "" {
-		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index, replies))
+		return table, table.Add(mail.Threads(st, now, &mail.ListSubscriber{Lists: routes.lists, Allowed: cfg.Mail.ChatLists(), Now: now}, memory.index, replies))
 	}
 	return table, nil
 }

@@ -20,7 +20,7 @@ func startIncidents(s *services, cfg config.Incidents) {
 	}
 	feed := &incidents.Feed{Base: cfg.Statuspage, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: httpcache.New(nil, 8)}}
 	w := &incidents.Watcher{Page: feed, Base: cfg.Statuspage, Store: s.store, Poster: s.bot,
-		Rooms: func() []string { return cfg.Rooms }, Components: cfg.Components, Interval: cfg.PollInterval,
+		Rooms: incidents.Rooms(s.routes.incidents), Components: cfg.Components, Interval: cfg.PollInterval,
 		Log: s.log.With().Str("component", "incidents").Logger(), Now: s.now}
 	s.board.Add(w)
 	s.afterReady(w.Run)

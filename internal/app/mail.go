@@ -14,7 +14,7 @@ func startMail(s *services, cfg config.Mail) {
 	}
 	log := s.log.With().Str("component", "mail").Logger()
 	metrics := mail.NewMetrics(s.reg)
-	relay := &mail.Relay{Store: s.store, Poster: s.bot, Config: cfg, Log: log, Metrics: metrics, Lists: s.lists,
+	relay := &mail.Relay{Store: s.store, Poster: s.bot, Config: cfg, Log: log, Metrics: metrics, Lists: s.routes.lists,
 		Search: s.store, Wrote: s.search.wrote}
 	w := &mail.Watcher{Config: cfg.IMAP, Backfill: cfg.Backfill, Handle: relay.Handle, Store: s.store, Log: log,
 		Metrics: metrics, MaxMailBytes: cfg.MaxMailBytes, Now: s.now}

@@ -91,7 +91,7 @@ func startMeetings(s *services, cfg *config.Config, m *meetingParts) {
 	}
 	log := s.log.With().Str("component", "meetings").Logger()
 	p := &meetings.Publisher{Store: s.store, Poster: s.bot, Prefix: cfg.Matrix.CommandPrefix, Pages: m.commands.Pages,
-		MaxDuration: cfg.Meetings.MaxDuration, MinutesTo: cfg.Meetings.MinutesTo, Lists: s.lists, Wake: m.ended, Log: log, Now: s.now,
+		MaxDuration: cfg.Meetings.MaxDuration, MinutesTo: cfg.Meetings.MinutesTo, Lists: s.routes.lists, Wake: m.ended, Log: log, Now: s.now,
 		Mailer: mailer(sender)}
 	s.board.Add(p)
 	s.afterReady(p.Run)

@@ -30,8 +30,9 @@ type services struct {
 	now   func() time.Time
 	log   zerolog.Logger
 	lead  *leadership
-	// lists say which mailing lists go to which rooms (config and chat).
-	lists *mail.Lists
+	// routes say which rooms get what of the list, alerts and incidents
+	// (config and chat).
+	routes *routing
 	// settings are the rooms' settings (config and chat).
 	settings *roomscope.Settings
 	// search is the room's memory, which the sources write into.
