@@ -23,7 +23,7 @@ func Command(st KV, scope *Scope, now func() time.Time) bot.Command {
 		Name: "alerts", Args: "[mute|unmute]", MaxArgs: 1, Summary: "what fires now, from Alertmanager",
 		Help: "`alerts mute` stops the alerts the operator's routes send to this room, `alerts unmute` brings them " +
 			"back (room admins).",
-		AdminIf: func(args []string) bool { return len(args) > 0 },
+		AdminIf: say.Muting,
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
 			if len(req.Args) > 0 {
 				return say.Mute(ctx, scope, req, Target, "the alerts", now())

@@ -124,6 +124,12 @@ func TestARoomMutesTheAlerts(t *testing.T) {
 	if got := say(scope, "!elsewhere:x", "mute"); got != "The operator's config sends the alerts to other rooms, not this one." {
 		t.Errorf("mute where no route goes: %q", got)
 	}
+	if got := say(scope, "!ops:x", "silence"); got != "usage: !alerts, or (room admins) !alerts mute|unmute" {
+		t.Errorf("an unknown word: %q", got)
+	}
+	if cmd := Command(st, scope, now); cmd.AdminIf([]string{"silence"}) || !cmd.AdminIf([]string{"mute"}) || cmd.AdminIf(nil) {
+		t.Error("only mute and unmute need a room admin")
+	}
 	rec := &testenv.Recorder{}
 	r := &Relay{Store: st, Poster: rec, Log: zerolog.Nop(), Scope: scopeOf(t, st, routes)} // as after a restart
 	if _, err := st.RecordAlert(ctx, "am:1", []byte(firing), now()); err != nil {

@@ -25,7 +25,7 @@ func Command(st Store, scope *Scope, now func() time.Time) bot.Command {
 		Summary: "open incidents and maintenances, from the status page",
 		Help: "`incidents mute` stops the status page's incidents and maintenances in this room, `incidents unmute` " +
 			"brings them back (room admins).",
-		AdminIf: func(args []string) bool { return len(args) > 0 },
+		AdminIf: say.Muting,
 		Run: func(ctx context.Context, req bot.Request) (bot.Reply, error) {
 			if len(req.Args) > 0 {
 				return say.Mute(ctx, scope, req, Target, "the status page's incidents", now())

@@ -42,6 +42,12 @@ func Mute[F any](ctx context.Context, scope *roomscope.Scope[F], req bot.Request
 	}
 }
 
+// Muting says which invocations of a command with Mute need a room
+// admin: mute and unmute; anything else is answered with the usage.
+func Muting(args []string) bool {
+	return len(args) > 0 && (args[0] == "mute" || args[0] == "unmute")
+}
+
 func capital(s string) string {
 	if s == "" {
 		return s
