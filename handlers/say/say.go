@@ -1,6 +1,7 @@
 // Package say holds the words the commands share: how long ago, how many,
-// which commit, which component was meant. Every source's commands and
-// the general ones say these things the same way.
+// which commit, which component was meant, a search's answers, a room's
+// mute of a source. Every source's commands and the general ones say
+// these things the same way.
 package say
 
 import (
