@@ -44,14 +44,15 @@ func helpDirect(t *bot.Table, prefix string) bot.Reply {
 // newcomer reads what to start with, not every step of a meeting.
 func commandList(m *bot.Msg, t *bot.Table, prefix string) *bot.Msg {
 	m.Bold("Commands").Line()
+	nested := func(c *bot.Command) bool { _, ok := t.Lookup(c.Under); return c.Under != "" && ok }
 	under := map[string][]string{}
 	for _, c := range t.Commands() {
-		if _, ok := t.Lookup(c.Under); ok && c.Under != "" {
+		if nested(c) {
 			under[c.Under] = append(under[c.Under], c.Name)
 		}
 	}
 	for _, c := range t.Commands() {
-		if _, ok := t.Lookup(c.Under); ok && c.Under != "" {
+		if nested(c) {
 			continue
 		}
 		m.Code(c.Usage(prefix)).Text(": " + c.Summary)

@@ -66,13 +66,7 @@ func Source(routes []Route) roomscope.Source[Filter] {
 // roomsFor are the rooms a group goes to (by its common labels), each
 // once, in the routes' order; a room that muted the alerts gets none.
 func roomsFor(s *Scope, g Group) []string {
-	var out []string
-	for _, m := range s.Matches(Target) {
-		if !m.Own && m.Filter.takes(g.CommonLabels) && !slices.Contains(out, m.Room) {
-			out = append(out, m.Room)
-		}
-	}
-	return out
+	return s.RoomsFor(Target, func(f Filter) bool { return f.takes(g.CommonLabels) })
 }
 
 // receives reports whether a group posted to rooms went to room: the

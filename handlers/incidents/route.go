@@ -28,15 +28,7 @@ func Source(rooms []string) roomscope.Source[struct{}] {
 // Rooms are where an incident is told now: the config's rooms that did
 // not mute the page, each once.
 func Rooms(s *Scope) func() []string {
-	return func() []string {
-		var out []string
-		for _, m := range s.Matches(Target) {
-			if !m.Own && !slices.Contains(out, m.Room) {
-				out = append(out, m.Room)
-			}
-		}
-		return out
-	}
+	return func() []string { return s.RoomsFor(Target, nil) }
 }
 
 // Touches reports whether an incident concerns one of the components

@@ -37,11 +37,5 @@ func Source(rules []roomscope.Rule[Filter]) roomscope.Source[Filter] {
 // roomsFor are the rooms an item goes to: every room whose rule or own
 // subscription matches its target and whose filter takes it, once each.
 func roomsFor(s *Scope, it Item) []string {
-	var out []string
-	for _, m := range s.Matches(it.Target) {
-		if m.Filter.takes(it) && !slices.Contains(out, m.Room) {
-			out = append(out, m.Room)
-		}
-	}
-	return out
+	return s.RoomsFor(it.Target, func(f Filter) bool { return f.takes(it) })
 }

@@ -211,6 +211,18 @@ func (s *Scope[F]) Matches(target string) []Match[F] {
 	return out
 }
 
+// RoomsFor lists the rooms an item of target goes to, each once, in the
+// order of Matches: those whose filter takes it (takes nil: every match).
+func (s *Scope[F]) RoomsFor(target string, takes func(F) bool) []string {
+	var out []string
+	for _, m := range s.Matches(target) {
+		if (takes == nil || takes(m.Filter)) && !slices.Contains(out, m.Room) {
+			out = append(out, m.Room)
+		}
+	}
+	return out
+}
+
 // nameIn is how the matches so far name room, or its id.
 func (s *Scope[F]) nameIn(matches []Match[F], room id.RoomID) string {
 	for _, m := range matches {
